@@ -1,0 +1,287 @@
+"""The ``chorus`` command. It only parses arguments, calls the library and prints results."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from tqdm import tqdm
+
+from chorus import __version__
+from chorus.analyze import analyze
+from chorus.demo import DEMO_REPORT, DEMO_STORE, run_demo
+from chorus.errors import BatchRefusedError, ChorusError
+from chorus.ingest import FORMATS, FieldMap, IngestSummary, ingest_paths
+from chorus.progress import ProgressBar, ProgressFactory, no_progress
+from chorus.report import write_report
+from chorus.stats import CorpusStats, corpus_stats
+from chorus.store import DEFAULT_STORE_PATH, EXPORT_FORMATS, STORE_ENV_VAR, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _progress(quiet: bool) -> ProgressFactory:
+    if quiet:
+        return no_progress
+
+    def factory(*, desc: str, total: int | None, unit: str) -> ProgressBar:
+        return tqdm(desc=desc, total=total, unit=unit, file=sys.stderr, mininterval=0.5,
+                    leave=False, dynamic_ncols=True)
+
+    return factory
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db", "db", type=click.Path(dir_okay=False, path_type=Path), envvar=STORE_ENV_VAR,
+        default=DEFAULT_STORE_PATH, show_default=True, show_envvar=True,
+        help="The project store (a DuckDB file).",
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bars.")(func)
+
+
+def handle_errors(func: F) -> F:
+    """Turn chorus errors into a clean message and exit code 1 (2 for refused input)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BatchRefusedError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        except ChorusError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chorus")
+@click.option("--verbose", "-v", count=True, help="Log what happens (-vv for debug).")
+def cli(verbose: int) -> None:
+    """chorus finds the talking points many sources repeat: passages copied word for word,
+    claims restated in other words, and the sources that push them together.
+
+    \b
+    Start with:
+      chorus demo                      # the bundled seed corpus, end to end
+      chorus ingest articles.jsonl     # your corpus into ./chorus.duckdb
+      chorus stats
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _print_ingest(summary: IngestSummary) -> None:
+    click.echo(
+        f"batch {summary.batch_id}: read {summary.n_read:,} records in {summary.seconds:.1f}s: "
+        f"{summary.n_new:,} new, {summary.n_replaced:,} replaced, "
+        f"{summary.n_unchanged:,} unchanged, {summary.n_rejected:,} rejected; "
+        f"{summary.n_sentences:,} sentences"
+    )
+    dates = summary.dates
+    click.echo(
+        f"dates: {dates.get('ok', 0):,} parsed, {dates.get('missing', 0):,} missing, "
+        f"{dates.get('impossible', 0):,} impossible and {dates.get('unparseable', 0):,} "
+        "unparseable (stored as NULL)"
+    )
+    if summary.n_rejected:
+        click.echo(f"rejects kept in the 'rejects' table (chorus export rejects); first ones:")
+        for problem in summary.problems[:5]:
+            click.echo(f"  {problem}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@db_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Input format; by default from each path's extension (.gz looked through).")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--source-field", default="source", show_default=True)
+@click.option("--date-field", default=None, help="[default: published_at, else date]")
+@click.option("--id-field", default="id", show_default=True)
+@click.option("--url-field", default="url", show_default=True)
+@click.option("--title-field", default="title", show_default=True)
+@click.option("--source", "source", default=None,
+              help="Source name for records that have none.")
+@click.option("--encoding", default=None, help="Force a text encoding (default: UTF-8, "
+              "else detected, for text files).")
+@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise",
+              show_default=True, help="raise: refuse the whole batch on any bad record. "
+              "skip: land good records, keep bad ones in the 'rejects' table.")
+@click.option("--replace", is_flag=True,
+              help="Replace stored documents whose id comes again with other text.")
+@click.option("--max-chars", type=int, default=20_000_000, show_default=True,
+              help="Refuse documents longer than this.")
+@quiet_option
+@handle_errors
+def ingest(paths: tuple[Path, ...], db: Path, fmt: str | None, text_field: str,
+           source_field: str, date_field: str | None, id_field: str, url_field: str,
+           title_field: str, source: str | None, encoding: str | None, on_error: str,
+           replace: bool, max_chars: int, quiet: bool) -> None:
+    """Add documents to the store, split into sentences.
+
+    PATHS are JSON Lines (.jsonl, .jsonl.gz), CSV/TSV, Parquet, WARC (.warc, .warc.gz), HTML,
+    text or Markdown files, or folders of .txt/.md/.html files. Ingesting the same input twice
+    adds nothing.
+
+    \b
+    Examples:
+      chorus ingest articles.jsonl.gz
+      chorus ingest posts.csv --text-field body --source-field account --date-field created
+      chorus ingest crawl.warc.gz --on-error skip
+      chorus ingest pages/ --source "Example Daily"
+    """
+    fields = FieldMap(text=text_field, source=source_field, date=date_field, id=id_field,
+                      url=url_field, title=title_field)
+    with open_store(db) as store:
+        summary = ingest_paths(
+            store, list(paths), fields=fields, format=fmt,  # type: ignore[arg-type]
+            encoding=encoding, on_error=on_error,  # type: ignore[arg-type]
+            replace=replace, source=source, max_chars=max_chars, progress=_progress(quiet),
+        )
+    _print_ingest(summary)
+
+
+def _print_stats(stats: CorpusStats, *, sources: int, months: int) -> None:
+    first = stats.first.date().isoformat() if stats.first else "—"
+    last = stats.last.date().isoformat() if stats.last else "—"
+    click.echo(
+        f"{stats.n_documents:,} documents from {stats.n_sources:,} sources, "
+        f"{stats.n_sentences:,} sentences, {stats.n_characters:,} characters"
+    )
+    click.echo(f"dates {first} to {last}; {stats.n_undated:,} documents "
+               f"({stats.share_undated:.1%}) have no date")
+    langs = ", ".join(f"{k} {v:,}" for k, v in list(stats.languages.items())[:6])
+    click.echo(f"languages: {langs}")
+    if stats.n_rejects:
+        click.echo(f"rejects kept: {stats.n_rejects:,}")
+    if sources:
+        click.echo("\nby source (documents, undated):")
+        for s in stats.by_source[:sources]:
+            click.echo(f"  {s.n_documents:>8,}  {s.n_undated:>6,}  {s.source}")
+        if len(stats.by_source) > sources:
+            click.echo(f"  ... {len(stats.by_source) - sources:,} more (--sources N)")
+    if months and stats.by_month:
+        click.echo("\nby month (documents):")
+        for m in stats.by_month[-months:]:
+            click.echo(f"  {m.month}  {m.n_documents:>8,}")
+        if len(stats.by_month) > months:
+            click.echo(f"  ... {len(stats.by_month) - months:,} earlier months (--months N)")
+
+
+@cli.command()
+@db_option
+@click.option("--sources", default=20, show_default=True, help="How many sources to list.")
+@click.option("--months", default=24, show_default=True, help="How many recent months to list.")
+@handle_errors
+def stats(db: Path, sources: int, months: int) -> None:
+    """Counts by source and by month, and the share of documents with no date.
+
+    \b
+    Example:
+      chorus stats --sources 50
+    """
+    with open_store(db, read_only=True) as store:
+        _print_stats(corpus_stats(store), sources=sources, months=months)
+
+
+@cli.command()
+@click.argument("table")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="[default: from the output file's extension]")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@handle_errors
+def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
+    """Write a table of the store (documents, sentences, rejects, ...) to a file.
+
+    \b
+    Examples:
+      chorus export sentences -o sentences.parquet
+      chorus export rejects --format csv -o rejects.csv
+    """
+    if fmt is None:
+        suffix = output.suffix.lower().lstrip(".")
+        fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv",
+               "parquet": "parquet", "pq": "parquet"}.get(suffix)
+        if fmt is None:
+            raise click.UsageError(f"cannot tell the format of {output}; pass --format")
+    with open_store(db, read_only=True) as store:
+        n = store.write_table(table, output, format=fmt)  # type: ignore[arg-type]
+    click.echo(f"wrote {n:,} rows of {table} to {output}")
+
+
+@cli.command(name="analyze")
+@db_option
+@quiet_option
+@handle_errors
+def analyze_cmd(db: Path, quiet: bool) -> None:
+    """Run every analysis stage over the store, in order.
+
+    \b
+    Example:
+      chorus analyze --db project.duckdb
+    """
+    with open_store(db) as store:
+        summary = analyze(store, progress=_progress(quiet))
+    click.echo(f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added")
+
+
+@cli.command()
+@db_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("chorus-report.html"), show_default=True)
+@handle_errors
+def report(db: Path, output: Path) -> None:
+    """Write a self-contained HTML report of the store.
+
+    \b
+    Example:
+      chorus report -o report.html
+    """
+    with open_store(db, read_only=True) as store:
+        path = write_report(store, output)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEMO_STORE,
+              show_default=True, help="Where to keep the demo's store.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(DEMO_REPORT), show_default=True)
+@quiet_option
+@handle_errors
+def demo(db: Path, output: Path, quiet: bool) -> None:
+    """Run chorus end to end on the bundled seed corpus and write its report.
+
+    \b
+    Example:
+      chorus demo -o seeds.html
+    """
+    result = run_demo(db=db, report=output, progress=_progress(quiet))
+    click.echo(f"chorus demo: the seed corpus ({result.stats.n_documents} articles) "
+               f"in {result.store_path}")
+    _print_ingest(result.ingest)
+    click.echo()
+    _print_stats(result.stats, sources=10, months=12)
+    click.echo(f"\nreport: {result.report_path}")
+
+
+def main() -> None:
+    cli(prog_name="chorus")
+
+
+if __name__ == "__main__":
+    main()

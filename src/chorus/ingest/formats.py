@@ -1,0 +1,282 @@
+"""Readers for each input format. Each yields RawRecord, or InputProblem for what it cannot read.
+
+Readers never raise on bad content: the pipeline decides whether a problem refuses the batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from chorus.errors import ChorusError, InputProblem
+from chorus.ingest.html import extract_html
+from chorus.ingest.records import RawRecord
+
+log = logging.getLogger(__name__)
+
+Format = Literal["jsonl", "csv", "tsv", "parquet", "folder", "txt", "md", "html", "warc"]
+FORMATS: tuple[Format, ...] = (
+    "jsonl", "csv", "tsv", "parquet", "folder", "txt", "md", "html", "warc"
+)
+Item = RawRecord | InputProblem
+
+FOLDER_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+_SUFFIX_FORMATS: dict[str, Format] = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".warc": "warc", ".arc": "warc",
+    ".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
+}
+
+
+def detect_format(path: Path) -> Format:
+    """The format of ``path`` from its extension (``.gz`` looked through), or 'folder'."""
+    if path.is_dir():
+        return "folder"
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIX_FORMATS:
+        return _SUFFIX_FORMATS[suffixes[-1]]
+    raise ChorusError(
+        f"{path}: cannot tell the format from the extension; pass --format "
+        f"({', '.join(FORMATS)})"
+    )
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    raw = path.open("rb")
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return gzip.open(raw)  # type: ignore[return-value]
+    return raw
+
+
+def decode_bytes(data: bytes, *, encoding: str | None) -> str | None:
+    """Decode with ``encoding``, else UTF-8, else the best guess; None if nothing fits."""
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return None if best is None else str(best)
+
+
+# -- JSON Lines ---------------------------------------------------------------------------------
+def read_jsonl(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
+    name = str(path)
+    with _open_binary(path) as fh:
+        head = fh.read(4096).lstrip()
+        fh.seek(0)
+        if head.startswith(b"["):
+            yield from _read_json_array(fh, name, encoding)
+            return
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode(encoding or "utf-8")
+            except (UnicodeDecodeError, LookupError) as exc:
+                yield InputProblem(f"not valid {encoding or 'UTF-8'} text: {exc}", name, line_no)
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}",
+                                   name, line_no)
+                continue
+            if not isinstance(obj, dict):
+                yield InputProblem(f"expected a JSON object, got {type(obj).__name__}",
+                                   name, line_no)
+                continue
+            yield RawRecord(name, line_no, obj)
+
+
+def _read_json_array(fh: IO[bytes], name: str, encoding: str | None) -> Iterator[Item]:
+    text = decode_bytes(fh.read(), encoding=encoding)
+    if text is None:
+        yield InputProblem("cannot decode the file's text", name, None)
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}", name, exc.lineno)
+        return
+    for i, obj in enumerate(data, start=1):
+        if isinstance(obj, dict):
+            yield RawRecord(name, i, obj)
+        else:
+            yield InputProblem(f"array item {i} is not a JSON object", name, i)
+
+
+# -- CSV / TSV ------------------------------------------------------------------------------------
+def read_delimited(path: Path, *, delimiter: str, encoding: str | None = None) -> Iterator[Item]:
+    name = str(path)
+    csv.field_size_limit(2**31 - 1)
+    with _open_binary(path) as fh:
+        data = fh.read()
+    text = decode_bytes(data, encoding=encoding)
+    if text is None:
+        yield InputProblem("cannot decode the file's text (try --encoding)", name, None)
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield InputProblem(f"malformed header: {exc}", name, 1)
+        return
+    header = [h.strip() for h in header]
+    line_no = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield InputProblem(f"malformed row: {exc}", name, reader.line_num)
+            continue
+        row_line = line_no + 1
+        line_no = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            yield InputProblem(
+                f"has {len(row)} fields, the header has {len(header)}", name, row_line
+            )
+            continue
+        yield RawRecord(name, row_line, dict(zip(header, row, strict=True)))
+
+
+# -- Parquet --------------------------------------------------------------------------------------
+def read_parquet(path: Path, **_: Any) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    name = str(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        yield InputProblem(f"not a readable Parquet file: {exc}", name, None)
+        return
+    row = 0
+    for batch in parquet.iter_batches(batch_size=2048):
+        for obj in batch.to_pylist():
+            row += 1
+            yield RawRecord(name, row, obj)
+
+
+# -- Plain files and folders ----------------------------------------------------------------------
+def _read_text_file(path: Path, kind: str, *, root: Path | None, encoding: str | None) -> Item:
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return InputProblem(f"cannot read: {exc.strerror}", name, None)
+    text = decode_bytes(data, encoding=encoding)
+    if text is None:
+        return InputProblem("cannot decode the file's text (try --encoding)", name, None)
+    rel = path.relative_to(root).as_posix() if root else path.name
+    implied: dict[str, Any] = {"id": rel}
+    if kind == "html":
+        fields = extract_html(text)
+    else:
+        fields = {"text": text}
+        first = text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
+        if first and len(first) <= 200:
+            implied["title"] = first
+    if root is not None:
+        implied["source"] = root.name
+    return RawRecord(name, 1, fields, implied)
+
+
+def read_text_file(path: Path, *, encoding: str | None = None, kind: str = "txt") -> Iterator[Item]:
+    yield _read_text_file(path, kind, root=None, encoding=encoding)
+
+
+def read_folder(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
+    """Every .txt, .md and .html file under ``path``, in sorted order; ids are relative paths."""
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        kind = FOLDER_SUFFIXES.get(file.suffix.lower())
+        if kind is None:
+            log.debug("skipping %s: not .txt, .md or .html", file)
+            continue
+        yield _read_text_file(file, kind, root=path, encoding=encoding)
+
+
+# -- WARC -------------------------------------------------------------------------------------------
+def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
+    """HTML responses of a WARC file; each record's number is its 'line'."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    name = str(path)
+    with path.open("rb") as fh:
+        number = 0
+        try:
+            for record in ArchiveIterator(fh):
+                number += 1
+                if record.rec_type != "response":
+                    continue
+                headers = record.http_headers
+                ctype = (headers.get_header("Content-Type") if headers else "") or ""
+                if "html" not in ctype.lower():
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                body = record.content_stream().read()
+                charset = None
+                if "charset=" in ctype.lower():
+                    charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
+                text = decode_bytes(body, encoding=encoding or charset)
+                if text is None:
+                    yield InputProblem("cannot decode the page's text", name, number)
+                    continue
+                fields = extract_html(text, url=url)
+                implied: dict[str, Any] = {"url": url, "id": url}
+                crawl_date = record.rec_headers.get_header("WARC-Date")
+                if crawl_date:
+                    fields.setdefault("crawled_at", crawl_date)
+                yield RawRecord(name, number, fields, implied)
+        except ArchiveLoadFailed as exc:
+            yield InputProblem(f"not a readable WARC file: {exc}", name, number or None)
+
+
+Reader = Callable[..., Iterator[Item]]
+
+
+def read_path(path: Path, *, format: Format | None = None, encoding: str | None = None
+              ) -> Iterator[Item]:
+    """Records from one file or folder, in a stable order."""
+    if not path.exists():
+        raise ChorusError(f"{path}: no such file or folder")
+    fmt = format or detect_format(path)
+    if fmt == "folder" and not path.is_dir():
+        raise ChorusError(f"{path}: --format folder needs a folder")
+    if fmt != "folder" and path.is_dir():
+        return read_folder(path, encoding=encoding)
+    if fmt == "jsonl":
+        return read_jsonl(path, encoding=encoding)
+    if fmt in ("csv", "tsv"):
+        return read_delimited(path, delimiter="," if fmt == "csv" else "\t", encoding=encoding)
+    if fmt == "parquet":
+        return read_parquet(path)
+    if fmt == "folder":
+        return read_folder(path, encoding=encoding)
+    if fmt == "warc":
+        return read_warc(path, encoding=encoding)
+    return read_text_file(path, encoding=encoding, kind=fmt)

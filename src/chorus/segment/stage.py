@@ -1,0 +1,86 @@
+"""The segment stage: documents (doc_id, text) in, sentences (doc_id, sent_no, start, end, text)
+out. Pure and per document, so it runs on any partition of the documents."""
+
+from __future__ import annotations
+
+import logging
+import pyarrow as pa
+
+from chorus.segment.splitter import split_sentences
+from chorus.store import Store
+
+log = logging.getLogger(__name__)
+
+SENTENCES_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("sent_no", pa.int32(), nullable=False),
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+    ]
+)
+
+
+def segment_documents(
+    documents: pa.Table | pa.RecordBatch, *, max_chars: int = 1000
+) -> pa.Table:
+    """Split each document's text into sentences with offsets into that text."""
+    doc_ids: list[str] = []
+    sent_nos: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    texts: list[str] = []
+    ids = documents.column("doc_id").to_pylist()
+    bodies = documents.column("text").to_pylist()
+    for doc_id, text in zip(ids, bodies, strict=True):
+        for no, span in enumerate(split_sentences(text, max_chars=max_chars)):
+            doc_ids.append(doc_id)
+            sent_nos.append(no)
+            starts.append(span.start)
+            ends.append(span.end)
+            texts.append(text[span.start : span.end])
+    return pa.Table.from_arrays(
+        [
+            pa.array(doc_ids, pa.string()),
+            pa.array(sent_nos, pa.int32()),
+            pa.array(starts, pa.int32()),
+            pa.array(ends, pa.int32()),
+            pa.array(texts, pa.string()),
+        ],
+        schema=SENTENCES_SCHEMA,
+    )
+
+
+def segment_store(store: Store, *, batch_size: int = 2000) -> int:
+    """Segment every stored document that has no sentences yet; returns the sentences added.
+
+    Pages through the documents by row id, so memory stays bounded by ``batch_size``.
+    Runs inside the caller's transaction when there is one.
+    """
+    con = store.con
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _unsegmented AS
+           SELECT row_number() OVER (ORDER BY d.rowid) - 1 AS page_row, d.rowid AS doc_row
+           FROM documents d ANTI JOIN (SELECT DISTINCT doc_id FROM sentences) s USING (doc_id)"""
+    )
+    try:
+        row = con.execute("SELECT count(*) FROM _unsegmented").fetchone()
+        total = int(row[0]) if row else 0
+        added = 0
+        for lo in range(0, total, batch_size):
+            batch = con.execute(
+                """SELECT d.doc_id, d.text FROM documents d
+                   JOIN _unsegmented u ON d.rowid = u.doc_row
+                   WHERE u.page_row >= ? AND u.page_row < ? ORDER BY u.page_row""",
+                [lo, lo + batch_size],
+            ).fetch_arrow_table()
+            table = segment_documents(batch)
+            con.register("_new_sentences", table)
+            con.execute("INSERT INTO sentences SELECT * FROM _new_sentences")
+            con.unregister("_new_sentences")
+            added += table.num_rows
+        log.info("segmented %d documents into %d sentences", total, added)
+        return added
+    finally:
+        con.execute("DROP TABLE IF EXISTS _unsegmented")

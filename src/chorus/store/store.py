@@ -1,0 +1,202 @@
+"""The project store: one DuckDB file holding every stage's tables."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+from chorus.errors import ChorusError, StoreLockedError, StoreVersionError, UnknownTableError
+from chorus.store.schema import MIGRATIONS, SCHEMA_VERSION, USER_TABLES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STORE_PATH = "chorus.duckdb"
+STORE_ENV_VAR = "CHORUS_DB"
+
+ExportFormat = Literal["jsonl", "csv", "parquet"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "parquet")
+
+
+def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The store to use: ``path``, else ``$CHORUS_DB``, else ``./chorus.duckdb``."""
+    if path is not None and str(path) != "":
+        return Path(path)
+    env = os.environ.get(STORE_ENV_VAR)
+    return Path(env) if env else Path(DEFAULT_STORE_PATH)
+
+
+class Store:
+    """An open chorus store. Use :func:`open_store`; close it (or use ``with``) when done.
+
+    DuckDB lets one process write a file at a time; a second process gets
+    :class:`~chorus.errors.StoreLockedError` instead of a corrupt file.
+    """
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit when the block ends, roll back if it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        row = self.con.execute(
+            "SELECT value FROM chorus_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def table_names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows if r[0] != "chorus_meta"]
+
+    def _checked_table(self, table: str) -> str:
+        if table not in self.table_names():
+            known = ", ".join(t for t in USER_TABLES if t in self.table_names())
+            raise UnknownTableError(f"no table '{table}' in {self.path}; tables: {known}")
+        return table
+
+    def count(self, table: str) -> int:
+        name = self._checked_table(table)
+        row = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        return int(row[0]) if row else 0
+
+    def read_table(self, table: str) -> pa.Table:
+        """The whole table as Arrow. For large tables prefer :meth:`scan_table`."""
+        name = self._checked_table(table)
+        return self.con.execute(f'SELECT * FROM "{name}"').fetch_arrow_table()
+
+    def scan_table(self, table: str, *, batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """Stream a table as Arrow record batches, in bounded memory."""
+        name = self._checked_table(table)
+        reader = self.con.execute(f'SELECT * FROM "{name}"').fetch_record_batch(batch_size)
+        yield from reader
+
+    def write_table(
+        self, table: str, path: str | os.PathLike[str], *, format: ExportFormat
+    ) -> int:
+        """Export a table to JSON Lines, CSV or Parquet; returns the number of rows written."""
+        name = self._checked_table(table)
+        if format not in EXPORT_FORMATS:
+            raise ChorusError(f"unknown export format {format!r}; use one of {EXPORT_FORMATS}")
+        options = {
+            "jsonl": "FORMAT json",
+            "csv": "FORMAT csv, HEADER true",
+            "parquet": "FORMAT parquet, COMPRESSION zstd",
+        }[format]
+        target = str(Path(path)).replace("'", "''")
+        self.con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target}' ({options})")
+        return self.count(name)
+
+
+def _apply_migrations(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS chorus_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM chorus_meta WHERE key = 'schema_version'").fetchone()
+    current = int(row[0]) if row else 0
+    if current > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"{path} has schema version {current}, newer than this chorus understands "
+            f"({SCHEMA_VERSION}); upgrade chorus"
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        log.info("migrating %s to schema %d: %s", path, migration.version,
+                 migration.description)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT OR REPLACE INTO chorus_meta VALUES ('schema_version', ?)",
+                [str(migration.version)],
+            )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+) -> Store:
+    """Open (creating and migrating if needed) the store at ``path``.
+
+    ``path`` defaults to ``$CHORUS_DB``, then ``./chorus.duckdb``.
+    """
+    resolved = resolve_store_path(path)
+    if read_only and not resolved.exists():
+        raise ChorusError(f"no store at {resolved}; run 'chorus ingest' first")
+    if resolved.parent and not resolved.parent.exists():
+        resolved.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    try:
+        con = duckdb.connect(str(resolved), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            pid = _LOCK_PID.search(message)
+            holder = f" (process {pid.group(1)})" if pid else ""
+            raise StoreLockedError(
+                f"the store {resolved} is in use by another process{holder}; wait for it to "
+                "finish, or use another store with --db / CHORUS_DB"
+            ) from None
+        raise ChorusError(f"cannot open the store {resolved}: {message}") from None
+    except duckdb.Error as exc:
+        raise ChorusError(f"{resolved} is not a chorus store: {exc}") from None
+    # Spill large joins and uncommitted batches to disk beside the store, not to RAM.
+    con.execute("SET temp_directory = ?", [str(resolved) + ".tmp"])
+    con.execute("SET preserve_insertion_order = true")
+    if not read_only:
+        _apply_migrations(con, resolved)
+    else:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "chorus_meta" not in tables:
+            con.close()
+            raise ChorusError(f"{resolved} is not a chorus store")
+    return Store(resolved, con, read_only=read_only)
