@@ -10,8 +10,8 @@ The library never prints; every stage is a function over the store. Start with::
 
 __version__ = "0.1.0"
 
-from chorus.analyze import AnalysisSummary, analyze  # noqa: E402
-from chorus.errors import (  # noqa: E402
+from chorus.analyze import AnalysisSummary, analyze
+from chorus.errors import (
     BatchRefusedError,
     ChorusError,
     InputError,
@@ -20,10 +20,10 @@ from chorus.errors import (  # noqa: E402
     StoreVersionError,
     UnknownTableError,
 )
-from chorus.ingest import FieldMap, IngestSummary, ingest_paths  # noqa: E402
-from chorus.segment import segment_documents, split_sentences  # noqa: E402
-from chorus.stats import CorpusStats, corpus_stats  # noqa: E402
-from chorus.store import Store, open_store  # noqa: E402
+from chorus.ingest import FieldMap, IngestSummary, ingest_paths
+from chorus.segment import segment_documents, split_sentences
+from chorus.stats import CorpusStats, corpus_stats
+from chorus.store import Store, open_store
 
 __all__ = [
     "AnalysisSummary",

@@ -30,16 +30,28 @@ def _progress(quiet: bool) -> ProgressFactory:
         return no_progress
 
     def factory(*, desc: str, total: int | None, unit: str) -> ProgressBar:
-        return tqdm(desc=desc, total=total, unit=unit, file=sys.stderr, mininterval=0.5,
-                    leave=False, dynamic_ncols=True)
+        return tqdm(
+            desc=desc,
+            total=total,
+            unit=unit,
+            file=sys.stderr,
+            mininterval=0.5,
+            leave=False,
+            dynamic_ncols=True,
+        )
 
     return factory
 
 
 def db_option(func: F) -> F:
     return click.option(
-        "--db", "db", type=click.Path(dir_okay=False, path_type=Path), envvar=STORE_ENV_VAR,
-        default=DEFAULT_STORE_PATH, show_default=True, show_envvar=True,
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=STORE_ENV_VAR,
+        default=DEFAULT_STORE_PATH,
+        show_default=True,
+        show_envvar=True,
         help="The project store (a DuckDB file).",
     )(func)
 
@@ -96,40 +108,69 @@ def _print_ingest(summary: IngestSummary) -> None:
         "unparseable (stored as NULL)"
     )
     if summary.n_rejected:
-        click.echo(f"rejects kept in the 'rejects' table (chorus export rejects); first ones:")
+        click.echo("rejects kept in the 'rejects' table (chorus export rejects); first ones:")
         for problem in summary.problems[:5]:
             click.echo(f"  {problem}")
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @db_option
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="Input format; by default from each path's extension (.gz looked through).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Input format; by default from each path's extension (.gz looked through).",
+)
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--source-field", default="source", show_default=True)
 @click.option("--date-field", default=None, help="[default: published_at, else date]")
 @click.option("--id-field", default="id", show_default=True)
 @click.option("--url-field", default="url", show_default=True)
 @click.option("--title-field", default="title", show_default=True)
-@click.option("--source", "source", default=None,
-              help="Source name for records that have none.")
-@click.option("--encoding", default=None, help="Force a text encoding (default: UTF-8, "
-              "else detected, for text files).")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise",
-              show_default=True, help="raise: refuse the whole batch on any bad record. "
-              "skip: land good records, keep bad ones in the 'rejects' table.")
-@click.option("--replace", is_flag=True,
-              help="Replace stored documents whose id comes again with other text.")
-@click.option("--max-chars", type=int, default=20_000_000, show_default=True,
-              help="Refuse documents longer than this.")
+@click.option("--source", "source", default=None, help="Source name for records that have none.")
+@click.option(
+    "--encoding",
+    default=None,
+    help="Force a text encoding (default: UTF-8, else detected, for text files).",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="raise: refuse the whole batch on any bad record. "
+    "skip: land good records, keep bad ones in the 'rejects' table.",
+)
+@click.option(
+    "--replace", is_flag=True, help="Replace stored documents whose id comes again with other text."
+)
+@click.option(
+    "--max-chars",
+    type=int,
+    default=20_000_000,
+    show_default=True,
+    help="Refuse documents longer than this.",
+)
 @quiet_option
 @handle_errors
-def ingest(paths: tuple[Path, ...], db: Path, fmt: str | None, text_field: str,
-           source_field: str, date_field: str | None, id_field: str, url_field: str,
-           title_field: str, source: str | None, encoding: str | None, on_error: str,
-           replace: bool, max_chars: int, quiet: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...],
+    db: Path,
+    fmt: str | None,
+    text_field: str,
+    source_field: str,
+    date_field: str | None,
+    id_field: str,
+    url_field: str,
+    title_field: str,
+    source: str | None,
+    encoding: str | None,
+    on_error: str,
+    replace: bool,
+    max_chars: int,
+    quiet: bool,
+) -> None:
     """Add documents to the store, split into sentences.
 
     PATHS are JSON Lines (.jsonl, .jsonl.gz), CSV/TSV, Parquet, WARC (.warc, .warc.gz), HTML,
@@ -143,13 +184,26 @@ def ingest(paths: tuple[Path, ...], db: Path, fmt: str | None, text_field: str,
       chorus ingest crawl.warc.gz --on-error skip
       chorus ingest pages/ --source "Example Daily"
     """
-    fields = FieldMap(text=text_field, source=source_field, date=date_field, id=id_field,
-                      url=url_field, title=title_field)
+    fields = FieldMap(
+        text=text_field,
+        source=source_field,
+        date=date_field,
+        id=id_field,
+        url=url_field,
+        title=title_field,
+    )
     with open_store(db) as store:
         summary = ingest_paths(
-            store, list(paths), fields=fields, format=fmt,  # type: ignore[arg-type]
-            encoding=encoding, on_error=on_error,  # type: ignore[arg-type]
-            replace=replace, source=source, max_chars=max_chars, progress=_progress(quiet),
+            store,
+            list(paths),
+            fields=fields,
+            format=fmt,  # type: ignore[arg-type]
+            encoding=encoding,
+            on_error=on_error,  # type: ignore[arg-type]
+            replace=replace,
+            source=source,
+            max_chars=max_chars,
+            progress=_progress(quiet),
         )
     _print_ingest(summary)
 
@@ -161,8 +215,10 @@ def _print_stats(stats: CorpusStats, *, sources: int, months: int) -> None:
         f"{stats.n_documents:,} documents from {stats.n_sources:,} sources, "
         f"{stats.n_sentences:,} sentences, {stats.n_characters:,} characters"
     )
-    click.echo(f"dates {first} to {last}; {stats.n_undated:,} documents "
-               f"({stats.share_undated:.1%}) have no date")
+    click.echo(
+        f"dates {first} to {last}; {stats.n_undated:,} documents "
+        f"({stats.share_undated:.1%}) have no date"
+    )
     langs = ", ".join(f"{k} {v:,}" for k, v in list(stats.languages.items())[:6])
     click.echo(f"languages: {langs}")
     if stats.n_rejects:
@@ -200,8 +256,13 @@ def stats(db: Path, sources: int, months: int) -> None:
 @cli.command()
 @click.argument("table")
 @db_option
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
-              help="[default: from the output file's extension]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default=None,
+    help="[default: from the output file's extension]",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @handle_errors
 def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
@@ -214,8 +275,14 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
     """
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".")
-        fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv",
-               "parquet": "parquet", "pq": "parquet"}.get(suffix)
+        fmt = {
+            "jsonl": "jsonl",
+            "ndjson": "jsonl",
+            "json": "jsonl",
+            "csv": "csv",
+            "parquet": "parquet",
+            "pq": "parquet",
+        }.get(suffix)
         if fmt is None:
             raise click.UsageError(f"cannot tell the format of {output}; pass --format")
     with open_store(db, read_only=True) as store:
@@ -241,8 +308,13 @@ def analyze_cmd(db: Path, quiet: bool) -> None:
 
 @cli.command()
 @db_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("chorus-report.html"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("chorus-report.html"),
+    show_default=True,
+)
 @handle_errors
 def report(db: Path, output: Path) -> None:
     """Write a self-contained HTML report of the store.
@@ -257,10 +329,20 @@ def report(db: Path, output: Path) -> None:
 
 
 @cli.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEMO_STORE,
-              show_default=True, help="Where to keep the demo's store.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(DEMO_REPORT), show_default=True)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEMO_STORE,
+    show_default=True,
+    help="Where to keep the demo's store.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEMO_REPORT),
+    show_default=True,
+)
 @quiet_option
 @handle_errors
 def demo(db: Path, output: Path, quiet: bool) -> None:
@@ -271,8 +353,9 @@ def demo(db: Path, output: Path, quiet: bool) -> None:
       chorus demo -o seeds.html
     """
     result = run_demo(db=db, report=output, progress=_progress(quiet))
-    click.echo(f"chorus demo: the seed corpus ({result.stats.n_documents} articles) "
-               f"in {result.store_path}")
+    click.echo(
+        f"chorus demo: the seed corpus ({result.stats.n_documents} articles) in {result.store_path}"
+    )
     _print_ingest(result.ingest)
     click.echo()
     _print_stats(result.stats, sources=10, months=12)

@@ -11,13 +11,13 @@ import datetime as dt
 import email.utils
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 from dateutil import parser as dateutil_parser
 
 
-class DateStatus(str, Enum):
+class DateStatus(StrEnum):
     OK = "ok"
     MISSING = "missing"
     IMPOSSIBLE = "impossible"

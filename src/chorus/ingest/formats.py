@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -22,17 +23,35 @@ log = logging.getLogger(__name__)
 
 Format = Literal["jsonl", "csv", "tsv", "parquet", "folder", "txt", "md", "html", "warc"]
 FORMATS: tuple[Format, ...] = (
-    "jsonl", "csv", "tsv", "parquet", "folder", "txt", "md", "html", "warc"
+    "jsonl",
+    "csv",
+    "tsv",
+    "parquet",
+    "folder",
+    "txt",
+    "md",
+    "html",
+    "warc",
 )
 Item = RawRecord | InputProblem
 
 FOLDER_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 _SUFFIX_FORMATS: dict[str, Format] = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".warc": "warc", ".arc": "warc",
-    ".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".warc": "warc",
+    ".arc": "warc",
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
 }
 
 
@@ -46,8 +65,7 @@ def detect_format(path: Path) -> Format:
     if suffixes and suffixes[-1] in _SUFFIX_FORMATS:
         return _SUFFIX_FORMATS[suffixes[-1]]
     raise ChorusError(
-        f"{path}: cannot tell the format from the extension; pass --format "
-        f"({', '.join(FORMATS)})"
+        f"{path}: cannot tell the format from the extension; pass --format ({', '.join(FORMATS)})"
     )
 
 
@@ -77,34 +95,43 @@ def decode_bytes(data: bytes, *, encoding: str | None) -> str | None:
     return None if best is None else str(best)
 
 
-# -- JSON Lines ---------------------------------------------------------------------------------
+# -- JSON Lines
+_STREAM_ERRORS = (OSError, EOFError, zlib.error)
+
+
 def read_jsonl(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
     name = str(path)
-    with _open_binary(path) as fh:
-        head = fh.read(4096).lstrip()
-        fh.seek(0)
-        if head.startswith(b"["):
-            yield from _read_json_array(fh, name, encoding)
-            return
-        for line_no, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode(encoding or "utf-8")
-            except (UnicodeDecodeError, LookupError) as exc:
-                yield InputProblem(f"not valid {encoding or 'UTF-8'} text: {exc}", name, line_no)
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}",
-                                   name, line_no)
-                continue
-            if not isinstance(obj, dict):
-                yield InputProblem(f"expected a JSON object, got {type(obj).__name__}",
-                                   name, line_no)
-                continue
-            yield RawRecord(name, line_no, obj)
+    line_no = 0
+    try:
+        with _open_binary(path) as fh:
+            head = fh.read(4096).lstrip()
+            fh.seek(0)
+            if head.startswith(b"["):
+                yield from _read_json_array(fh, name, encoding)
+                return
+            for line_no, raw in enumerate(fh, start=1):
+                item = _jsonl_line(raw, name, line_no, encoding)
+                if item is not None:
+                    yield item
+    except _STREAM_ERRORS as exc:
+        # A truncated or corrupt .gz: the lines before it were read; this one cannot be.
+        yield InputProblem(f"cannot read the file: {exc}", name, line_no + 1)
+
+
+def _jsonl_line(raw: bytes, name: str, line_no: int, encoding: str | None) -> Item | None:
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode(encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError) as exc:
+        return InputProblem(f"not valid {encoding or 'UTF-8'} text: {exc}", name, line_no)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}", name, line_no)
+    if not isinstance(obj, dict):
+        return InputProblem(f"expected a JSON object, got {type(obj).__name__}", name, line_no)
+    return RawRecord(name, line_no, obj)
 
 
 def _read_json_array(fh: IO[bytes], name: str, encoding: str | None) -> Iterator[Item]:
@@ -124,12 +151,16 @@ def _read_json_array(fh: IO[bytes], name: str, encoding: str | None) -> Iterator
             yield InputProblem(f"array item {i} is not a JSON object", name, i)
 
 
-# -- CSV / TSV ------------------------------------------------------------------------------------
+# -- CSV / TSV
 def read_delimited(path: Path, *, delimiter: str, encoding: str | None = None) -> Iterator[Item]:
     name = str(path)
     csv.field_size_limit(2**31 - 1)
-    with _open_binary(path) as fh:
-        data = fh.read()
+    try:
+        with _open_binary(path) as fh:
+            data = fh.read()
+    except _STREAM_ERRORS as exc:
+        yield InputProblem(f"cannot read the file: {exc}", name, None)
+        return
     text = decode_bytes(data, encoding=encoding)
     if text is None:
         yield InputProblem("cannot decode the file's text (try --encoding)", name, None)
@@ -164,7 +195,7 @@ def read_delimited(path: Path, *, delimiter: str, encoding: str | None = None) -
         yield RawRecord(name, row_line, dict(zip(header, row, strict=True)))
 
 
-# -- Parquet --------------------------------------------------------------------------------------
+# -- Parquet
 def read_parquet(path: Path, **_: Any) -> Iterator[Item]:
     import pyarrow.parquet as pq
 
@@ -181,7 +212,7 @@ def read_parquet(path: Path, **_: Any) -> Iterator[Item]:
             yield RawRecord(name, row, obj)
 
 
-# -- Plain files and folders ----------------------------------------------------------------------
+# -- Plain files and folders
 def _read_text_file(path: Path, kind: str, *, root: Path | None, encoding: str | None) -> Item:
     name = str(path)
     try:
@@ -219,7 +250,7 @@ def read_folder(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
         yield _read_text_file(file, kind, root=path, encoding=encoding)
 
 
-# -- WARC -------------------------------------------------------------------------------------------
+# -- WARC
 def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
     """HTML responses of a WARC file; each record's number is its 'line'."""
     from warcio.archiveiterator import ArchiveIterator
@@ -259,8 +290,9 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
 Reader = Callable[..., Iterator[Item]]
 
 
-def read_path(path: Path, *, format: Format | None = None, encoding: str | None = None
-              ) -> Iterator[Item]:
+def read_path(
+    path: Path, *, format: Format | None = None, encoding: str | None = None
+) -> Iterator[Item]:
     """Records from one file or folder, in a stable order."""
     if not path.exists():
         raise ChorusError(f"{path}: no such file or folder")

@@ -35,8 +35,7 @@ class FieldMap:
         return (self.date,) if self.date else DEFAULT_DATE_FIELDS
 
     def mapped(self) -> frozenset[str]:
-        return frozenset((self.text, self.source, self.id, self.url, self.title,
-                          *self.date_fields))
+        return frozenset((self.text, self.source, self.id, self.url, self.title, *self.date_fields))
 
 
 class DocumentRow(NamedTuple):
@@ -95,8 +94,11 @@ def to_document(
     if not text.strip():
         return problem(fields.text, "empty text")
     if len(text) > max_chars:
-        return problem(fields.text, f"text has {len(text):,} characters, over the limit of "
-                                    f"{max_chars:,} (raise it with --max-chars)")
+        return problem(
+            fields.text,
+            f"text has {len(text):,} characters, over the limit of "
+            f"{max_chars:,} (raise it with --max-chars)",
+        )
 
     url_value = got.get(fields.url) if _present(got.get(fields.url)) else record.implied.get("url")
     url = normalise_field(str(url_value)) if _present(url_value) else None
@@ -111,8 +113,9 @@ def to_document(
     elif _host(url):
         source = str(_host(url))
     else:
-        return problem(fields.source,
-                       "missing field (set it with --source-field, or --source NAME for all)")
+        return problem(
+            fields.source, "missing field (set it with --source-field, or --source NAME for all)"
+        )
 
     title_value = got.get(fields.title)
     if not _present(title_value):

@@ -111,8 +111,7 @@ class _Problems:
         if self.pending:
             self.con.executemany(
                 "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-                [[self.batch_id, p.file, p.line, p.field, p.reason, p.raw]
-                 for p in self.pending],
+                [[self.batch_id, p.file, p.line, p.field, p.reason, p.raw] for p in self.pending],
             )
             self.pending.clear()
 
@@ -168,9 +167,14 @@ class _Stager:
                 s_end.append(end)
                 s_text.append(text[start:end])
         sents = pa.Table.from_arrays(
-            [pa.array(s_seq, pa.int64()), pa.array(s_doc, pa.string()),
-             pa.array(s_no, pa.int32()), pa.array(s_start, pa.int32()),
-             pa.array(s_end, pa.int32()), pa.array(s_text, pa.string())],
+            [
+                pa.array(s_seq, pa.int64()),
+                pa.array(s_doc, pa.string()),
+                pa.array(s_no, pa.int32()),
+                pa.array(s_start, pa.int32()),
+                pa.array(s_end, pa.int32()),
+                pa.array(s_text, pa.string()),
+            ],
             schema=_STAGE_SENTS,
         )
         self.con.register("_chunk_docs", docs)
@@ -182,8 +186,7 @@ class _Stager:
         self.rows.clear()
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
-            ) -> int:
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -242,8 +245,13 @@ def ingest_paths(
                     if isinstance(item, InputProblem):
                         problems.add(item)
                         continue
-                    mapped = to_document(item, fields=fields, detector=detector,
-                                         default_source=source, max_chars=max_chars)
+                    mapped = to_document(
+                        item,
+                        fields=fields,
+                        detector=detector,
+                        default_source=source,
+                        max_chars=max_chars,
+                    )
                     if isinstance(mapped, InputProblem):
                         problems.add(mapped)
                         continue
@@ -257,8 +265,9 @@ def ingest_paths(
         if problems.total and on_error == "raise":
             raise BatchRefusedError(problems.kept, problems.total)
 
-        n_replaced, n_unchanged = _resolve_duplicates(con, replace=replace, on_error=on_error,
-                                                      problems=problems)
+        n_replaced, n_unchanged = _resolve_duplicates(
+            con, replace=replace, on_error=on_error, problems=problems
+        )
         if problems.total and on_error == "raise":
             raise BatchRefusedError(problems.kept, problems.total)
 
@@ -278,28 +287,55 @@ def ingest_paths(
         )
         problems.flush()
         settings = {
-            "fields": fields.__dict__, "format": format, "encoding": encoding,
-            "on_error": on_error, "replace": replace, "source": source,
+            "fields": fields.__dict__,
+            "format": format,
+            "encoding": encoding,
+            "on_error": on_error,
+            "replace": replace,
+            "source": source,
             "max_chars": max_chars,
         }
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [batch_id, started_at, dt.datetime.now(dt.UTC).replace(tzinfo=None),
-             [str(p) for p in path_list], n_read, n_new, n_replaced, n_unchanged,
-             problems.total, date_counts[DateStatus.IMPOSSIBLE.value]
-             + date_counts[DateStatus.UNPARSEABLE.value], json.dumps(settings)],
+            [
+                batch_id,
+                started_at,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                [str(p) for p in path_list],
+                n_read,
+                n_new,
+                n_replaced,
+                n_unchanged,
+                problems.total,
+                date_counts[DateStatus.IMPOSSIBLE.value]
+                + date_counts[DateStatus.UNPARSEABLE.value],
+                json.dumps(settings),
+            ],
         )
         for table in ("_keep", "_stage_docs", "_stage_sents"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
     summary = IngestSummary(
-        batch_id=batch_id, paths=[str(p) for p in path_list], n_read=n_read, n_new=n_new,
-        n_replaced=n_replaced, n_unchanged=n_unchanged, n_rejected=problems.total,
-        n_sentences=n_sentences, dates=dict(date_counts), problems=problems.kept,
+        batch_id=batch_id,
+        paths=[str(p) for p in path_list],
+        n_read=n_read,
+        n_new=n_new,
+        n_replaced=n_replaced,
+        n_unchanged=n_unchanged,
+        n_rejected=problems.total,
+        n_sentences=n_sentences,
+        dates=dict(date_counts),
+        problems=problems.kept,
         seconds=time.monotonic() - started,
     )
-    log.info("batch %d: %d new, %d replaced, %d unchanged, %d rejected", batch_id, n_new,
-             n_replaced, n_unchanged, problems.total)
+    log.info(
+        "batch %d: %d new, %d replaced, %d unchanged, %d rejected",
+        batch_id,
+        n_new,
+        n_replaced,
+        n_unchanged,
+        problems.total,
+    )
     return summary
 
 
@@ -321,9 +357,14 @@ def _resolve_duplicates(
                WHERE s.text_hash <> k.text_hash ORDER BY s.seq"""
         ).fetchall()
         for doc_id, origin, first in clashes:
-            problems.add(_dup_problem(origin, f"duplicate id {doc_id!r} with different text "
-                                              f"(first at {first}); use --replace to keep the "
-                                              "last"))
+            problems.add(
+                _dup_problem(
+                    origin,
+                    f"duplicate id {doc_id!r} with different text "
+                    f"(first at {first}); use --replace to keep the "
+                    "last",
+                )
+            )
     # Rows identical to what is stored change nothing.
     con.execute(
         """DELETE FROM _keep WHERE seq IN (
@@ -331,8 +372,9 @@ def _resolve_duplicates(
              JOIN documents d ON d.doc_id = s.doc_id AND d.text_hash = s.text_hash)"""
     )
     unchanged_ids = _scalar(
-        con, """SELECT count(DISTINCT s.doc_id) FROM _stage_docs s
-                JOIN documents d ON d.doc_id = s.doc_id AND d.text_hash = s.text_hash"""
+        con,
+        """SELECT count(DISTINCT s.doc_id) FROM _stage_docs s
+                JOIN documents d ON d.doc_id = s.doc_id AND d.text_hash = s.text_hash""",
     )
     conflicts = con.execute(
         """SELECT s.seq, s.doc_id, s.origin, d.origin FROM _stage_docs s JOIN _keep USING (seq)
@@ -351,8 +393,13 @@ def _resolve_duplicates(
         con.execute("DROP TABLE _replaced")
         return n, unchanged_ids
     for seq, doc_id, origin, stored in conflicts:
-        problems.add(_dup_problem(origin, f"id {doc_id!r} is already stored with different "
-                                          f"text (from {stored}); use --replace to replace it"))
+        problems.add(
+            _dup_problem(
+                origin,
+                f"id {doc_id!r} is already stored with different "
+                f"text (from {stored}); use --replace to replace it",
+            )
+        )
         con.execute("DELETE FROM _keep WHERE seq = ?", [seq])
     return 0, unchanged_ids
 

@@ -24,15 +24,18 @@ _LINE_ENDINGS = re.compile("\r\n?|\u2028|\u2029")
 
 
 def normalise_text(text: str) -> str:
-    """Repair mojibake, unify line endings, drop control characters, compose to NFC."""
-    if not text.isascii():
-        if _MOJIBAKE_HINT.search(text):
-            text = ftfy.fix_encoding(text)
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
+    """Unify line endings, drop control characters, repair mojibake, compose to NFC."""
     if "\r" in text or "\u2028" in text or "\u2029" in text:
         text = _LINE_ENDINGS.sub("\n", text)
-    return _CONTROLS.sub("", text)
+    text = _CONTROLS.sub("", text)
+    if text.isascii():
+        return text
+    if _MOJIBAKE_HINT.search(text):
+        # The repair can decode bytes into control characters; drop those too.
+        text = _CONTROLS.sub("", ftfy.fix_encoding(text))
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
 
 
 def normalise_field(value: str) -> str:

@@ -35,9 +35,11 @@ def _overview(stats: CorpusStats) -> str:
         ("undated", f"{stats.share_undated:.0%}"),
         ("date range", f"{_fmt_date(stats.first)} – {_fmt_date(stats.last)}"),
     ]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><b>{escape(v)}</b>{escape(k)}</div>' for k, v in cards
-    ) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(f'<div class="card"><b>{escape(v)}</b>{escape(k)}</div>' for k, v in cards)
+        + "</div>"
+    )
 
 
 def _sources_table(stats: CorpusStats, limit: int = 200) -> str:
@@ -47,10 +49,15 @@ def _sources_table(stats: CorpusStats, limit: int = 200) -> str:
         f"<td>{_fmt_date(s.last)}</td></tr>"
         for s in stats.by_source[:limit]
     )
-    more = (f'<p class="muted">{len(stats.by_source) - limit:,} more sources not shown.</p>'
-            if len(stats.by_source) > limit else "")
-    return ("<table><tr><th>source</th><th class=n>documents</th><th class=n>undated</th>"
-            f"<th>first</th><th>last</th></tr>{rows}</table>{more}")
+    more = (
+        f'<p class="muted">{len(stats.by_source) - limit:,} more sources not shown.</p>'
+        if len(stats.by_source) > limit
+        else ""
+    )
+    return (
+        "<table><tr><th>source</th><th class=n>documents</th><th class=n>undated</th>"
+        f"<th>first</th><th>last</th></tr>{rows}</table>{more}"
+    )
 
 
 def _documents_table(store: Store, limit: int = 100) -> str:
@@ -67,8 +74,10 @@ def _documents_table(store: Store, limit: int = 100) -> str:
         "</tr>"
         for doc_id, source, title, date, lang, chars, sents in rows
     )
-    return ("<table><tr><th>id</th><th>source</th><th>title</th><th>date</th><th>lang</th>"
-            f"<th class=n>chars</th><th class=n>sentences</th></tr>{body}</table>")
+    return (
+        "<table><tr><th>id</th><th>source</th><th>title</th><th>date</th><th>lang</th>"
+        f"<th class=n>chars</th><th class=n>sentences</th></tr>{body}</table>"
+    )
 
 
 def render_report(store: Store) -> str:

@@ -4,6 +4,7 @@ out. Pure and per document, so it runs on any partition of the documents."""
 from __future__ import annotations
 
 import logging
+
 import pyarrow as pa
 
 from chorus.segment.splitter import split_sentences
@@ -22,9 +23,7 @@ SENTENCES_SCHEMA = pa.schema(
 )
 
 
-def segment_documents(
-    documents: pa.Table | pa.RecordBatch, *, max_chars: int = 1000
-) -> pa.Table:
+def segment_documents(documents: pa.Table | pa.RecordBatch, *, max_chars: int = 1000) -> pa.Table:
     """Split each document's text into sentences with offsets into that text."""
     doc_ids: list[str] = []
     sent_nos: list[int] = []
@@ -69,12 +68,12 @@ def segment_store(store: Store, *, batch_size: int = 2000) -> int:
         total = int(row[0]) if row else 0
         added = 0
         for lo in range(0, total, batch_size):
-            batch = con.execute(
+            batch = con.sql(
                 """SELECT d.doc_id, d.text FROM documents d
                    JOIN _unsegmented u ON d.rowid = u.doc_row
                    WHERE u.page_row >= ? AND u.page_row < ? ORDER BY u.page_row""",
-                [lo, lo + batch_size],
-            ).fetch_arrow_table()
+                params=[lo, lo + batch_size],
+            ).to_arrow_table()
             table = segment_documents(batch)
             con.register("_new_sentences", table)
             con.execute("INSERT INTO sentences SELECT * FROM _new_sentences")

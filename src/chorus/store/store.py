@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STORE_PATH = "chorus.duckdb"
 STORE_ENV_VAR = "CHORUS_DB"
+MEMORY_ENV_VAR = "CHORUS_MEMORY_LIMIT"
+# DuckDB's own default is 80% of RAM; a fixed cap keeps a run's footprint predictable, and
+# DuckDB spills what does not fit to a temp folder beside the store.
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 ExportFormat = Literal["jsonl", "csv", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "parquet")
@@ -101,17 +105,15 @@ class Store:
     def read_table(self, table: str) -> pa.Table:
         """The whole table as Arrow. For large tables prefer :meth:`scan_table`."""
         name = self._checked_table(table)
-        return self.con.execute(f'SELECT * FROM "{name}"').fetch_arrow_table()
+        return self.con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
 
     def scan_table(self, table: str, *, batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
         """Stream a table as Arrow record batches, in bounded memory."""
         name = self._checked_table(table)
-        reader = self.con.execute(f'SELECT * FROM "{name}"').fetch_record_batch(batch_size)
+        reader = self.con.sql(f'SELECT * FROM "{name}"').to_arrow_reader(batch_size)
         yield from reader
 
-    def write_table(
-        self, table: str, path: str | os.PathLike[str], *, format: ExportFormat
-    ) -> int:
+    def write_table(self, table: str, path: str | os.PathLike[str], *, format: ExportFormat) -> int:
         """Export a table to JSON Lines, CSV or Parquet; returns the number of rows written."""
         name = self._checked_table(table)
         if format not in EXPORT_FORMATS:
@@ -127,6 +129,9 @@ class Store:
 
 
 def _apply_migrations(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if tables and "chorus_meta" not in tables:
+        raise ChorusError(f"{path} is a DuckDB file but not a chorus store; use another --db")
     con.execute("CREATE TABLE IF NOT EXISTS chorus_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM chorus_meta WHERE key = 'schema_version'").fetchone()
     current = int(row[0]) if row else 0
@@ -138,8 +143,7 @@ def _apply_migrations(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     for migration in MIGRATIONS:
         if migration.version <= current:
             continue
-        log.info("migrating %s to schema %d: %s", path, migration.version,
-                 migration.description)
+        log.info("migrating %s to schema %d: %s", path, migration.version, migration.description)
         con.execute("BEGIN TRANSACTION")
         try:
             for statement in migration.statements:
@@ -165,16 +169,17 @@ def open_store(
 ) -> Store:
     """Open (creating and migrating if needed) the store at ``path``.
 
-    ``path`` defaults to ``$CHORUS_DB``, then ``./chorus.duckdb``.
+    ``path`` defaults to ``$CHORUS_DB``, then ``./chorus.duckdb``. ``memory_limit`` caps
+    DuckDB's memory (default ``$CHORUS_MEMORY_LIMIT``, else 2GB); larger work spills to disk.
     """
     resolved = resolve_store_path(path)
     if read_only and not resolved.exists():
         raise ChorusError(f"no store at {resolved}; run 'chorus ingest' first")
     if resolved.parent and not resolved.parent.exists():
         resolved.parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str | bool | int | float | list[str]] = {}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit or os.environ.get(MEMORY_ENV_VAR) or DEFAULT_MEMORY_LIMIT
+    }
     try:
         con = duckdb.connect(str(resolved), read_only=read_only, config=config)
     except duckdb.IOException as exc:
@@ -193,7 +198,11 @@ def open_store(
     con.execute("SET temp_directory = ?", [str(resolved) + ".tmp"])
     con.execute("SET preserve_insertion_order = true")
     if not read_only:
-        _apply_migrations(con, resolved)
+        try:
+            _apply_migrations(con, resolved)
+        except BaseException:
+            con.close()
+            raise
     else:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "chorus_meta" not in tables:

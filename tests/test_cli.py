@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chorus.cli import cli
+
+from .conftest import SEEDS, write_jsonl
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_demo_writes_report_and_is_repeatable(runner: CliRunner, tmp_path: Path) -> None:
+    db, report = tmp_path / "demo.duckdb", tmp_path / "demo.html"
+    args = ["demo", "--db", str(db), "-o", str(report), "--quiet"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "5 new" in first.output and "5 documents from 5 sources" in first.output
+    assert report.exists() and "<html" in report.read_text()
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0 and "0 new" in again.output and "5 unchanged" in again.output
+
+
+def test_ingest_stats_export(runner: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    out = runner.invoke(cli, ["ingest", str(SEEDS), "--db", str(db), "-q"])
+    assert out.exit_code == 0, out.output
+    stats = runner.invoke(cli, ["stats", "--db", str(db)])
+    assert stats.exit_code == 0
+    assert "5 documents from 5 sources" in stats.output and "80.0%" in stats.output
+    assert "by month" in stats.output and "2020-10" in stats.output
+    target = tmp_path / "docs.jsonl"
+    exp = runner.invoke(cli, ["export", "documents", "--db", str(db), "-o", str(target)])
+    assert exp.exit_code == 0, exp.output
+    assert len(target.read_text().splitlines()) == 5
+
+
+def test_store_path_from_environment(runner: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "env.duckdb"
+    out = runner.invoke(cli, ["ingest", str(SEEDS), "-q"], env={"CHORUS_DB": str(db)})
+    assert out.exit_code == 0 and db.exists()
+
+
+def test_refused_batch_exit_code_and_message(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "bad.jsonl",
+        ['{"id": 1, "source": "s", "text": "ok."}', '{"id": 2, "source": "s"}'],
+    )
+    db = tmp_path / "p.duckdb"
+    out = runner.invoke(cli, ["ingest", str(path), "--db", str(db), "-q"])
+    assert out.exit_code == 2
+    assert "bad.jsonl:2: field 'text': missing field" in out.output
+    assert "store is unchanged" in out.output
+    skip = runner.invoke(cli, ["ingest", str(path), "--db", str(db), "-q", "--on-error", "skip"])
+    assert skip.exit_code == 0 and "1 rejected" in skip.output
+    rejects = tmp_path / "rejects.csv"
+    runner.invoke(cli, ["export", "rejects", "--db", str(db), "-o", str(rejects)])
+    assert "missing field" in rejects.read_text()
+
+
+def test_field_options(runner: CliRunner, tmp_path: Path) -> None:
+    row = {"pid": "p1", "who": "acct", "when": "2020-02-03", "body": "Hello there. Bye now."}
+    path = write_jsonl(tmp_path / "posts.jsonl", [json.dumps(row)])
+    db = tmp_path / "p.duckdb"
+    out = runner.invoke(
+        cli,
+        [
+            "ingest",
+            str(path),
+            "--db",
+            str(db),
+            "-q",
+            "--text-field",
+            "body",
+            "--source-field",
+            "who",
+            "--date-field",
+            "when",
+            "--id-field",
+            "pid",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    stats = runner.invoke(cli, ["stats", "--db", str(db)])
+    assert "1 documents from 1 sources, 2 sentences" in stats.output
+
+
+def test_errors_are_clean(runner: CliRunner, tmp_path: Path) -> None:
+    out = runner.invoke(cli, ["stats", "--db", str(tmp_path / "none.duckdb")])
+    assert out.exit_code == 1 and "no store" in out.output and "Traceback" not in out.output
+    db = tmp_path / "p.duckdb"
+    runner.invoke(cli, ["ingest", str(SEEDS), "--db", str(db), "-q"])
+    bad = runner.invoke(cli, ["export", "nope", "--db", str(db), "-o", str(tmp_path / "x.csv")])
+    assert bad.exit_code == 1 and "no table 'nope'" in bad.output
+
+
+def test_help_has_examples(runner: CliRunner) -> None:
+    for command in ["ingest", "stats", "export", "analyze", "report", "demo"]:
+        out = runner.invoke(cli, [command, "--help"])
+        assert out.exit_code == 0 and "Example" in out.output, command
