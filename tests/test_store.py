@@ -118,3 +118,14 @@ def test_failed_transaction_rolls_back(store: Store) -> None:
         con.execute("INSERT INTO rejects VALUES (1, 'f', 1, NULL, 'r', NULL)")
         raise RuntimeError("boom")
     assert store.count("rejects") == 0
+
+
+def test_store_never_prints(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with open_store(tmp_path / "quiet.duckdb") as store:
+        ingest_paths(store, [SEEDS])
+        store.con.execute("SELECT count(*) FROM range(50000000) t(x) WHERE x % 7 = 0").fetchall()
+        assert store.con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (
+            False,
+        )
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -194,6 +194,8 @@ def open_store(
         raise ChorusError(f"cannot open the store {resolved}: {message}") from None
     except duckdb.Error as exc:
         raise ChorusError(f"{resolved} is not a chorus store: {exc}") from None
+    # DuckDB draws its own progress bar on stdout; the library never prints.
+    con.execute("SET enable_progress_bar = false")
     # Spill large joins and uncommitted batches to disk beside the store, not to RAM.
     con.execute("SET temp_directory = ?", [str(resolved) + ".tmp"])
     con.execute("SET preserve_insertion_order = true")
