@@ -88,7 +88,7 @@ class IngestSummary:
 
 class _Problems:
     """Counts every problem, keeps the first few for messages and, when rejects are kept,
-    writes each one to the ``rejects`` table as it comes (so none is lost, in bounded memory)."""
+    stages each one as it comes (so none is lost, in bounded memory)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, batch_id: int, *, persist: bool) -> None:
         self.con = con
@@ -110,27 +110,42 @@ class _Problems:
     def flush(self) -> None:
         if self.pending:
             self.con.executemany(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO _stage_rejects VALUES (?, ?, ?, ?, ?, ?)",
                 [[self.batch_id, p.file, p.line, p.field, p.reason, p.raw] for p in self.pending],
             )
             self.pending.clear()
 
 
+_STAGE_TABLES = ("_stage_docs", "_stage_sents", "_stage_rejects", "_keep")
+
+
+def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+    for table in _STAGE_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 class _Stager:
-    """Buffers mapped rows and appends them to the stage tables in Arrow chunks."""
+    """Buffers mapped rows and appends them to the stage tables in Arrow chunks.
+
+    Why stage in committed tables rather than inside the batch's transaction: DuckDB keeps a
+    transaction's uncommitted rows in memory, so memory would grow with the input. Committed
+    stage rows are checkpointed to the store's file and evicted; only the final move from the
+    stage into the user's tables is one transaction.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, chunk_size: int) -> None:
         self.con = con
         self.chunk_size = chunk_size
         self.rows: list[DocumentRow] = []
         self.seq = 0
+        con.execute("CREATE TABLE _stage_rejects AS SELECT * FROM rejects WITH NO DATA")
         con.execute(
-            """CREATE TEMP TABLE _stage_docs (seq BIGINT, doc_id VARCHAR, source VARCHAR,
+            """CREATE TABLE _stage_docs (seq BIGINT, doc_id VARCHAR, source VARCHAR,
                url VARCHAR, title VARCHAR, published_at TIMESTAMP, lang VARCHAR, text VARCHAR,
                text_hash VARCHAR, origin VARCHAR, extra VARCHAR, date_status VARCHAR)"""
         )
         con.execute(
-            """CREATE TEMP TABLE _stage_sents (seq BIGINT, doc_id VARCHAR, sent_no INTEGER,
+            """CREATE TABLE _stage_sents (seq BIGINT, doc_id VARCHAR, sent_no INTEGER,
                start INTEGER, "end" INTEGER, text VARCHAR)"""
         )
 
@@ -232,8 +247,10 @@ def ingest_paths(
     n_read = 0
 
     con = store.con
-    with store.transaction():
-        batch_id = _scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches")
+    row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()
+    batch_id = int(row[0]) if row else 1
+    _drop_stage(con)  # left over from a run that was killed mid-way
+    try:
         problems = _Problems(con, batch_id, persist=on_error == "skip")
         stager = _Stager(con, chunk_size)
         bar = progress(desc="ingest", total=None, unit="doc")
@@ -260,60 +277,62 @@ def ingest_paths(
                     if on_error == "skip" or problems.total == 0:
                         stager.add(mapped)
             stager.flush()
+            problems.flush()
         finally:
             bar.close()
         if problems.total and on_error == "raise":
             raise BatchRefusedError(problems.kept, problems.total)
 
-        n_replaced, n_unchanged = _resolve_duplicates(
-            con, replace=replace, on_error=on_error, problems=problems
-        )
-        if problems.total and on_error == "raise":
-            raise BatchRefusedError(problems.kept, problems.total)
-
-        con.execute(
-            """INSERT INTO documents
-               SELECT s.doc_id, s.source, s.url, s.title, s.published_at, s.lang, s.text,
-                      s.text_hash, ?, ?, s.origin, s.extra::JSON
-               FROM _stage_docs s JOIN _keep k USING (seq) ORDER BY s.seq""",
-            [started_at, batch_id],
-        )
-        n_new = _scalar(con, "SELECT count(*) FROM _keep") - n_replaced
-        n_sentences = _scalar(con, "SELECT count(*) FROM _stage_sents JOIN _keep USING (seq)")
-        con.execute(
-            """INSERT INTO sentences
-               SELECT s.doc_id, s.sent_no, s.start, s."end", s.text
-               FROM _stage_sents s JOIN _keep k USING (seq) ORDER BY s.seq, s.sent_no"""
-        )
-        problems.flush()
-        settings = {
-            "fields": fields.__dict__,
-            "format": format,
-            "encoding": encoding,
-            "on_error": on_error,
-            "replace": replace,
-            "source": source,
-            "max_chars": max_chars,
-        }
-        con.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                started_at,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                [str(p) for p in path_list],
-                n_read,
-                n_new,
-                n_replaced,
-                n_unchanged,
-                problems.total,
-                date_counts[DateStatus.IMPOSSIBLE.value]
-                + date_counts[DateStatus.UNPARSEABLE.value],
-                json.dumps(settings),
-            ],
-        )
-        for table in ("_keep", "_stage_docs", "_stage_sents"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        with store.transaction():
+            n_replaced, n_unchanged = _resolve_duplicates(
+                con, replace=replace, on_error=on_error, problems=problems
+            )
+            problems.flush()
+            if problems.total and on_error == "raise":
+                raise BatchRefusedError(problems.kept, problems.total)
+            con.execute(
+                """INSERT INTO documents
+                   SELECT s.doc_id, s.source, s.url, s.title, s.published_at, s.lang, s.text,
+                          s.text_hash, ?, ?, s.origin, s.extra::JSON
+                   FROM _stage_docs s JOIN _keep k USING (seq) ORDER BY s.seq""",
+                [started_at, batch_id],
+            )
+            n_new = _scalar(con, "SELECT count(*) FROM _keep") - n_replaced
+            n_sentences = _scalar(con, "SELECT count(*) FROM _stage_sents JOIN _keep USING (seq)")
+            con.execute(
+                """INSERT INTO sentences
+                   SELECT s.doc_id, s.sent_no, s.start, s."end", s.text
+                   FROM _stage_sents s JOIN _keep k USING (seq) ORDER BY s.seq, s.sent_no"""
+            )
+            con.execute("INSERT INTO rejects SELECT * FROM _stage_rejects")
+            settings = {
+                "fields": fields.__dict__,
+                "format": format,
+                "encoding": encoding,
+                "on_error": on_error,
+                "replace": replace,
+                "source": source,
+                "max_chars": max_chars,
+            }
+            con.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    started_at,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    [str(p) for p in path_list],
+                    n_read,
+                    n_new,
+                    n_replaced,
+                    n_unchanged,
+                    problems.total,
+                    date_counts[DateStatus.IMPOSSIBLE.value]
+                    + date_counts[DateStatus.UNPARSEABLE.value],
+                    json.dumps(settings),
+                ],
+            )
+    finally:
+        _drop_stage(con)
 
     summary = IngestSummary(
         batch_id=batch_id,
@@ -346,7 +365,7 @@ def _resolve_duplicates(
     # One row per id: the first occurrence, or the last when replacing.
     pick = "max" if replace else "min"
     con.execute(
-        f"""CREATE TEMP TABLE _keep AS
+        f"""CREATE TABLE _keep AS
             SELECT {pick}(seq) AS seq FROM _stage_docs GROUP BY doc_id"""
     )
     if not replace:
