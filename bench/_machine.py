@@ -20,5 +20,7 @@ def machine() -> str:
     if meminfo.exists():
         kb = int(meminfo.read_text().split()[1])
         mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    return (f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )

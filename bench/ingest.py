@@ -32,8 +32,7 @@ NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" /
 def run_child(code: str, *args: str) -> tuple[float, float, str]:
     """Run Python code in a child; return (seconds, peak RSS in MiB, stdout)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
@@ -109,20 +108,27 @@ def segmenters(sample_docs: int) -> None:
     timed("pysbd", lambda t: {len(x.sent.rstrip()) + x.start for x in seg.segment(t)})
     base_s, base_ends = results["chorus"]
     print(f"\nsentence segmenters on {len(texts):,} news documents ({chars / 1e6:.1f} M chars):")
-    print(f"  {'segmenter':<10} {'seconds':>8} {'M chars/s':>10} {'chorus speed-up':>16} "
-          f"{'boundaries agreeing with chorus (F1)':>38}")
+    print(
+        f"  {'segmenter':<10} {'seconds':>8} {'M chars/s':>10} {'chorus speed-up':>16} "
+        f"{'boundaries agreeing with chorus (F1)':>38}"
+    )
     for name, (secs, ends) in results.items():
         tp = sum(len(a & b) for a, b in zip(ends, base_ends, strict=True))
         n_a, n_b = sum(map(len, ends)), sum(map(len, base_ends))
         f1 = 2 * tp / (n_a + n_b) if n_a + n_b else 1.0
-        print(f"  {name:<10} {secs:>8.2f} {chars / secs / 1e6:>10.2f} {secs / base_s:>15.1f}x "
-              f"{f1:>38.3f}")
+        print(
+            f"  {name:<10} {secs:>8.2f} {chars / secs / 1e6:>10.2f} {secs / base_s:>15.1f}x "
+            f"{f1:>38.3f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=int, default=1)
-    parser.add_argument("--sample-docs", type=int, default=2000)
+    parser.add_argument("--sample-docs", type=int, default=2000, help="0 skips the segmenters")
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory cap for chorus (CHORUS_MEMORY_LIMIT)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
@@ -130,20 +136,32 @@ def main() -> None:
         work = Path(tmp)
         corpus = scaled_corpus(args.scale, work)
         docs, chars = corpus_chars(corpus)
-        print(f"corpus: {corpus.name} x{args.scale}: {docs:,} documents, {chars / 1e6:.1f} M "
-              "characters")
-        secs, rss, out = run_child(CHORUS, str(corpus), str(work / "chorus.duckdb"))
+        print(
+            f"corpus: {corpus.name} x{args.scale}: {docs:,} documents, {chars / 1e6:.1f} M "
+            "characters"
+        )
+        env = {"CHORUS_MEMORY_LIMIT": args.memory_limit} if args.memory_limit else None
+        limit = args.memory_limit or "2GB (default)"
+        print(f"DuckDB memory limit for chorus: {limit}")
+        secs, rss, out = run_child(CHORUS, str(corpus), str(work / "chorus.duckdb"), env=env)
         result = json.loads(out)
         raw_secs, raw_rss, _ = run_child(RAW, str(corpus), str(work / "raw.duckdb"))
         print(f"\n  {'':<34} {'seconds':>8} {'docs/s':>9} {'M chars/s':>10} {'peak RSS MiB':>13}")
-        print(f"  {'chorus ingest (clean+lang+segment)':<34} {secs:>8.1f} {docs / secs:>9,.0f} "
-              f"{chars / secs / 1e6:>10.2f} {rss:>13,.0f}")
-        print(f"  {'anchor: duckdb read_json (raw)':<34} {raw_secs:>8.1f} {docs / raw_secs:>9,.0f}"
-              f" {chars / raw_secs / 1e6:>10.2f} {raw_rss:>13,.0f}")
-        print(f"  chorus / raw-load time: {secs / raw_secs:.1f}x; "
-              f"{result['sentences']:,} sentences, {result['bad_dates']} impossible dates -> NULL")
+        print(
+            f"  {'chorus ingest (clean+lang+segment)':<34} {secs:>8.1f} {docs / secs:>9,.0f} "
+            f"{chars / secs / 1e6:>10.2f} {rss:>13,.0f}"
+        )
+        print(
+            f"  {'anchor: duckdb read_json (raw)':<34} {raw_secs:>8.1f} {docs / raw_secs:>9,.0f}"
+            f" {chars / raw_secs / 1e6:>10.2f} {raw_rss:>13,.0f}"
+        )
+        print(
+            f"  chorus / raw-load time: {secs / raw_secs:.1f}x; "
+            f"{result['sentences']:,} sentences, {result['bad_dates']} impossible dates -> NULL"
+        )
         print(f"  target: whole corpus in < 90 s: {'met' if secs < 90 else 'MISSED'}")
-    segmenters(args.sample_docs)
+    if args.sample_docs:
+        segmenters(args.sample_docs)
 
 
 if __name__ == "__main__":

@@ -195,3 +195,31 @@ def test_jsonl_reader_never_raises_on_garbage(lines: list[bytes]) -> None:
             assert item.file == str(path)
             # Only a problem with the whole file (undecodable JSON array) has no line.
             assert item.line is not None or "file" in item.reason
+
+
+_cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_cell, _cell), max_size=6), st.sampled_from([",", "\t"]))
+def test_delimited_reader_round_trips(rows: list[tuple[str, str]], delimiter: str) -> None:
+    import csv
+    import tempfile
+
+    from chorus.ingest.formats import read_delimited
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "x.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, delimiter=delimiter)
+            writer.writerow(["id", "text"])
+            writer.writerows(rows)
+        items = list(read_delimited(path, delimiter=delimiter))
+    # Rows whose every cell is blank are skipped as empty lines; all others come back intact.
+    expected = [r for r in rows if any(c.strip() for c in r)]
+    assert [(i.fields["id"], i.fields["text"]) for i in items if isinstance(i, RawRecord)] == [
+        (a, b) for a, b in expected
+    ]
+    assert all(isinstance(i, RawRecord) for i in items)

@@ -14,6 +14,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -283,7 +284,7 @@ def ingest_paths(
         if problems.total and on_error == "raise":
             raise BatchRefusedError(problems.kept, problems.total)
 
-        with store.transaction():
+        with closing(progress(desc="store", total=3, unit="step")) as landing, store.transaction():
             n_replaced, n_unchanged = _resolve_duplicates(
                 con, replace=replace, on_error=on_error, problems=problems
             )
@@ -297,6 +298,7 @@ def ingest_paths(
                    FROM _stage_docs s JOIN _keep k USING (seq) ORDER BY s.seq""",
                 [started_at, batch_id],
             )
+            landing.update(1)
             n_new = _scalar(con, "SELECT count(*) FROM _keep") - n_replaced
             n_sentences = _scalar(con, "SELECT count(*) FROM _stage_sents JOIN _keep USING (seq)")
             con.execute(
@@ -304,6 +306,7 @@ def ingest_paths(
                    SELECT s.doc_id, s.sent_no, s.start, s."end", s.text
                    FROM _stage_sents s JOIN _keep k USING (seq) ORDER BY s.seq, s.sent_no"""
             )
+            landing.update(1)
             con.execute("INSERT INTO rejects SELECT * FROM _stage_rejects")
             settings = {
                 "fields": fields.__dict__,
@@ -331,6 +334,7 @@ def ingest_paths(
                     json.dumps(settings),
                 ],
             )
+            landing.update(1)
     finally:
         _drop_stage(con)
 
