@@ -223,3 +223,96 @@ def test_any_text_round_trips_through_the_store(tmp_path: Path, texts: list[str]
             "USING (doc_id)"
         ).fetchall():
             assert text[start:end] == sent
+
+
+def test_undecodable_file_names_the_file(tmp_path: Path, store: Store) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"Valid start \xff\xfe\xfa then junk.")
+    with pytest.raises(BatchRefusedError, match=r"bad.txt: cannot decode the file's text"):
+        ingest_paths(store, [path], source="S", encoding="utf-8")
+    assert counts(store) == (0, 0, 0, 0)
+
+
+def test_corrupt_gzip_keeps_lines_before_it(tmp_path: Path, store: Store) -> None:
+    import gzip
+
+    rows = [json.dumps({"id": i, "source": "S", "text": f"Story {i} here."}) for i in range(20000)]
+    data = gzip.compress(("\n".join(rows) + "\n").encode(), compresslevel=0)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])  # a download cut off half-way
+    with pytest.raises(BatchRefusedError, match="cannot read the file"):
+        ingest_paths(store, [path])
+    summary = ingest_paths(store, [path], on_error="skip")
+    assert summary.n_rejected == 1 and "cannot read the file" in summary.problems[0].reason
+    # gzip reads in blocks, so the lines of the last whole block before the cut are kept.
+    assert 5000 < summary.n_new < 15000
+    assert summary.problems[0].line == summary.n_new + 1
+
+
+def test_killed_run_is_invisible_and_cleaned_up(tmp_path: Path, store: Store) -> None:
+    from chorus.ingest import pipeline
+
+    path = write_jsonl(tmp_path / "a.jsonl", GOOD)
+
+    class Killed(BaseException):
+        pass
+
+    original = pipeline._Problems.flush
+    calls = {"n": 0}
+
+    def die_after_rows_landed(self: pipeline._Problems) -> None:
+        calls["n"] += 1
+        # The batch's rows are in the store now, but it has not been published.
+        raw = store.con.execute("SELECT count(*) FROM documents_all").fetchone()
+        assert raw == (5,) and counts(store)[:2] == (0, 0)
+        raise Killed
+
+    pipeline._Problems.flush = die_after_rows_landed  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Killed):
+            ingest_paths(store, [path])
+    finally:
+        pipeline._Problems.flush = original  # type: ignore[method-assign]
+    assert calls["n"] == 1
+    assert store.con.execute("SELECT count(*) FROM documents_all").fetchone() == (0,)
+    summary = ingest_paths(store, [path])
+    assert summary.n_new == 5 and counts(store)[:3] == (5, 10, 1)
+
+
+def test_analyze_segments_what_has_no_sentences(tmp_path: Path, store: Store) -> None:
+    from chorus import analyze
+
+    ingest_paths(store, [SEEDS])
+    before = store.con.execute("SELECT * FROM sentences ORDER BY doc_id, sent_no").fetchall()
+    store.con.execute("DELETE FROM sentences_all WHERE doc_id LIKE '00%'")
+    assert counts(store)[1] == 0
+    result = analyze(store)
+    assert result.n_sentences_added == len(before)
+    after = store.con.execute("SELECT * FROM sentences ORDER BY doc_id, sent_no").fetchall()
+    assert after == before
+
+
+def test_batch_left_pending_by_a_crashed_process(tmp_path: Path) -> None:
+    db = tmp_path / "crash.duckdb"
+    path = write_jsonl(tmp_path / "a.jsonl", GOOD)
+    code = f"""
+import os
+from chorus.ingest import pipeline, ingest_paths
+from chorus.store import open_store
+def crash(self):
+    os._exit(9)  # dies like a killed process: no cleanup runs
+pipeline._Problems.flush = crash
+store = open_store({str(db)!r})
+ingest_paths(store, [{str(path)!r}])
+"""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == 9
+    with open_store(db) as store:
+        assert store.con.execute("SELECT count(*) FROM documents_all").fetchall() == [(5,)]
+        assert counts(store) == (0, 0, 0, 0), "an unfinished batch must not be visible"
+        summary = ingest_paths(store, [path])
+        assert summary.n_new == 5 and counts(store)[:3] == (5, 10, 1)
+        assert store.con.execute("SELECT count(*) FROM documents_all").fetchall() == [(5,)]

@@ -115,9 +115,13 @@ def test_resolve_store_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_failed_transaction_rolls_back(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as con:
-        con.execute("INSERT INTO rejects VALUES (1, 'f', 1, NULL, 'r', NULL)")
+        con.execute("INSERT INTO rejects_all VALUES (1, 'f', 1, NULL, 'r', NULL)")
         raise RuntimeError("boom")
-    assert store.count("rejects") == 0
+    assert store.con.execute("SELECT count(*) FROM rejects_all").fetchone() == (0,)
+
+
+def test_internal_tables_are_hidden(store: Store) -> None:
+    assert store.table_names() == ["batches", "documents", "rejects", "sentences"]
 
 
 def test_store_never_prints(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

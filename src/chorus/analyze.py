@@ -25,8 +25,7 @@ def analyze(store: Store, *, progress: ProgressFactory = no_progress) -> Analysi
     """Bring every stage's tables up to date with the stored documents."""
     bar = progress(desc="analyze", total=len(STAGES), unit="stage")
     try:
-        with store.transaction():
-            added = segment_store(store)
+        added = segment_store(store)
         bar.update(1)
     finally:
         bar.close()

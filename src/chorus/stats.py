@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from chorus.store import Store
+from chorus.store import Store, scalar
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,15 @@ class CorpusStats:
 def corpus_stats(store: Store) -> CorpusStats:
     """Counts over the whole store, computed in DuckDB."""
     con = store.con
-    head = con.execute(
+    (head,) = con.execute(
         """SELECT count(*), count(DISTINCT source), coalesce(sum(length(text)), 0),
                   count(*) FILTER (WHERE published_at IS NULL), min(published_at),
                   max(published_at)
            FROM documents"""
-    ).fetchone()
-    assert head is not None
+    ).fetchall()
     n_docs, n_sources, n_chars, n_undated, first, last = head
-    sent_row = con.execute("SELECT count(*) FROM sentences").fetchone()
-    reject_row = con.execute("SELECT count(*) FROM rejects").fetchone()
+    n_sentences = int(scalar(con, "SELECT count(*) FROM sentences"))
+    n_rejects = int(scalar(con, "SELECT count(*) FROM rejects"))
     by_source = [
         SourceCount(*row)
         for row in con.execute(
@@ -78,11 +77,11 @@ def corpus_stats(store: Store) -> CorpusStats:
     )
     return CorpusStats(
         n_documents=int(n_docs),
-        n_sentences=int(sent_row[0]) if sent_row else 0,
+        n_sentences=n_sentences,
         n_sources=int(n_sources),
         n_characters=int(n_chars),
         n_undated=int(n_undated),
-        n_rejects=int(reject_row[0]) if reject_row else 0,
+        n_rejects=n_rejects,
         first=first,
         last=last,
         by_source=by_source,

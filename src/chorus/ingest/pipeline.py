@@ -1,8 +1,10 @@
 """The ingest stage: read inputs, map and clean records, and land them in the store as one batch.
 
-A batch lands whole or not at all. Records are staged in temporary tables inside one
-transaction, checked as a set (duplicate ids, conflicts with stored documents), then moved into
-``documents`` and ``sentences``; any failure rolls the whole batch back.
+A batch lands whole or not at all, in bounded memory. Rows are written in committed chunks to
+the store's ``*_all`` tables under a *pending* batch, which the ``documents``/``sentences``/
+``rejects`` views do not show. The batch is then checked as a set (duplicate ids, conflicts with
+stored documents) and published in one small transaction; a refused or failed batch's rows are
+deleted, and so are those of a run that was killed before it finished.
 """
 
 from __future__ import annotations
@@ -29,16 +31,15 @@ from chorus.ingest.language import LanguageDetector, default_language_detector
 from chorus.ingest.mapping import DEFAULT_MAX_CHARS, DocumentRow, FieldMap, to_document
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment.splitter import split_sentences
-from chorus.store import Store
+from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
 
 OnError = Literal["raise", "skip"]
 _KEEP_PROBLEMS = 1000  # problems kept in memory for the message; all are counted
 
-_STAGE_DOCS = pa.schema(
+_DOCS_SCHEMA = pa.schema(
     [
-        ("seq", pa.int64()),
         ("doc_id", pa.string()),
         ("source", pa.string()),
         ("url", pa.string()),
@@ -49,17 +50,17 @@ _STAGE_DOCS = pa.schema(
         ("text_hash", pa.string()),
         ("origin", pa.string()),
         ("extra", pa.string()),
-        ("date_status", pa.string()),
+        ("seq", pa.int64()),
     ]
 )
-_STAGE_SENTS = pa.schema(
+_SENTS_SCHEMA = pa.schema(
     [
-        ("seq", pa.int64()),
         ("doc_id", pa.string()),
         ("sent_no", pa.int32()),
         ("start", pa.int32()),
         ("end", pa.int32()),
         ("text", pa.string()),
+        ("seq", pa.int64()),
     ]
 )
 
@@ -89,7 +90,7 @@ class IngestSummary:
 
 class _Problems:
     """Counts every problem, keeps the first few for messages and, when rejects are kept,
-    stages each one as it comes (so none is lost, in bounded memory)."""
+    writes each one under the pending batch as it comes (none is lost, memory stays bounded)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, batch_id: int, *, persist: bool) -> None:
         self.con = con
@@ -111,48 +112,29 @@ class _Problems:
     def flush(self) -> None:
         if self.pending:
             self.con.executemany(
-                "INSERT INTO _stage_rejects VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rejects_all VALUES (?, ?, ?, ?, ?, ?)",
                 [[self.batch_id, p.file, p.line, p.field, p.reason, p.raw] for p in self.pending],
             )
             self.pending.clear()
 
 
-_STAGE_TABLES = ("_stage_docs", "_stage_sents", "_stage_rejects", "_keep")
+class _Writer:
+    """Buffers mapped rows, segments them, and appends both to the store in Arrow chunks,
+    each chunk committed on its own under the pending batch."""
 
-
-def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
-    for table in _STAGE_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-class _Stager:
-    """Buffers mapped rows and appends them to the stage tables in Arrow chunks.
-
-    Why stage in committed tables rather than inside the batch's transaction: DuckDB keeps a
-    transaction's uncommitted rows in memory, so memory would grow with the input. Committed
-    stage rows are checkpointed to the store's file and evicted; only the final move from the
-    stage into the user's tables is one transaction.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, chunk_size: int) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, batch_id: int, ingested_at: dt.datetime, size: int
+    ) -> None:
         self.con = con
-        self.chunk_size = chunk_size
+        self.batch_id = batch_id
+        self.ingested_at = ingested_at
+        self.size = size
         self.rows: list[DocumentRow] = []
         self.seq = 0
-        con.execute("CREATE TABLE _stage_rejects AS SELECT * FROM rejects WITH NO DATA")
-        con.execute(
-            """CREATE TABLE _stage_docs (seq BIGINT, doc_id VARCHAR, source VARCHAR,
-               url VARCHAR, title VARCHAR, published_at TIMESTAMP, lang VARCHAR, text VARCHAR,
-               text_hash VARCHAR, origin VARCHAR, extra VARCHAR, date_status VARCHAR)"""
-        )
-        con.execute(
-            """CREATE TABLE _stage_sents (seq BIGINT, doc_id VARCHAR, sent_no INTEGER,
-               start INTEGER, "end" INTEGER, text VARCHAR)"""
-        )
 
     def add(self, row: DocumentRow) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.chunk_size:
+        if len(self.rows) >= self.size:
             self.flush()
 
     def flush(self) -> None:
@@ -162,49 +144,72 @@ class _Stager:
         self.seq += len(self.rows)
         cols = list(zip(*self.rows, strict=True))
         docs = pa.Table.from_arrays(
-            [pa.array(seqs, pa.int64())]
-            + [pa.array(cols[i], _STAGE_DOCS.field(i + 1).type) for i in range(10)]
-            + [pa.array([s.value for s in cols[10]], pa.string())],
-            schema=_STAGE_DOCS,
+            [pa.array(cols[i], _DOCS_SCHEMA.field(i).type) for i in range(10)]
+            + [pa.array(seqs, pa.int64())],
+            schema=_DOCS_SCHEMA,
         )
-        s_seq: list[int] = []
         s_doc: list[str] = []
         s_no: list[int] = []
         s_start: list[int] = []
         s_end: list[int] = []
         s_text: list[str] = []
+        s_seq: list[int] = []
         for seq, row in zip(seqs, self.rows, strict=True):
             text = row.text
             for no, (start, end) in enumerate(split_sentences(text)):
-                s_seq.append(seq)
                 s_doc.append(row.doc_id)
                 s_no.append(no)
                 s_start.append(start)
                 s_end.append(end)
                 s_text.append(text[start:end])
+                s_seq.append(seq)
         sents = pa.Table.from_arrays(
             [
-                pa.array(s_seq, pa.int64()),
                 pa.array(s_doc, pa.string()),
                 pa.array(s_no, pa.int32()),
                 pa.array(s_start, pa.int32()),
                 pa.array(s_end, pa.int32()),
                 pa.array(s_text, pa.string()),
+                pa.array(s_seq, pa.int64()),
             ],
-            schema=_STAGE_SENTS,
+            schema=_SENTS_SCHEMA,
         )
         self.con.register("_chunk_docs", docs)
         self.con.register("_chunk_sents", sents)
-        self.con.execute("INSERT INTO _stage_docs SELECT * FROM _chunk_docs")
-        self.con.execute("INSERT INTO _stage_sents SELECT * FROM _chunk_sents")
+        self.con.execute(
+            """INSERT INTO documents_all
+               SELECT doc_id, source, url, title, published_at, lang, text, text_hash, ?, ?,
+                      origin, extra::JSON, seq FROM _chunk_docs""",
+            [self.ingested_at, self.batch_id],
+        )
+        self.con.execute(
+            """INSERT INTO sentences_all
+               SELECT doc_id, sent_no, start, "end", text, ?, seq FROM _chunk_sents""",
+            [self.batch_id],
+        )
         self.con.unregister("_chunk_docs")
         self.con.unregister("_chunk_sents")
         self.rows.clear()
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
-    row = con.execute(sql, params or []).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    value = scalar(con, sql, params)
+    return int(value) if value is not None else 0
+
+
+def discard_pending_batches(store: Store) -> int:
+    """Delete the rows of batches that never finished (a refused batch, or a killed run)."""
+    con = store.con
+    pending = [
+        r[0] for r in con.execute("SELECT batch_id FROM batches WHERE state <> 'done'").fetchall()
+    ]
+    for batch_id in pending:
+        for table in ("sentences_all", "documents_all", "rejects_all"):
+            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+        con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+    if pending:
+        log.info("discarded unfinished batches %s", pending)
+    return len(pending)
 
 
 def ingest_paths(
@@ -246,16 +251,29 @@ def ingest_paths(
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     date_counts: Counter[str] = Counter()
     n_read = 0
+    settings = {
+        "fields": fields.__dict__,
+        "format": format,
+        "encoding": encoding,
+        "on_error": on_error,
+        "replace": replace,
+        "source": source,
+        "max_chars": max_chars,
+    }
 
     con = store.con
-    row = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()
-    batch_id = int(row[0]) if row else 1
-    _drop_stage(con)  # left over from a run that was killed mid-way
+    discard_pending_batches(store)
+    batch_id = _scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches")
+    con.execute(
+        "INSERT INTO batches (batch_id, state, started_at, paths, settings) "
+        "VALUES (?, 'pending', ?, ?, ?)",
+        [batch_id, started_at, [str(p) for p in path_list], json.dumps(settings)],
+    )
+    published = False
     try:
         problems = _Problems(con, batch_id, persist=on_error == "skip")
-        stager = _Stager(con, chunk_size)
-        bar = progress(desc="ingest", total=None, unit="doc")
-        try:
+        writer = _Writer(con, batch_id, started_at, chunk_size)
+        with closing(progress(desc="ingest", total=None, unit="doc")) as bar:
             for path in path_list:
                 for item in read_path(path, format=format, encoding=encoding):
                     n_read += 1
@@ -276,54 +294,28 @@ def ingest_paths(
                     date_counts[mapped.date_status.value] += 1
                     # Once a strict batch is refused, keep reading only to report every problem.
                     if on_error == "skip" or problems.total == 0:
-                        stager.add(mapped)
-            stager.flush()
+                        writer.add(mapped)
+            writer.flush()
             problems.flush()
-        finally:
-            bar.close()
         if problems.total and on_error == "raise":
             raise BatchRefusedError(problems.kept, problems.total)
 
-        with closing(progress(desc="store", total=3, unit="step")) as landing, store.transaction():
-            n_replaced, n_unchanged = _resolve_duplicates(
-                con, replace=replace, on_error=on_error, problems=problems
+        with store.transaction():
+            n_replaced, n_unchanged, n_new = _publish(
+                con, batch_id, replace=replace, problems=problems
             )
             problems.flush()
             if problems.total and on_error == "raise":
                 raise BatchRefusedError(problems.kept, problems.total)
-            con.execute(
-                """INSERT INTO documents
-                   SELECT s.doc_id, s.source, s.url, s.title, s.published_at, s.lang, s.text,
-                          s.text_hash, ?, ?, s.origin, s.extra::JSON
-                   FROM _stage_docs s JOIN _keep k USING (seq) ORDER BY s.seq""",
-                [started_at, batch_id],
+            n_sentences = _scalar(
+                con, "SELECT count(*) FROM sentences_all WHERE batch_id = ?", [batch_id]
             )
-            landing.update(1)
-            n_new = _scalar(con, "SELECT count(*) FROM _keep") - n_replaced
-            n_sentences = _scalar(con, "SELECT count(*) FROM _stage_sents JOIN _keep USING (seq)")
             con.execute(
-                """INSERT INTO sentences
-                   SELECT s.doc_id, s.sent_no, s.start, s."end", s.text
-                   FROM _stage_sents s JOIN _keep k USING (seq) ORDER BY s.seq, s.sent_no"""
-            )
-            landing.update(1)
-            con.execute("INSERT INTO rejects SELECT * FROM _stage_rejects")
-            settings = {
-                "fields": fields.__dict__,
-                "format": format,
-                "encoding": encoding,
-                "on_error": on_error,
-                "replace": replace,
-                "source": source,
-                "max_chars": max_chars,
-            }
-            con.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                """UPDATE batches SET state = 'done', finished_at = ?, n_read = ?, n_new = ?,
+                   n_replaced = ?, n_unchanged = ?, n_rejected = ?, n_bad_dates = ?
+                   WHERE batch_id = ?""",
                 [
-                    batch_id,
-                    started_at,
                     dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    [str(p) for p in path_list],
                     n_read,
                     n_new,
                     n_replaced,
@@ -331,12 +323,13 @@ def ingest_paths(
                     problems.total,
                     date_counts[DateStatus.IMPOSSIBLE.value]
                     + date_counts[DateStatus.UNPARSEABLE.value],
-                    json.dumps(settings),
+                    batch_id,
                 ],
             )
-            landing.update(1)
+        published = True
     finally:
-        _drop_stage(con)
+        if not published:
+            discard_pending_batches(store)
 
     summary = IngestSummary(
         batch_id=batch_id,
@@ -362,69 +355,89 @@ def ingest_paths(
     return summary
 
 
-def _resolve_duplicates(
-    con: duckdb.DuckDBPyConnection, *, replace: bool, on_error: OnError, problems: _Problems
-) -> tuple[int, int]:
-    """Choose which staged rows land (table ``_keep``); returns (replaced, unchanged)."""
+def _publish(
+    con: duckdb.DuckDBPyConnection, batch_id: int, *, replace: bool, problems: _Problems
+) -> tuple[int, int, int]:
+    """Decide which of the pending batch's rows land, drop the rest, apply replacements.
+
+    Runs inside the publishing transaction and changes only row ids and markers, never copies
+    text. Returns (replaced, unchanged, new).
+    """
     # One row per id: the first occurrence, or the last when replacing.
     pick = "max" if replace else "min"
     con.execute(
-        f"""CREATE TABLE _keep AS
-            SELECT {pick}(seq) AS seq FROM _stage_docs GROUP BY doc_id"""
+        f"""CREATE TEMP TABLE _keep AS
+            SELECT doc_id, {pick}(seq) AS seq FROM documents_all WHERE batch_id = ?
+            GROUP BY doc_id""",
+        [batch_id],
     )
-    if not replace:
-        clashes = con.execute(
-            """SELECT s.doc_id, s.origin, k.origin FROM _stage_docs s
-               JOIN (SELECT st.doc_id, st.origin, st.text_hash FROM _stage_docs st
-                     JOIN _keep USING (seq)) k USING (doc_id)
-               WHERE s.text_hash <> k.text_hash ORDER BY s.seq"""
-        ).fetchall()
-        for doc_id, origin, first in clashes:
-            problems.add(
-                _dup_problem(
-                    origin,
-                    f"duplicate id {doc_id!r} with different text "
-                    f"(first at {first}); use --replace to keep the "
-                    "last",
-                )
-            )
-    # Rows identical to what is stored change nothing.
     con.execute(
-        """DELETE FROM _keep WHERE seq IN (
-             SELECT s.seq FROM _stage_docs s JOIN _keep USING (seq)
-             JOIN documents d ON d.doc_id = s.doc_id AND d.text_hash = s.text_hash)"""
+        """CREATE TEMP TABLE _pending AS
+           SELECT seq, doc_id, text_hash, origin FROM documents_all WHERE batch_id = ?""",
+        [batch_id],
     )
-    unchanged_ids = _scalar(
-        con,
-        """SELECT count(DISTINCT s.doc_id) FROM _stage_docs s
-                JOIN documents d ON d.doc_id = s.doc_id AND d.text_hash = s.text_hash""",
-    )
-    conflicts = con.execute(
-        """SELECT s.seq, s.doc_id, s.origin, d.origin FROM _stage_docs s JOIN _keep USING (seq)
-           JOIN documents d ON d.doc_id = s.doc_id ORDER BY s.seq"""
-    ).fetchall()
-    if not conflicts:
-        return 0, unchanged_ids
-    if replace:
+    try:
+        if not replace:
+            clashes = con.execute(
+                """SELECT p.doc_id, p.origin, k.origin FROM _pending p
+                   JOIN (SELECT q.doc_id, q.origin, q.text_hash FROM _pending q
+                         JOIN _keep USING (seq)) k USING (doc_id)
+                   WHERE p.text_hash <> k.text_hash ORDER BY p.seq"""
+            ).fetchall()
+            for doc_id, origin, first in clashes:
+                problems.add(
+                    _dup_problem(
+                        origin,
+                        f"duplicate id {doc_id!r} with different text (first at {first}); "
+                        "use --replace to keep the last",
+                    )
+                )
+        # Documents stored before with the same id: unchanged, or replaced, or a conflict.
         con.execute(
-            """CREATE TEMP TABLE _replaced AS SELECT DISTINCT s.doc_id FROM _stage_docs s
-               JOIN _keep USING (seq) JOIN documents d ON d.doc_id = s.doc_id"""
+            """CREATE TEMP TABLE _stored AS
+               SELECT k.seq, k.doc_id, p.origin, d.origin AS was,
+                      d.text_hash = p.text_hash AS same
+               FROM _keep k JOIN _pending p USING (seq)
+               JOIN documents d ON d.doc_id = k.doc_id"""
         )
-        con.execute("DELETE FROM sentences WHERE doc_id IN (SELECT doc_id FROM _replaced)")
-        con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM _replaced)")
-        n = _scalar(con, "SELECT count(*) FROM _replaced")
-        con.execute("DROP TABLE _replaced")
-        return n, unchanged_ids
-    for seq, doc_id, origin, stored in conflicts:
-        problems.add(
-            _dup_problem(
-                origin,
-                f"id {doc_id!r} is already stored with different "
-                f"text (from {stored}); use --replace to replace it",
+        n_unchanged = _scalar(con, "SELECT count(*) FROM _stored WHERE same")
+        n_changed = _scalar(con, "SELECT count(*) FROM _stored WHERE NOT same")
+        if n_changed and not replace:
+            conflicts = con.execute(
+                "SELECT doc_id, origin, was FROM _stored WHERE NOT same ORDER BY seq LIMIT ?",
+                [_KEEP_PROBLEMS],
+            ).fetchall()
+            for doc_id, origin, was in conflicts:
+                problems.add(
+                    _dup_problem(
+                        origin,
+                        f"id {doc_id!r} is already stored with different text (from {was}); "
+                        "use --replace to replace it",
+                    )
+                )
+            problems.total += n_changed - len(conflicts)
+        drop_when = "TRUE" if not replace else "same"
+        con.execute(f"DELETE FROM _keep WHERE seq IN (SELECT seq FROM _stored WHERE {drop_when})")
+        n_replaced = 0
+        if n_changed and replace:
+            for table in ("sentences_all", "documents_all"):
+                con.execute(
+                    f"""DELETE FROM {table} WHERE batch_id <> ?
+                        AND doc_id IN (SELECT doc_id FROM _stored WHERE NOT same)""",
+                    [batch_id],
+                )
+            n_replaced = n_changed
+        for table in ("sentences_all", "documents_all"):
+            con.execute(
+                f"""DELETE FROM {table} WHERE batch_id = ?
+                    AND seq NOT IN (SELECT seq FROM _keep)""",
+                [batch_id],
             )
-        )
-        con.execute("DELETE FROM _keep WHERE seq = ?", [seq])
-    return 0, unchanged_ids
+        n_kept = _scalar(con, "SELECT count(*) FROM _keep")
+        return n_replaced, n_unchanged, n_kept - n_replaced
+    finally:
+        for table in ("_keep", "_pending", "_stored"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _dup_problem(origin: str, reason: str) -> InputProblem:

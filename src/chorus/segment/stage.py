@@ -8,7 +8,7 @@ import logging
 import pyarrow as pa
 
 from chorus.segment.splitter import split_sentences
-from chorus.store import Store
+from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
 
@@ -54,31 +54,47 @@ def segment_documents(documents: pa.Table | pa.RecordBatch, *, max_chars: int = 
 def segment_store(store: Store, *, batch_size: int = 2000) -> int:
     """Segment every stored document that has no sentences yet; returns the sentences added.
 
-    Pages through the documents by row id, so memory stays bounded by ``batch_size``.
-    Runs inside the caller's transaction when there is one.
+    Pages through the documents, committing each page, so memory stays bounded by
+    ``batch_size`` documents; a run that is stopped part-way resumes where it stopped.
     """
     con = store.con
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _unsegmented AS
-           SELECT row_number() OVER (ORDER BY d.rowid) - 1 AS page_row, d.rowid AS doc_row
-           FROM documents d ANTI JOIN (SELECT DISTINCT doc_id FROM sentences) s USING (doc_id)"""
+           SELECT row_number() OVER (ORDER BY d.batch_id, d.seq) - 1 AS page_row,
+                  d.batch_id, d.seq
+           FROM documents_all d
+           WHERE d.batch_id IN (SELECT batch_id FROM batches WHERE state = 'done')
+             AND NOT EXISTS (SELECT 1 FROM sentences_all s
+                             WHERE s.batch_id = d.batch_id AND s.seq = d.seq)"""
     )
     try:
-        row = con.execute("SELECT count(*) FROM _unsegmented").fetchone()
-        total = int(row[0]) if row else 0
+        total = int(scalar(con, "SELECT count(*) FROM _unsegmented"))
         added = 0
         for lo in range(0, total, batch_size):
-            batch = con.sql(
-                """SELECT d.doc_id, d.text FROM documents d
-                   JOIN _unsegmented u ON d.rowid = u.doc_row
+            page = con.sql(
+                """SELECT d.doc_id, d.text, d.batch_id, d.seq FROM documents_all d
+                   JOIN _unsegmented u USING (batch_id, seq)
                    WHERE u.page_row >= ? AND u.page_row < ? ORDER BY u.page_row""",
                 params=[lo, lo + batch_size],
             ).to_arrow_table()
-            table = segment_documents(batch)
-            con.register("_new_sentences", table)
-            con.execute("INSERT INTO sentences SELECT * FROM _new_sentences")
+            sentences = segment_documents(page)
+            keys = {
+                doc_id: (batch_id, seq)
+                for doc_id, batch_id, seq in zip(
+                    page.column("doc_id").to_pylist(),
+                    page.column("batch_id").to_pylist(),
+                    page.column("seq").to_pylist(),
+                    strict=True,
+                )
+            }
+            owners = [keys[d] for d in sentences.column("doc_id").to_pylist()]
+            sentences = sentences.append_column(
+                "batch_id", pa.array([o[0] for o in owners], pa.int32())
+            ).append_column("seq", pa.array([o[1] for o in owners], pa.int64()))
+            con.register("_new_sentences", sentences)
+            con.execute("INSERT INTO sentences_all SELECT * FROM _new_sentences")
             con.unregister("_new_sentences")
-            added += table.num_rows
+            added += sentences.num_rows
         log.info("segmented %d documents into %d sentences", total, added)
         return added
     finally:

@@ -9,6 +9,7 @@ from chorus.store.store import (
     Store,
     open_store,
     resolve_store_path,
+    scalar,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "Store",
     "open_store",
     "resolve_store_path",
+    "scalar",
 ]

@@ -16,6 +16,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
+# Rows land in the *_all tables in committed chunks, tagged with their batch; the views users
+# query show only batches whose state is 'done'. A batch becomes visible in one small
+# transaction, so it lands whole or not at all while memory stays bounded: DuckDB holds a
+# transaction's uncommitted rows in memory, so a whole batch must never be copied in one.
+_VISIBLE = "batch_id IN (SELECT batch_id FROM batches WHERE state = 'done')"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -24,20 +30,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE TABLE batches (
                 batch_id INTEGER NOT NULL,
+                state VARCHAR NOT NULL,
                 started_at TIMESTAMP NOT NULL,
-                finished_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP,
                 paths VARCHAR[] NOT NULL,
-                n_read BIGINT NOT NULL,
-                n_new BIGINT NOT NULL,
-                n_replaced BIGINT NOT NULL,
-                n_unchanged BIGINT NOT NULL,
-                n_rejected BIGINT NOT NULL,
-                n_bad_dates BIGINT NOT NULL,
+                n_read BIGINT,
+                n_new BIGINT,
+                n_replaced BIGINT,
+                n_unchanged BIGINT,
+                n_rejected BIGINT,
+                n_bad_dates BIGINT,
                 settings JSON
             )
             """,
             """
-            CREATE TABLE documents (
+            CREATE TABLE documents_all (
                 doc_id VARCHAR NOT NULL,
                 source VARCHAR NOT NULL,
                 url VARCHAR,
@@ -49,20 +56,23 @@ MIGRATIONS: tuple[Migration, ...] = (
                 ingested_at TIMESTAMP NOT NULL,
                 batch_id INTEGER NOT NULL,
                 origin VARCHAR,
-                extra JSON
+                extra JSON,
+                seq BIGINT NOT NULL
             )
             """,
             """
-            CREATE TABLE sentences (
+            CREATE TABLE sentences_all (
                 doc_id VARCHAR NOT NULL,
                 sent_no INTEGER NOT NULL,
                 start INTEGER NOT NULL,
                 "end" INTEGER NOT NULL,
-                text VARCHAR NOT NULL
+                text VARCHAR NOT NULL,
+                batch_id INTEGER NOT NULL,
+                seq BIGINT NOT NULL
             )
             """,
             """
-            CREATE TABLE rejects (
+            CREATE TABLE rejects_all (
                 batch_id INTEGER NOT NULL,
                 file VARCHAR,
                 line BIGINT,
@@ -71,11 +81,22 @@ MIGRATIONS: tuple[Migration, ...] = (
                 raw VARCHAR
             )
             """,
+            f"""
+            CREATE VIEW documents AS
+            SELECT doc_id, source, url, title, published_at, lang, text, text_hash, ingested_at,
+                   batch_id, origin, extra
+            FROM documents_all WHERE {_VISIBLE}
+            """,
+            f"""
+            CREATE VIEW sentences AS
+            SELECT doc_id, sent_no, start, "end", text FROM sentences_all WHERE {_VISIBLE}
+            """,
+            f"CREATE VIEW rejects AS SELECT * FROM rejects_all WHERE {_VISIBLE}",
         ),
     ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
-# Tables users may export; later stages add theirs here.
+# Tables and views users may read and export; later stages add theirs here.
 USER_TABLES: tuple[str, ...] = ("documents", "sentences", "batches", "rejects")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -28,6 +28,16 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 
 ExportFormat = Literal["jsonl", "csv", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "parquet")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> Any:
+    """The first column of the first row of ``sql``, or None when there is no row.
+
+    Reads the whole result: DuckDB counts a result read only in part as still running and
+    refuses other work on the connection until it is finished.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -80,16 +90,21 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
     @property
     def schema_version(self) -> int:
-        row = self.con.execute(
-            "SELECT value FROM chorus_meta WHERE key = 'schema_version'"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        value = scalar(self.con, "SELECT value FROM chorus_meta WHERE key = 'schema_version'")
+        return int(value) if value is not None else 0
 
     def table_names(self) -> list[str]:
+        """The tables and views users read: internal storage (``*_all``, ``_*``) is hidden."""
         rows = self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+            """SELECT table_name FROM duckdb_tables() WHERE NOT temporary
+               UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary
+               ORDER BY 1"""
         ).fetchall()
-        return [r[0] for r in rows if r[0] != "chorus_meta"]
+        return [
+            r[0]
+            for r in rows
+            if r[0] != "chorus_meta" and not r[0].endswith("_all") and not r[0].startswith("_")
+        ]
 
     def _checked_table(self, table: str) -> str:
         if table not in self.table_names():
@@ -99,8 +114,7 @@ class Store:
 
     def count(self, table: str) -> int:
         name = self._checked_table(table)
-        row = self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
-        return int(row[0]) if row else 0
+        return int(scalar(self.con, f'SELECT count(*) FROM "{name}"'))
 
     def read_table(self, table: str) -> pa.Table:
         """The whole table as Arrow. For large tables prefer :meth:`scan_table`."""
@@ -133,8 +147,8 @@ def _apply_migrations(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if tables and "chorus_meta" not in tables:
         raise ChorusError(f"{path} is a DuckDB file but not a chorus store; use another --db")
     con.execute("CREATE TABLE IF NOT EXISTS chorus_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    row = con.execute("SELECT value FROM chorus_meta WHERE key = 'schema_version'").fetchone()
-    current = int(row[0]) if row else 0
+    value = scalar(con, "SELECT value FROM chorus_meta WHERE key = 'schema_version'")
+    current = int(value) if value is not None else 0
     if current > SCHEMA_VERSION:
         raise StoreVersionError(
             f"{path} has schema version {current}, newer than this chorus understands "
