@@ -131,13 +131,40 @@ class _Writer:
         self.size = size
         self.rows: list[DocumentRow] = []
         self.seq = 0
+        self.n_unchanged = 0
 
     def add(self, row: DocumentRow) -> None:
         self.rows.append(row)
         if len(self.rows) >= self.size:
             self.flush()
 
+    def _drop_unchanged(self) -> None:
+        """Drop rows already stored with the same text before segmenting them: re-ingesting a
+        corpus then costs reading and hashing, not segmenting and writing it again."""
+        keys = pa.table(
+            {
+                "doc_id": pa.array([r.doc_id for r in self.rows], pa.string()),
+                "text_hash": pa.array([r.text_hash for r in self.rows], pa.string()),
+            }
+        )
+        self.con.register("_chunk_keys", keys)
+        stored = {
+            (doc_id, text_hash)
+            for doc_id, text_hash in self.con.execute(
+                """SELECT k.doc_id, k.text_hash FROM _chunk_keys k
+                   JOIN documents d ON d.doc_id = k.doc_id AND d.text_hash = k.text_hash"""
+            ).fetchall()
+        }
+        self.con.unregister("_chunk_keys")
+        if stored:
+            before = len(self.rows)
+            self.rows = [r for r in self.rows if (r.doc_id, r.text_hash) not in stored]
+            self.n_unchanged += before - len(self.rows)
+
     def flush(self) -> None:
+        if not self.rows:
+            return
+        self._drop_unchanged()
         if not self.rows:
             return
         seqs = list(range(self.seq, self.seq + len(self.rows)))
@@ -304,6 +331,7 @@ def ingest_paths(
             n_replaced, n_unchanged, n_new = _publish(
                 con, batch_id, replace=replace, problems=problems
             )
+            n_unchanged += writer.n_unchanged
             problems.flush()
             if problems.total and on_error == "raise":
                 raise BatchRefusedError(problems.kept, problems.total)
