@@ -94,9 +94,48 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"CREATE VIEW rejects AS SELECT * FROM rejects_all WHERE {_VISIBLE}",
         ),
     ),
+    Migration(
+        version=2,
+        description="reuse: passages and their clusters",
+        statements=(
+            """
+            CREATE TABLE reuse_clusters (
+                cluster_id VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                n_passages INTEGER NOT NULL,
+                n_docs INTEGER NOT NULL,
+                n_sources INTEGER NOT NULL,
+                n_words INTEGER NOT NULL,
+                first_seen TIMESTAMP,
+                origin_doc_id VARCHAR NOT NULL,
+                origin_source VARCHAR NOT NULL,
+                representative VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE passages (
+                passage_id VARCHAR NOT NULL,
+                cluster_id VARCHAR NOT NULL,
+                doc_id VARCHAR NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                text VARCHAR NOT NULL
+            )
+            """,
+            "CREATE TABLE reuse_runs (settings JSON, finished_at TIMESTAMP, stats JSON)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 # Tables and views users may read and export; later stages add theirs here.
-USER_TABLES: tuple[str, ...] = ("documents", "sentences", "batches", "rejects")
+USER_TABLES: tuple[str, ...] = (
+    "documents",
+    "sentences",
+    "batches",
+    "rejects",
+    "passages",
+    "reuse_clusters",
+    "reuse_runs",
+)

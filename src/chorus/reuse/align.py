@@ -1,0 +1,152 @@
+"""Matches of one document pair chained into aligned passages, then extended word by word.
+
+Chaining: matches on the same diagonal (pos_b - pos_a) with small gaps form islands
+(vectorised); islands whose diagonals differ by a few words (an added or dropped word shifts
+the diagonal) and that follow each other closely are merged. A run needs enough matches and
+enough coverage for its length, so a few stock phrases in a row are not a passage.
+Extension: from each end of a run, a small alignment walks outwards over equal tokens and
+single substituted, added or dropped words, as long as the next words agree again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from chorus.reuse.candidates import Matches
+from chorus.reuse.settings import ReuseSettings
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class Run:
+    """An aligned passage: tokens [a_start, a_end) of doc_a match [b_start, b_end) of doc_b."""
+
+    doc_a: int
+    a_start: int
+    a_end: int
+    doc_b: int
+    b_start: int
+    b_end: int
+    matches: int
+
+
+def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
+    """Runs of matches per document pair that pass the length and coverage tests."""
+    if len(matches) == 0:
+        return []
+    n = settings.ngram
+    gap = settings.max_gap
+    da = matches.doc_a.astype(np.int64)
+    db = matches.doc_b.astype(np.int64)
+    pa = matches.pos_a.astype(np.int64)
+    pb = matches.pos_b.astype(np.int64)
+    # A pair of documents with fewer matches than a passage needs holds no passage.
+    pair = (da << 32) | db
+    pair_sorted = np.sort(pair)
+    first = np.flatnonzero(np.diff(pair_sorted, prepend=-1))
+    counts = np.diff(np.append(first, len(pair_sorted)))
+    enough = pair_sorted[first][counts >= settings.min_matches]
+    keep = np.isin(pair, enough, assume_unique=False)
+    da, db, pa, pb = da[keep], db[keep], pa[keep], pb[keep]
+    if len(da) == 0:
+        return []
+    diag = pb - pa
+    order = np.lexsort((pa, diag, db, da))
+    da, db, pa, pb, diag = da[order], db[order], pa[order], pb[order], diag[order]
+    new = np.ones(len(da), dtype=np.bool_)
+    new[1:] = (
+        (da[1:] != da[:-1])
+        | (db[1:] != db[:-1])
+        | (diag[1:] != diag[:-1])
+        | (pa[1:] - pa[:-1] > gap)
+    )
+    island = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    count = np.diff(np.append(starts, len(da)))
+    i_da, i_db = da[starts], db[starts]
+    i_a0 = pa[starts]
+    i_a1 = np.maximum.reduceat(pa, starts) + n
+    i_b0 = np.minimum.reduceat(pb, starts)
+    i_b1 = np.maximum.reduceat(pb, starts) + n
+    del island
+    # Islands sorted by pair, then by position in doc_a, merged greedily.
+    order = np.lexsort((i_b0, i_a0, i_db, i_da))
+    runs: list[Run] = []
+    cur: list[int] | None = None
+    for k in order.tolist():
+        a0, a1, b0, b1, c = int(i_a0[k]), int(i_a1[k]), int(i_b0[k]), int(i_b1[k]), int(count[k])
+        pair_a, pair_b = int(i_da[k]), int(i_db[k])
+        if (
+            cur is not None
+            and cur[0] == pair_a
+            and cur[3] == pair_b
+            and 0 <= a0 - cur[2] + n <= gap + n
+            and -n <= b0 - cur[5] <= gap
+            and abs((b0 - a0) - (cur[4] - cur[1])) <= gap
+        ):
+            cur[2] = max(cur[2], a1)
+            cur[5] = max(cur[5], b1)
+            cur[6] += c
+            continue
+        if cur is not None:
+            _emit(cur, settings, runs)
+        cur = [pair_a, a0, a1, pair_b, b0, b1, c]
+    if cur is not None:
+        _emit(cur, settings, runs)
+    return runs
+
+
+def _emit(cur: list[int], settings: ReuseSettings, out: list[Run]) -> None:
+    doc_a, a0, a1, doc_b, b0, b1, count = cur
+    span_a, span_b = a1 - a0, b1 - b0
+    if count < settings.min_matches:
+        return
+    if min(span_a, span_b) < settings.min_span:
+        return
+    possible = max(1, min(span_a, span_b) - settings.ngram + 1)
+    if count / possible < settings.min_coverage:
+        return
+    if doc_a == doc_b and b0 < a1:
+        return  # overlapping copies of one stretch of a document
+    out.append(Run(doc_a, a0, a1, doc_b, b0, b1, count))
+
+
+def _step(a: U64, b: U64, i: int, j: int, di: int, look: int) -> tuple[int, int] | None:
+    """The next aligned position from (i, j) moving by di (+1 or -1), or None to stop."""
+
+    def ok(x: int, y: int) -> bool:
+        return 0 <= x < len(a) and 0 <= y < len(b) and a[x] == b[y]
+
+    if ok(i, j):
+        return i, j
+    # substitution, a word added in b, a word added in a — each confirmed by `look` more words
+    for si, sj in ((di, di), (0, di), (di, 0)):
+        x, y = i + si, j + sj
+        if all(ok(x + di * t, y + di * t) for t in range(look)):
+            return x, y
+    return None
+
+
+def extend(run: Run, tok_a: U64, tok_b: U64, settings: ReuseSettings) -> Run:
+    """Widen a run outwards over matching words (see the module docstring)."""
+    look = 2
+    a0, b0, a1, b1 = run.a_start, run.b_start, run.a_end, run.b_end
+    same_doc = run.doc_a == run.doc_b
+    # rightwards: next positions a1, b1 (in one document, copy a must stay before copy b)
+    while True:
+        nxt = _step(tok_a, tok_b, a1, b1, +1, look)
+        if nxt is None or (same_doc and nxt[0] >= b0):
+            break
+        a1, b1 = nxt[0] + 1, nxt[1] + 1
+    # leftwards: previous positions a0 - 1, b0 - 1
+    while True:
+        nxt = _step(tok_a, tok_b, a0 - 1, b0 - 1, -1, look)
+        if nxt is None or (same_doc and nxt[1] < a1):
+            break
+        a0, b0 = nxt
+    return Run(run.doc_a, a0, a1, run.doc_b, b0, b1, run.matches)

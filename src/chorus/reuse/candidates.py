@@ -1,0 +1,130 @@
+"""From n-gram hashes to matching positions, partitioned by hash band.
+
+Map: every n-gram goes to band ``hash % bands`` (a file per band, appended batch by batch).
+Reduce, per band: sort by hash; an n-gram found 2 to ``max_copies`` times links every copy to
+its first copy (a star, so a passage in k places costs k - 1 links, not k²). Each link is a
+match (doc_a, pos_a, doc_b, pos_b), shuffled by document pair for alignment. Everything a step
+holds is one band, so memory stays bounded as the corpus grows, and each band is a Spark task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from chorus.reuse.tokens import U64, Shingles
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The same n-gram at token ``pos_a`` of ``doc_a`` and ``pos_b`` of ``doc_b``
+    (``doc_a < doc_b``, or the same document with ``pos_a < pos_b``)."""
+
+    doc_a: I32
+    pos_a: I32
+    doc_b: I32
+    pos_b: I32
+
+    def __len__(self) -> int:
+        return len(self.doc_a)
+
+    @staticmethod
+    def concat(parts: list[Matches]) -> Matches:
+        if not parts:
+            e = np.zeros(0, dtype=np.int32)
+            return Matches(e, e, e, e)
+        return Matches(
+            *(
+                np.concatenate([getattr(p, f) for p in parts]).astype(np.int32)
+                for f in ("doc_a", "pos_a", "doc_b", "pos_b")
+            )
+        )
+
+
+class BandFiles:
+    """Append-only columns per band in a folder: the shuffle between map and reduce."""
+
+    def __init__(self, folder: Path, name: str, bands: int, columns: dict[str, str]) -> None:
+        self.folder = folder
+        self.name = name
+        self.bands = bands
+        self.columns = columns
+
+    def _path(self, band: int, column: str) -> Path:
+        return self.folder / f"{self.name}-{band:04d}-{column}.bin"
+
+    def append(self, band_of: npt.NDArray[np.int64], arrays: dict[str, np.ndarray]) -> None:
+        order = np.argsort(band_of, kind="stable")
+        bounds = np.searchsorted(band_of[order], np.arange(self.bands + 1))
+        for band in range(self.bands):
+            lo, hi = bounds[band], bounds[band + 1]
+            if lo == hi:
+                continue
+            rows = order[lo:hi]
+            for column, dtype in self.columns.items():
+                with self._path(band, column).open("ab") as fh:
+                    fh.write(np.ascontiguousarray(arrays[column][rows], dtype=dtype).tobytes())
+
+    def read(self, band: int) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for column, dtype in self.columns.items():
+            path = self._path(band, column)
+            out[column] = (
+                np.fromfile(path, dtype=dtype) if path.exists() else np.zeros(0, dtype=dtype)
+            )
+        return out
+
+    def remove(self, band: int) -> None:
+        for column in self.columns:
+            self._path(band, column).unlink(missing_ok=True)
+
+
+SHINGLE_COLUMNS = {"hash": "uint64", "doc": "int32", "pos": "int32"}
+MATCH_COLUMNS = {"doc_a": "int32", "pos_a": "int32", "doc_b": "int32", "pos_b": "int32"}
+
+
+def band_of_hash(hashes: U64, bands: int) -> I64:
+    return (hashes % np.uint64(bands)).astype(np.int64)
+
+
+def band_of_pair(doc_a: I32, doc_b: I32, bands: int) -> I64:
+    key = doc_a.astype(np.int64) * 1_000_003 + doc_b.astype(np.int64)
+    return (key % bands).astype(np.int64)
+
+
+def matches_in_band(shingles: Shingles, *, max_copies: int, min_self_distance: int) -> Matches:
+    """Links between the copies of every n-gram of one band (see the module docstring)."""
+    h = shingles.hash
+    if len(h) < 2:
+        return Matches.concat([])
+    order = np.argsort(h)
+    hs = h[order]
+    is_first = np.empty(len(hs), dtype=np.bool_)
+    is_first[0] = True
+    np.not_equal(hs[1:], hs[:-1], out=is_first[1:])
+    group_start = np.flatnonzero(is_first)
+    sizes = np.diff(np.append(group_start, len(hs)))
+    group = np.cumsum(is_first) - 1
+    size = sizes[group]
+    shared = (size >= 2) & (size <= max_copies)
+    if not shared.any():
+        return Matches.concat([])
+    order, group = order[shared], group[shared]
+    # The anchor of a group is its earliest copy in (document, position) order.
+    key = (shingles.doc[order].astype(np.int64) << 32) | shingles.pos[order].astype(np.int64)
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    anchor_key = np.minimum.reduceat(key, starts)[np.cumsum(np.diff(group, prepend=-1) != 0) - 1]
+    other = key != anchor_key
+    doc_a = (anchor_key[other] >> 32).astype(np.int32)
+    pos_a = (anchor_key[other] & 0xFFFFFFFF).astype(np.int32)
+    doc_b = (key[other] >> 32).astype(np.int32)
+    pos_b = (key[other] & 0xFFFFFFFF).astype(np.int32)
+    # A sequence repeated within a few words of itself ("very very very ...") is not reuse.
+    ok = ~((doc_a == doc_b) & (pos_b - pos_a < min_self_distance))
+    return Matches(doc_a[ok], pos_a[ok], doc_b[ok], pos_b[ok])

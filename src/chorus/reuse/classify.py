@@ -1,0 +1,72 @@
+"""What kind of reuse a cluster is: boilerplate, syndication (attributed wire copy) or reuse.
+
+These are heuristics with stated rules, so a reader can check each label:
+- boilerplate: one outlet (sections like "X - News" and "X - Opinion" count as one) carries
+  at least 80% of its copies, in three or more documents; or, across outlets, it is page
+  furniture: at least 80% of the copies sit in the first or last fifth of their document and
+  the text speaks of following, subscribing, newsletters, disclaimers or copyright.
+- syndication: at least half the documents carrying it credit a wire service (a "(Reuters) -"
+  or "(AP) —" dateline, "The Associated Press contributed", "Reporting by ... Editing by", a
+  wire copyright line), or are published by one.
+- reuse: everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from enum import StrEnum
+
+WIRE_ATTRIBUTION = re.compile(
+    r"\((?:Reuters|AP|AFP|UPI|Bloomberg)\)\s*[-—–]"
+    r"|Associated Press (?:contributed|writers?|reporters?)\b"
+    r"|[-—–] ?The Associated Press\b"
+    r"|Agence France-Presse"
+    r"|Reporting by [^\n]{0,200}Editing by"
+    r"|(?:©|\(c\)|Copyright) ?\d{4} (?:The Associated Press|Reuters|AFP)",
+)
+WIRE_SOURCES = re.compile(r"\b(?:Reuters|Associated Press|AP|AFP|UPI)\b", re.IGNORECASE)
+_FURNITURE = re.compile(
+    r"\b(?:follow|subscribe|unsubscribe|newsletters?|sign\s+up|share\s+this|copyright"
+    r"|all\s+rights\s+reserved|twitter|facebook|youtube|instagram|telegram|click\s+here"
+    r"|read\s+more|advertisement|do\s+not\s+necessarily|views\s+expressed"
+    r"|opinions\s+expressed|disclaimer)\b|©",
+    re.IGNORECASE,
+)
+_SECTION = re.compile(r"\s*(?:\(.*\)|[-–—|:].*)$")
+
+
+def outlet(source: str) -> str:
+    """The outlet a source name belongs to: "New York Times - Opinion" and "New York Times -
+    News" are sections of one outlet, whose template they share."""
+    return _SECTION.sub("", source).strip().casefold() or source.casefold()
+
+
+class ReuseKind(StrEnum):
+    BOILERPLATE = "boilerplate"
+    SYNDICATION = "syndication"
+    REUSE = "reuse"
+
+
+def is_wire_document(text: str, source: str) -> bool:
+    return bool(WIRE_SOURCES.search(source)) or bool(WIRE_ATTRIBUTION.search(text))
+
+
+def classify(
+    *,
+    sources: list[str],
+    wire: list[bool],
+    at_edge: list[bool],
+    text: str,
+) -> ReuseKind:
+    """The kind of a cluster from its copies: their documents' sources, whether each document
+    credits a wire service, whether each copy sits at its document's edge, and its text."""
+    outlets = Counter(outlet(s) for s in sources)
+    top = outlets.most_common(1)[0][1] if outlets else 0
+    if len(sources) >= 3 and top >= 0.8 * len(sources):
+        return ReuseKind.BOILERPLATE
+    if sum(at_edge) >= 0.8 * len(at_edge) and _FURNITURE.search(text):
+        return ReuseKind.BOILERPLATE
+    if len(set(sources)) > 1 and sum(wire) * 2 >= len(wire):
+        return ReuseKind.SYNDICATION
+    return ReuseKind.REUSE

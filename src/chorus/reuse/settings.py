@@ -1,0 +1,61 @@
+"""Reuse settings in the terms users think in; hashing parameters are derived from them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from chorus.reuse.tokens import MAX_NGRAM
+
+
+@dataclass(frozen=True)
+class ReuseSettings:
+    """What counts as reuse.
+
+    ``min_words``: the shortest passage reported, in words. ``edit_tolerance``: the share of
+    words that may differ between two copies (changed, added or dropped) and still be one
+    passage; punctuation and casing never count. ``max_copies``: a word sequence found in more
+    places than this is a stock phrase, not evidence of copying. ``bands``: how many hash
+    partitions the work is split into (more bands, less memory per step).
+    """
+
+    min_words: int = 20
+    edit_tolerance: float = 0.2
+    max_copies: int = 500
+    bands: int = 16
+
+    def __post_init__(self) -> None:
+        if self.min_words < 4:
+            raise ValueError("min_words must be at least 4")
+        if not 0.0 <= self.edit_tolerance < 0.5:
+            raise ValueError("edit_tolerance must be in [0, 0.5)")
+        if self.max_copies < 2 or self.bands < 1:
+            raise ValueError("max_copies must be at least 2 and bands at least 1")
+
+    @property
+    def ngram(self) -> int:
+        """Words per hashed n-gram: long enough to be rare, short enough that a passage of
+        ``min_words`` with edits keeps several intact n-grams."""
+        return max(3, min(MAX_NGRAM, self.min_words // 4))
+
+    @property
+    def max_gap(self) -> int:
+        """Tokens between two matching n-grams that may still be one passage: an edit breaks
+        the ``ngram`` n-grams that contain it, and nearby edits can run together."""
+        return 3 * self.ngram
+
+    @property
+    def min_matches(self) -> int:
+        """Matching n-grams a passage needs; a single one is chance."""
+        return 2
+
+    @property
+    def min_coverage(self) -> float:
+        """Share of a passage's n-grams that must match: half of what the tolerated edits leave
+        on average, ``(1 - edit_tolerance) ** ngram``."""
+        return 0.5 * (1.0 - self.edit_tolerance) ** self.ngram
+
+    @property
+    def min_span(self) -> int:
+        """Tokens a passage must span in each copy, allowing for dropped words."""
+        return max(self.ngram, math.ceil(self.min_words * (1.0 - self.edit_tolerance)))
