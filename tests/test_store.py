@@ -121,7 +121,15 @@ def test_failed_transaction_rolls_back(store: Store) -> None:
 
 
 def test_internal_tables_are_hidden(store: Store) -> None:
-    assert store.table_names() == ["batches", "documents", "rejects", "sentences"]
+    assert store.table_names() == [
+        "batches",
+        "documents",
+        "passages",
+        "rejects",
+        "reuse_clusters",
+        "reuse_runs",
+        "sentences",
+    ]
 
 
 def test_store_never_prints(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

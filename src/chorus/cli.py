@@ -19,8 +19,9 @@ from chorus.errors import BatchRefusedError, ChorusError
 from chorus.ingest import FORMATS, FieldMap, IngestSummary, ingest_paths
 from chorus.progress import ProgressBar, ProgressFactory, no_progress
 from chorus.report import write_report
+from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
 from chorus.stats import CorpusStats, corpus_stats
-from chorus.store import DEFAULT_STORE_PATH, EXPORT_FORMATS, STORE_ENV_VAR, open_store
+from chorus.store import DEFAULT_STORE_PATH, EXPORT_FORMATS, STORE_ENV_VAR, Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -266,7 +267,8 @@ def stats(db: Path, sources: int, months: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @handle_errors
 def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
-    """Write a table of the store (documents, sentences, rejects, ...) to a file.
+    """Write a table of the store (documents, sentences, passages, reuse_clusters, rejects,
+    batches) to a file.
 
     \b
     Examples:
@@ -290,20 +292,112 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
     click.echo(f"wrote {n:,} rows of {table} to {output}")
 
 
-@cli.command(name="analyze")
+def reuse_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--min-words",
+                type=int,
+                default=20,
+                show_default=True,
+                help="Shortest passage to report, in words.",
+            ),
+            click.option(
+                "--edit-tolerance",
+                type=float,
+                default=0.2,
+                show_default=True,
+                help="Share of words that may differ between copies (changed, added "
+                "or dropped); punctuation and case never count.",
+            ),
+            click.option(
+                "--max-copies",
+                type=int,
+                default=500,
+                show_default=True,
+                help="Word sequences found in more places are stock phrases.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _reuse_settings(min_words: int, edit_tolerance: float, max_copies: int) -> ReuseSettings:
+    try:
+        return ReuseSettings(
+            min_words=min_words, edit_tolerance=edit_tolerance, max_copies=max_copies
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _print_reuse(summary: ReuseSummary, store: Store, *, top: int) -> None:
+    kinds = ", ".join(f"{v:,} {k}" for k, v in sorted(summary.kinds.items()))
+    click.echo(
+        f"reuse: {summary.n_clusters:,} clusters ({kinds or 'none'}), "
+        f"{summary.n_passages:,} passages in {summary.seconds:.1f}s"
+    )
+    rows = store.con.execute(
+        """SELECT kind, n_docs, n_sources, origin_source, representative FROM reuse_clusters
+           ORDER BY kind = 'reuse' DESC, n_sources DESC, n_docs DESC, cluster_id LIMIT ?""",
+        [top],
+    ).fetchall()
+    for kind, n_docs, n_sources, origin, text in rows:
+        snippet = " ".join(text.split())
+        snippet = snippet[:90] + "…" if len(snippet) > 90 else snippet
+        click.echo(
+            f"  {kind:<11} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {snippet}"
+        )
+
+
+@cli.command()
 @db_option
+@reuse_options
+@click.option("--top", default=10, show_default=True, help="Clusters to list.")
 @quiet_option
 @handle_errors
-def analyze_cmd(db: Path, quiet: bool) -> None:
-    """Run every analysis stage over the store, in order.
+def reuse(
+    db: Path, min_words: int, edit_tolerance: float, max_copies: int, top: int, quiet: bool
+) -> None:
+    """Find passages that documents share word for word or nearly so.
+
+    Replaces the 'passages' and 'reuse_clusters' tables. Clusters are labelled boilerplate
+    (one outlet's template, or page furniture), syndication (credited wire copy) or reuse.
+
+    \b
+    Examples:
+      chorus reuse
+      chorus reuse --min-words 40 --edit-tolerance 0.1
+      chorus export passages -o passages.parquet
+    """
+    settings = _reuse_settings(min_words, edit_tolerance, max_copies)
+    with open_store(db) as store:
+        summary = find_reuse(store, settings=settings, progress=_progress(quiet))
+        _print_reuse(summary, store, top=top)
+
+
+@cli.command(name="analyze")
+@db_option
+@reuse_options
+@quiet_option
+@handle_errors
+def analyze_cmd(
+    db: Path, min_words: int, edit_tolerance: float, max_copies: int, quiet: bool
+) -> None:
+    """Run every analysis stage over the store, in order (segment, reuse).
 
     \b
     Example:
       chorus analyze --db project.duckdb
     """
+    settings = _reuse_settings(min_words, edit_tolerance, max_copies)
     with open_store(db) as store:
-        summary = analyze(store, progress=_progress(quiet))
-    click.echo(f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added")
+        summary = analyze(store, reuse=settings, progress=_progress(quiet))
+        click.echo(
+            f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added"
+        )
+        _print_reuse(summary.reuse, store, top=10)
 
 
 @cli.command()
@@ -359,6 +453,9 @@ def demo(db: Path, output: Path, quiet: bool) -> None:
     _print_ingest(result.ingest)
     click.echo()
     _print_stats(result.stats, sources=10, months=12)
+    click.echo()
+    with open_store(result.store_path, read_only=True) as store:
+        _print_reuse(result.analysis.reuse, store, top=10)
     click.echo(f"\nreport: {result.report_path}")
 
 

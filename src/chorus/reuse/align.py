@@ -2,8 +2,9 @@
 
 Chaining: matches on the same diagonal (pos_b - pos_a) with small gaps form islands
 (vectorised); islands whose diagonals differ by a few words (an added or dropped word shifts
-the diagonal) and that follow each other closely are merged. A run needs enough matches and
-enough coverage for its length, so a few stock phrases in a row are not a passage.
+the diagonal) and that follow each other closely are merged. A run needs enough matches, and
+few words left uncovered by matching n-grams (about one per edit), so a few stock phrases in a
+row are not a passage.
 Extension: from each end of a run, a small alignment walks outwards over equal tokens and
 single substituted, added or dropped words, as long as the next words agree again.
 """
@@ -65,21 +66,26 @@ def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
         | (diag[1:] != diag[:-1])
         | (pa[1:] - pa[:-1] > gap)
     )
-    island = np.cumsum(new) - 1
     starts = np.flatnonzero(new)
     count = np.diff(np.append(starts, len(da)))
+    # Words covered by each island's n-grams: each match covers n words, less its overlap
+    # with the next match of the island.
+    step = np.empty(len(pa), dtype=np.int64)
+    step[:-1] = np.minimum(pa[1:] - pa[:-1], n)
+    step[np.append(starts[1:] - 1, len(pa) - 1)] = n
+    covered = np.add.reduceat(step, starts)
     i_da, i_db = da[starts], db[starts]
     i_a0 = pa[starts]
     i_a1 = np.maximum.reduceat(pa, starts) + n
     i_b0 = np.minimum.reduceat(pb, starts)
     i_b1 = np.maximum.reduceat(pb, starts) + n
-    del island
     # Islands sorted by pair, then by position in doc_a, merged greedily.
     order = np.lexsort((i_b0, i_a0, i_db, i_da))
     runs: list[Run] = []
     cur: list[int] | None = None
     for k in order.tolist():
-        a0, a1, b0, b1, c = int(i_a0[k]), int(i_a1[k]), int(i_b0[k]), int(i_b1[k]), int(count[k])
+        a0, a1, b0, b1 = int(i_a0[k]), int(i_a1[k]), int(i_b0[k]), int(i_b1[k])
+        c, cov = int(count[k]), int(covered[k])
         pair_a, pair_b = int(i_da[k]), int(i_db[k])
         if (
             cur is not None
@@ -92,31 +98,33 @@ def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
             cur[2] = max(cur[2], a1)
             cur[5] = max(cur[5], b1)
             cur[6] += c
+            cur[7] += cov
             continue
         if cur is not None:
             _emit(cur, settings, runs)
-        cur = [pair_a, a0, a1, pair_b, b0, b1, c]
+        cur = [pair_a, a0, a1, pair_b, b0, b1, c, cov]
     if cur is not None:
         _emit(cur, settings, runs)
     return runs
 
 
 def _emit(cur: list[int], settings: ReuseSettings, out: list[Run]) -> None:
-    doc_a, a0, a1, doc_b, b0, b1, count = cur
+    doc_a, a0, a1, doc_b, b0, b1, count, covered = cur
     span_a, span_b = a1 - a0, b1 - b0
     if count < settings.min_matches:
         return
     if min(span_a, span_b) < settings.min_span:
         return
-    possible = max(1, min(span_a, span_b) - settings.ngram + 1)
-    if count / possible < settings.min_coverage:
+    if span_a - min(covered, span_a) > settings.max_unmatched_share * span_a:
         return
     if doc_a == doc_b and b0 < a1:
         return  # overlapping copies of one stretch of a document
     out.append(Run(doc_a, a0, a1, doc_b, b0, b1, count))
 
 
-def _step(a: U64, b: U64, i: int, j: int, di: int, look: int) -> tuple[int, int] | None:
+def _step(
+    a: U64, b: U64, i: int, j: int, di: int, look: int, edits: bool
+) -> tuple[int, int] | None:
     """The next aligned position from (i, j) moving by di (+1 or -1), or None to stop."""
 
     def ok(x: int, y: int) -> bool:
@@ -124,6 +132,8 @@ def _step(a: U64, b: U64, i: int, j: int, di: int, look: int) -> tuple[int, int]
 
     if ok(i, j):
         return i, j
+    if not edits:
+        return None
     # substitution, a word added in b, a word added in a — each confirmed by `look` more words
     for si, sj in ((di, di), (0, di), (di, 0)):
         x, y = i + si, j + sj
@@ -135,17 +145,18 @@ def _step(a: U64, b: U64, i: int, j: int, di: int, look: int) -> tuple[int, int]
 def extend(run: Run, tok_a: U64, tok_b: U64, settings: ReuseSettings) -> Run:
     """Widen a run outwards over matching words (see the module docstring)."""
     look = 2
+    edits = settings.edit_tolerance > 0
     a0, b0, a1, b1 = run.a_start, run.b_start, run.a_end, run.b_end
     same_doc = run.doc_a == run.doc_b
     # rightwards: next positions a1, b1 (in one document, copy a must stay before copy b)
     while True:
-        nxt = _step(tok_a, tok_b, a1, b1, +1, look)
+        nxt = _step(tok_a, tok_b, a1, b1, +1, look, edits)
         if nxt is None or (same_doc and nxt[0] >= b0):
             break
         a1, b1 = nxt[0] + 1, nxt[1] + 1
     # leftwards: previous positions a0 - 1, b0 - 1
     while True:
-        nxt = _step(tok_a, tok_b, a0 - 1, b0 - 1, -1, look)
+        nxt = _step(tok_a, tok_b, a0 - 1, b0 - 1, -1, look, edits)
         if nxt is None or (same_doc and nxt[1] < a1):
             break
         a0, b0 = nxt

@@ -1,9 +1,11 @@
 """From n-gram hashes to matching positions, partitioned by hash band.
 
 Map: every n-gram goes to band ``hash % bands`` (a file per band, appended batch by batch).
-Reduce, per band: sort by hash; an n-gram found 2 to ``max_copies`` times links every copy to
-its first copy (a star, so a passage in k places costs k - 1 links, not k²). Each link is a
-match (doc_a, pos_a, doc_b, pos_b), shuffled by document pair for alignment. Everything a step
+Reduce, per band: sort by hash; an n-gram found 2 to ``max_copies`` times links its copies:
+every pair when there are at most ``ALL_PAIRS_UP_TO`` (so each pair of documents sees all it
+shares), each copy to the next beyond that (a chain, so a passage in k places costs k - 1
+links, not k²). Each link is a match (doc_a, pos_a, doc_b, pos_b), shuffled by document pair
+for alignment. Everything a step
 holds is one band, so memory stays bounded as the corpus grows, and each band is a Spark task.
 """
 
@@ -98,6 +100,9 @@ def band_of_pair(doc_a: I32, doc_b: I32, bands: int) -> I64:
     return (key % bands).astype(np.int64)
 
 
+ALL_PAIRS_UP_TO = 8
+
+
 def matches_in_band(shingles: Shingles, *, max_copies: int, min_self_distance: int) -> Matches:
     """Links between the copies of every n-gram of one band (see the module docstring)."""
     h = shingles.hash
@@ -115,16 +120,27 @@ def matches_in_band(shingles: Shingles, *, max_copies: int, min_self_distance: i
     shared = (size >= 2) & (size <= max_copies)
     if not shared.any():
         return Matches.concat([])
-    order, group = order[shared], group[shared]
-    # The anchor of a group is its earliest copy in (document, position) order.
+    order, group, size = order[shared], group[shared], size[shared]
+    # Within a group, copies in (document, position) order.
     key = (shingles.doc[order].astype(np.int64) << 32) | shingles.pos[order].astype(np.int64)
-    starts = np.flatnonzero(np.diff(group, prepend=-1))
-    anchor_key = np.minimum.reduceat(key, starts)[np.cumsum(np.diff(group, prepend=-1) != 0) - 1]
-    other = key != anchor_key
-    doc_a = (anchor_key[other] >> 32).astype(np.int32)
-    pos_a = (anchor_key[other] & 0xFFFFFFFF).astype(np.int32)
-    doc_b = (key[other] >> 32).astype(np.int32)
-    pos_b = (key[other] & 0xFFFFFFFF).astype(np.int32)
+    within = np.lexsort((key, group))
+    key, group, size = key[within], group[within], size[within]
+    parts_a: list[np.ndarray] = []
+    parts_b: list[np.ndarray] = []
+    for t in range(1, ALL_PAIRS_UP_TO):
+        same = group[:-t] == group[t:]
+        if t > 1:
+            same &= size[:-t] <= ALL_PAIRS_UP_TO
+        idx = np.flatnonzero(same)
+        if len(idx) == 0:
+            break
+        parts_a.append(key[idx])
+        parts_b.append(key[idx + t])
+    ka, kb = np.concatenate(parts_a), np.concatenate(parts_b)
+    doc_a = (ka >> 32).astype(np.int32)
+    pos_a = (ka & 0xFFFFFFFF).astype(np.int32)
+    doc_b = (kb >> 32).astype(np.int32)
+    pos_b = (kb & 0xFFFFFFFF).astype(np.int32)
     # A sequence repeated within a few words of itself ("very very very ...") is not reuse.
     ok = ~((doc_a == doc_b) & (pos_b - pos_a < min_self_distance))
     return Matches(doc_a[ok], pos_a[ok], doc_b[ok], pos_b[ok])

@@ -50,10 +50,11 @@ class ReuseSettings:
         return 2
 
     @property
-    def min_coverage(self) -> float:
-        """Share of a passage's n-grams that must match: half of what the tolerated edits leave
-        on average, ``(1 - edit_tolerance) ** ngram``."""
-        return 0.5 * (1.0 - self.edit_tolerance) ** self.ngram
+    def max_unmatched_share(self) -> float:
+        """Share of a passage's words that no matching n-gram covers. A changed word leaves
+        about one word uncovered (the n-grams around it still cover its neighbours), so this
+        follows ``edit_tolerance``, with room for edits that fall close together."""
+        return min(0.5, 1.5 * self.edit_tolerance)
 
     @property
     def min_span(self) -> int:
