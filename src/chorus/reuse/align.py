@@ -82,6 +82,7 @@ def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
     # Islands sorted by pair, then by position in doc_a, merged greedily.
     order = np.lexsort((i_b0, i_a0, i_db, i_da))
     runs: list[Run] = []
+    limits = _Limits.of(settings)
     cur: list[int] | None = None
     for k in order.tolist():
         a0, a1, b0, b1 = int(i_a0[k]), int(i_a1[k]), int(i_b0[k]), int(i_b1[k])
@@ -101,21 +102,32 @@ def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
             cur[7] += cov
             continue
         if cur is not None:
-            _emit(cur, settings, runs)
+            _emit(cur, limits, runs)
         cur = [pair_a, a0, a1, pair_b, b0, b1, c, cov]
     if cur is not None:
-        _emit(cur, settings, runs)
+        _emit(cur, limits, runs)
     return runs
 
 
-def _emit(cur: list[int], settings: ReuseSettings, out: list[Run]) -> None:
+@dataclass(frozen=True)
+class _Limits:
+    min_matches: int
+    min_span: int
+    max_unmatched: float
+
+    @staticmethod
+    def of(settings: ReuseSettings) -> _Limits:
+        return _Limits(settings.min_matches, settings.min_span, settings.max_unmatched_share)
+
+
+def _emit(cur: list[int], limits: _Limits, out: list[Run]) -> None:
     doc_a, a0, a1, doc_b, b0, b1, count, covered = cur
     span_a, span_b = a1 - a0, b1 - b0
-    if count < settings.min_matches:
+    if count < limits.min_matches:
         return
-    if min(span_a, span_b) < settings.min_span:
+    if span_a < limits.min_span or span_b < limits.min_span:
         return
-    if span_a - min(covered, span_a) > settings.max_unmatched_share * span_a:
+    if span_a - min(covered, span_a) > limits.max_unmatched * span_a:
         return
     if doc_a == doc_b and b0 < a1:
         return  # overlapping copies of one stretch of a document

@@ -62,7 +62,10 @@ class BandFiles:
         return self.folder / f"{self.name}-{band:04d}-{column}.bin"
 
     def append(self, band_of: npt.NDArray[np.int64], arrays: dict[str, np.ndarray]) -> None:
-        order = np.argsort(band_of, kind="stable")
+        # A stable sort of small integers is a radix sort in numpy: linear, and it keeps rows
+        # in (document, position) order within each band.
+        small = np.uint8 if self.bands <= 256 else np.uint16
+        order = np.argsort(band_of.astype(small), kind="stable")
         bounds = np.searchsorted(band_of[order], np.arange(self.bands + 1))
         for band in range(self.bands):
             lo, hi = bounds[band], bounds[band + 1]

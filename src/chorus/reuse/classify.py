@@ -48,8 +48,26 @@ class ReuseKind(StrEnum):
     REUSE = "reuse"
 
 
+_WIRE_HINTS = (
+    "(Reuters)",
+    "(AP)",
+    "(AFP)",
+    "(UPI)",
+    "(Bloomberg)",
+    "Associated Press",
+    "Agence France",
+    "Reporting by",
+    "Copyright",
+    "©",
+    "(c)",
+)
+
+
 def is_wire_document(text: str, source: str) -> bool:
-    return bool(WIRE_SOURCES.search(source)) or bool(WIRE_ATTRIBUTION.search(text))
+    if WIRE_SOURCES.search(source):
+        return True
+    # Plain substring tests first: the regex runs only on the few texts that could match.
+    return any(h in text for h in _WIRE_HINTS) and bool(WIRE_ATTRIBUTION.search(text))
 
 
 def classify(
