@@ -46,39 +46,39 @@ def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
     db = matches.doc_b.astype(np.int64)
     pa = matches.pos_a.astype(np.int64)
     pb = matches.pos_b.astype(np.int64)
-    # A pair of documents with fewer matches than a passage needs holds no passage.
-    pair = (da << 32) | db
-    pair_sorted = np.sort(pair)
-    first = np.flatnonzero(np.diff(pair_sorted, prepend=-1))
-    counts = np.diff(np.append(first, len(pair_sorted)))
-    enough = pair_sorted[first][counts >= settings.min_matches]
-    keep = np.isin(pair, enough, assume_unique=False)
-    da, db, pa, pb = da[keep], db[keep], pa[keep], pb[keep]
-    if len(da) == 0:
-        return []
     diag = pb - pa
     order = np.lexsort((pa, diag, db, da))
     da, db, pa, pb, diag = da[order], db[order], pa[order], pb[order], diag[order]
+    same_pair = np.zeros(len(da), dtype=np.bool_)
+    same_pair[1:] = (da[1:] == da[:-1]) & (db[1:] == db[:-1])
     new = np.ones(len(da), dtype=np.bool_)
-    new[1:] = (
-        (da[1:] != da[:-1])
-        | (db[1:] != db[:-1])
-        | (diag[1:] != diag[:-1])
-        | (pa[1:] - pa[:-1] > gap)
-    )
+    new[1:] = ~same_pair[1:] | (diag[1:] != diag[:-1]) | (pa[1:] - pa[:-1] > gap)
     starts = np.flatnonzero(new)
-    count = np.diff(np.append(starts, len(da)))
+    last = np.append(starts[1:], len(da)) - 1
+    count = last - starts + 1
     # Words covered by each island's n-grams: each match covers n words, less its overlap
     # with the next match of the island.
     step = np.empty(len(pa), dtype=np.int64)
     step[:-1] = np.minimum(pa[1:] - pa[:-1], n)
-    step[np.append(starts[1:] - 1, len(pa) - 1)] = n
+    step[last] = n
     covered = np.add.reduceat(step, starts)
+    # A document pair whose islands together cover fewer words than the shortest passage
+    # could (after the tolerated edits) holds no passage: most pairs share one stock phrase.
+    pair_first = ~same_pair[starts]
+    pair_of_island = np.cumsum(pair_first) - 1
+    pair_covered = np.add.reduceat(covered, np.flatnonzero(pair_first))
+    pair_count = np.add.reduceat(count, np.flatnonzero(pair_first))
+    need = settings.min_span * (1.0 - settings.max_unmatched_share)
+    viable = (pair_covered >= need) & (pair_count >= settings.min_matches)
+    keep = viable[pair_of_island]
+    starts, last, count, covered = starts[keep], last[keep], count[keep], covered[keep]
+    if len(starts) == 0:
+        return []
     i_da, i_db = da[starts], db[starts]
     i_a0 = pa[starts]
-    i_a1 = np.maximum.reduceat(pa, starts) + n
-    i_b0 = np.minimum.reduceat(pb, starts)
-    i_b1 = np.maximum.reduceat(pb, starts) + n
+    i_a1 = pa[last] + n
+    i_b0 = pb[starts]
+    i_b1 = pb[last] + n
     # Islands sorted by pair, then by position in doc_a, merged greedily.
     order = np.lexsort((i_b0, i_a0, i_db, i_da))
     runs: list[Run] = []
@@ -173,3 +173,34 @@ def extend(run: Run, tok_a: U64, tok_b: U64, settings: ReuseSettings) -> Run:
             break
         a0, b0 = nxt
     return Run(run.doc_a, a0, a1, run.doc_b, b0, b1, run.matches)
+
+
+def merge_adjacent(runs: list[Run], settings: ReuseSettings) -> list[Run]:
+    """Join runs of one document pair that, once extended, follow each other within
+    ``max_gap`` words on both sides: one passage with a rougher stretch, not two."""
+    gap = settings.max_gap
+    out: list[Run] = []
+    for r in sorted(runs, key=lambda r: (r.doc_a, r.doc_b, r.a_start, r.b_start)):
+        if out:
+            p = out[-1]
+            if (
+                p.doc_a == r.doc_a
+                and p.doc_b == r.doc_b
+                and -gap <= r.a_start - p.a_end <= gap
+                and -gap <= r.b_start - p.b_end <= gap
+                and r.a_start >= p.a_start
+                and r.b_start >= p.b_start
+                and (r.doc_a != r.doc_b or max(p.a_end, r.a_end) <= p.b_start)
+            ):
+                out[-1] = Run(
+                    p.doc_a,
+                    p.a_start,
+                    max(p.a_end, r.a_end),
+                    p.doc_b,
+                    p.b_start,
+                    max(p.b_end, r.b_end),
+                    p.matches + r.matches,
+                )
+                continue
+        out.append(r)
+    return out

@@ -36,13 +36,13 @@ class ReuseSettings:
     def ngram(self) -> int:
         """Words per hashed n-gram: long enough to be rare, short enough that a passage of
         ``min_words`` with edits keeps several intact n-grams."""
-        return max(3, min(MAX_NGRAM, self.min_words // 4))
+        return max(3, min(MAX_NGRAM, self.min_words // 5))
 
     @property
     def max_gap(self) -> int:
         """Tokens between two matching n-grams that may still be one passage: an edit breaks
         the ``ngram`` n-grams that contain it, and nearby edits can run together."""
-        return 3 * self.ngram
+        return 4 * self.ngram
 
     @property
     def min_matches(self) -> int:
@@ -53,8 +53,9 @@ class ReuseSettings:
     def max_unmatched_share(self) -> float:
         """Share of a passage's words that no matching n-gram covers. A changed word leaves
         about one word uncovered (the n-grams around it still cover its neighbours), so this
-        follows ``edit_tolerance``, with room for edits that fall close together."""
-        return min(0.5, 1.5 * self.edit_tolerance)
+        follows ``edit_tolerance``, with room for edits that fall close together (calibrated
+        on planted edits in bench/reuse_quality.py)."""
+        return min(0.5, 2.0 * self.edit_tolerance)
 
     @property
     def min_span(self) -> int:

@@ -11,8 +11,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from chorus.progress import ProgressFactory, no_progress
-from chorus.reuse.align import Run, chain, extend
+from chorus.reuse.align import Run, chain, extend, merge_adjacent
 from chorus.reuse.candidates import (
     MATCH_COLUMNS,
     SHINGLE_COLUMNS,
@@ -40,6 +42,7 @@ from chorus.store import Store
 log = logging.getLogger(__name__)
 
 _EDGE_SHARE = 0.2
+_WORKERS = max(1, min(2, os.cpu_count() or 1))
 _CLOSERS = frozenset(".!?…\"'”’)]")
 
 
@@ -101,12 +104,21 @@ def _map_shingles(
     depend on the order documents were ingested in."""
     total = 0
     reader = store.con.sql("SELECT doc_id, text FROM documents").to_arrow_reader(2000)
-    with closing(progress(desc="reuse: hash n-grams", total=len(index), unit="doc")) as bar:
+
+    def hash_batch(texts: list[str]) -> Shingles:
+        return shingle(tokenize(texts), settings.ngram)
+
+    with (
+        closing(progress(desc="reuse: hash n-grams", total=len(index), unit="doc")) as bar,
+        ThreadPoolExecutor(max_workers=_WORKERS) as pool,
+    ):
         for batch in reader:
             ids = np.fromiter((index[i] for i in batch.column(0).to_pylist()), dtype=np.int32)
             texts = batch.column(1).to_pylist()
-            for sl in iter_batches(texts):
-                sh = shingle(tokenize(texts[sl]), settings.ngram)
+            slices = iter_batches(texts)
+            # numpy releases the GIL, so batches hash on both cores; results come in order.
+            hashed = pool.map(hash_batch, [texts[sl] for sl in slices])
+            for sl, sh in zip(slices, hashed, strict=True):
                 docs = ids[sl][sh.doc]
                 files.append(
                     band_of_hash(sh.hash, settings.bands),
@@ -123,30 +135,38 @@ def runs_from_shingle_files(
     """The reduce steps: matches per hash band, then runs per document-pair band."""
     pairs = BandFiles(workdir, "matches", settings.bands, MATCH_COLUMNS)
     n_matches = 0
-    with closing(progress(desc="reuse: match", total=settings.bands, unit="band")) as bar:
-        for band in range(settings.bands):
-            cols = shingles.read(band)
-            shingles.remove(band)
-            m = matches_in_band(
-                Shingles(cols["hash"], cols["doc"], cols["pos"]),
-                max_copies=settings.max_copies,
-                min_self_distance=settings.min_span,
-            )
-            n_matches += len(m)
-            pairs.append(
-                band_of_pair(m.doc_a, m.doc_b, settings.bands),
-                {"doc_a": m.doc_a, "pos_a": m.pos_a, "doc_b": m.doc_b, "pos_b": m.pos_b},
-            )
-            bar.update(1)
+
+    def match_band(band: int) -> Matches:
+        cols = shingles.read(band)
+        shingles.remove(band)
+        return matches_in_band(
+            Shingles(cols["hash"], cols["doc"], cols["pos"]),
+            max_copies=settings.max_copies,
+            min_self_distance=settings.min_span,
+        )
+
+    def align_band(band: int) -> list[Run]:
+        cols = pairs.read(band)
+        pairs.remove(band)
+        matches = Matches(cols["doc_a"], cols["pos_a"], cols["doc_b"], cols["pos_b"])
+        return chain(matches, settings)
+
+    # Bands are independent (a Spark engine runs each as a task); here two at a time, with
+    # results taken in band order so the output does not depend on timing.
     runs: list[Run] = []
-    with closing(progress(desc="reuse: align", total=settings.bands, unit="band")) as bar:
-        for band in range(settings.bands):
-            cols = pairs.read(band)
-            pairs.remove(band)
-            runs.extend(
-                chain(Matches(cols["doc_a"], cols["pos_a"], cols["doc_b"], cols["pos_b"]), settings)
-            )
-            bar.update(1)
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        with closing(progress(desc="reuse: match", total=settings.bands, unit="band")) as bar:
+            for m in pool.map(match_band, range(settings.bands)):
+                n_matches += len(m)
+                pairs.append(
+                    band_of_pair(m.doc_a, m.doc_b, settings.bands),
+                    {"doc_a": m.doc_a, "pos_a": m.pos_a, "doc_b": m.doc_b, "pos_b": m.pos_b},
+                )
+                bar.update(1)
+        with closing(progress(desc="reuse: align", total=settings.bands, unit="band")) as bar:
+            for found in pool.map(align_band, range(settings.bands)):
+                runs.extend(found)
+                bar.update(1)
     return runs, n_matches
 
 
@@ -205,7 +225,7 @@ def find_reuse(
         extend(r, docs[doc_ids[r.doc_a]].tok_hash, docs[doc_ids[r.doc_b]].tok_hash, settings)
         for r in runs
     ]
-    clusters = cluster_runs(extended)
+    clusters = cluster_runs(merge_adjacent(extended, settings))
     passages, cluster_rows = _tables(clusters, doc_ids, docs)
     kinds: dict[str, int] = {}
     for row in cluster_rows:
