@@ -26,6 +26,8 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/reuse_quality.py
+	$(BIN)/python bench/reuse_speed.py
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html

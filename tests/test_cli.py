@@ -104,3 +104,26 @@ def test_help_has_examples(runner: CliRunner) -> None:
     for command in ["ingest", "stats", "export", "analyze", "report", "demo"]:
         out = runner.invoke(cli, [command, "--help"])
         assert out.exit_code == 0 and "Example" in out.output, command
+
+
+def test_reuse_command_and_export(runner: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    runner.invoke(cli, ["ingest", str(SEEDS), "--db", str(db), "-q"])
+    out = runner.invoke(cli, ["reuse", "--db", str(db), "-q"])
+    assert out.exit_code == 0, out.output
+    assert "2 clusters (1 boilerplate, 1 reuse), 4 passages" in out.output
+    for table in ("passages", "reuse_clusters"):
+        target = tmp_path / f"{table}.csv"
+        exp = runner.invoke(cli, ["export", table, "--db", str(db), "-o", str(target)])
+        assert exp.exit_code == 0, exp.output
+    assert len((tmp_path / "passages.csv").read_text().splitlines()) >= 5
+    bad = runner.invoke(cli, ["reuse", "--db", str(db), "--min-words", "2"])
+    assert bad.exit_code == 2 and "min_words" in bad.output
+
+
+def test_demo_reports_reuse(runner: CliRunner, tmp_path: Path) -> None:
+    out = runner.invoke(
+        cli, ["demo", "--db", str(tmp_path / "d.duckdb"), "-o", str(tmp_path / "r.html"), "-q"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "boilerplate" in out.output and "MEK Iran (follow them on Twitter" in out.output
