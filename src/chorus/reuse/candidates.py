@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,20 @@ class BandFiles:
         self.name = name
         self.bands = bands
         self.columns = columns
+        self._open: dict[Path, BinaryIO] = {}
+
+    def _writer(self, path: Path) -> BinaryIO:
+        fh = self._open.get(path)
+        if fh is None:
+            # Handles stay open while writing: thousands of batches x bands x columns of
+            # open() calls would cost more than the writes.
+            fh = self._open[path] = path.open("ab")
+        return fh
+
+    def close(self) -> None:
+        for fh in self._open.values():
+            fh.close()
+        self._open.clear()
 
     def _path(self, band: int, column: str) -> Path:
         return self.folder / f"{self.name}-{band:04d}-{column}.bin"
@@ -73,10 +88,11 @@ class BandFiles:
                 continue
             rows = order[lo:hi]
             for column, dtype in self.columns.items():
-                with self._path(band, column).open("ab") as fh:
-                    fh.write(np.ascontiguousarray(arrays[column][rows], dtype=dtype).tobytes())
+                fh = self._writer(self._path(band, column))
+                fh.write(np.ascontiguousarray(arrays[column][rows], dtype=dtype).tobytes())
 
     def read(self, band: int) -> dict[str, np.ndarray]:
+        """One band's columns; call :meth:`close` after the last append first."""
         out: dict[str, np.ndarray] = {}
         for column, dtype in self.columns.items():
             path = self._path(band, column)

@@ -16,21 +16,29 @@ class ReuseSettings:
     words that may differ between two copies (changed, added or dropped) and still be one
     passage; punctuation and casing never count. ``max_copies``: a word sequence found in more
     places than this is a stock phrase, not evidence of copying. ``bands``: how many hash
-    partitions the work is split into (more bands, less memory per step).
+    partitions the work is split into (more bands, less memory per step); by default it is
+    derived from the corpus size, about 2.5 million n-grams a band.
     """
 
     min_words: int = 20
     edit_tolerance: float = 0.2
     max_copies: int = 500
-    bands: int = 16
+    bands: int | None = None
 
     def __post_init__(self) -> None:
         if self.min_words < 4:
             raise ValueError("min_words must be at least 4")
         if not 0.0 <= self.edit_tolerance < 0.5:
             raise ValueError("edit_tolerance must be in [0, 0.5)")
-        if self.max_copies < 2 or self.bands < 1:
+        if self.max_copies < 2 or (self.bands is not None and self.bands < 1):
             raise ValueError("max_copies must be at least 2 and bands at least 1")
+
+    def bands_for(self, n_characters: int) -> int:
+        """Bands for a corpus of ``n_characters``: the setting, or enough that one band holds
+        about 2.5 million n-grams (a word is about six characters), and at least 16."""
+        if self.bands is not None:
+            return self.bands
+        return max(16, math.ceil(n_characters / 6 / 2_500_000))
 
     @property
     def ngram(self) -> int:

@@ -37,7 +37,7 @@ from chorus.reuse.classify import classify, is_wire_document
 from chorus.reuse.cluster import Span, cluster_runs
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import Shingles, char_offsets, iter_batches, shingle, tokenize
-from chorus.store import Store
+from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def _map_shingles(
     index: dict[str, int],
     progress: ProgressFactory,
 ) -> int:
+    bands = files.bands
     """Hash every document's n-grams into the band files. Documents are read in storage order
     (no sort of the texts) and numbered by their place in doc_id order, so results do not
     depend on the order documents were ingested in."""
@@ -121,11 +122,12 @@ def _map_shingles(
             for sl, sh in zip(slices, hashed, strict=True):
                 docs = ids[sl][sh.doc]
                 files.append(
-                    band_of_hash(sh.hash, settings.bands),
+                    band_of_hash(sh.hash, bands),
                     {"hash": sh.hash, "doc": docs, "pos": sh.pos},
                 )
                 total += len(sh.hash)
             bar.update(len(texts))
+    files.close()
     return total
 
 
@@ -133,7 +135,8 @@ def runs_from_shingle_files(
     shingles: BandFiles, workdir: Path, settings: ReuseSettings, progress: ProgressFactory
 ) -> tuple[list[Run], int]:
     """The reduce steps: matches per hash band, then runs per document-pair band."""
-    pairs = BandFiles(workdir, "matches", settings.bands, MATCH_COLUMNS)
+    bands = shingles.bands
+    pairs = BandFiles(workdir, "matches", bands, MATCH_COLUMNS)
     n_matches = 0
 
     def match_band(band: int) -> Matches:
@@ -155,16 +158,17 @@ def runs_from_shingle_files(
     # results taken in band order so the output does not depend on timing.
     runs: list[Run] = []
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        with closing(progress(desc="reuse: match", total=settings.bands, unit="band")) as bar:
-            for m in pool.map(match_band, range(settings.bands)):
+        with closing(progress(desc="reuse: match", total=bands, unit="band")) as bar:
+            for m in pool.map(match_band, range(bands)):
                 n_matches += len(m)
                 pairs.append(
-                    band_of_pair(m.doc_a, m.doc_b, settings.bands),
+                    band_of_pair(m.doc_a, m.doc_b, bands),
                     {"doc_a": m.doc_a, "pos_a": m.pos_a, "doc_b": m.doc_b, "pos_b": m.pos_b},
                 )
                 bar.update(1)
-        with closing(progress(desc="reuse: align", total=settings.bands, unit="band")) as bar:
-            for found in pool.map(align_band, range(settings.bands)):
+        pairs.close()
+        with closing(progress(desc="reuse: align", total=bands, unit="band")) as bar:
+            for found in pool.map(align_band, range(bands)):
                 runs.extend(found)
                 bar.update(1)
     return runs, n_matches
@@ -212,10 +216,12 @@ def find_reuse(
     started = time.monotonic()
     con = store.con
     doc_ids = [r[0] for r in con.execute("SELECT doc_id FROM documents ORDER BY doc_id").fetchall()]
+    n_chars = int(scalar(con, "SELECT coalesce(sum(length(text)), 0) FROM documents"))
+    bands = settings.bands_for(n_chars)
     index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
     with tempfile.TemporaryDirectory(prefix="chorus-reuse-", dir=workdir) as tmp:
         folder = Path(tmp)
-        shingles = BandFiles(folder, "shingles", settings.bands, SHINGLE_COLUMNS)
+        shingles = BandFiles(folder, "shingles", bands, SHINGLE_COLUMNS)
         n_shingles = _map_shingles(store, shingles, settings, index, progress)
         runs, n_matches = runs_from_shingle_files(shingles, folder, settings, progress)
 
