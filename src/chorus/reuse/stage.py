@@ -14,9 +14,11 @@ import logging
 import os
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,34 @@ class ReuseSummary:
 
 
 @dataclass(frozen=True)
+class ClusterRow:
+    """A row of ``reuse_clusters``."""
+
+    cluster_id: str
+    kind: str
+    n_passages: int
+    n_docs: int
+    n_sources: int
+    n_words: int
+    first_seen: dt.datetime | None
+    origin_doc_id: str
+    origin_source: str
+    representative: str
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """A row of ``passages``: ``text`` is ``documents.text[start:end]`` of ``doc_id``."""
+
+    passage_id: str
+    cluster_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class _Doc:
     doc_id: str
     source: str
@@ -73,13 +103,14 @@ class _Doc:
     def n_tokens(self) -> int:
         return len(self.tok_hash)
 
+    @cached_property
+    def _chars(self) -> np.ndarray | None:
+        return None if self.text.isascii() else char_offsets(self.text)
+
     def char_span(self, start_tok: int, end_tok: int) -> tuple[int, int]:
         b0, b1 = int(self.tok_start[start_tok]), int(self.tok_end[end_tok - 1])
-        if self.text.isascii():
-            start, end = b0, b1
-        else:
-            chars = char_offsets(self.text)
-            start, end = int(chars[b0]), int(chars[b1])
+        chars = self._chars
+        start, end = (b0, b1) if chars is None else (int(chars[b0]), int(chars[b1]))
         # Closing punctuation right after the last word belongs to the passage.
         n = len(self.text)
         while end < n and end - b1 < 3 and self.text[end] in _CLOSERS:
@@ -233,10 +264,7 @@ def find_reuse(
     ]
     clusters = cluster_runs(merge_adjacent(extended, settings))
     passages, cluster_rows = _tables(clusters, doc_ids, docs)
-    kinds: dict[str, int] = {}
-    for row in cluster_rows:
-        kind = str(row["kind"])
-        kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = dict(sorted(Counter(row.kind for row in cluster_rows).items()))
     summary = ReuseSummary(
         n_documents=len(doc_ids),
         n_shingles=n_shingles,
@@ -254,9 +282,9 @@ def find_reuse(
 
 def _tables(
     clusters: list[list[Span]], doc_ids: list[str], docs: dict[str, _Doc]
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    passages: list[dict[str, object]] = []
-    cluster_rows: list[dict[str, object]] = []
+) -> tuple[list[PassageRow], list[ClusterRow]]:
+    passages: list[PassageRow] = []
+    cluster_rows: list[ClusterRow] = []
     for spans in clusters:
         located = []
         for s in spans:
@@ -287,32 +315,32 @@ def _tables(
         )
         dates = [d.published_at for d in per_doc.values() if d.published_at is not None]
         cluster_rows.append(
-            {
-                "cluster_id": cluster_id,
-                "kind": kind.value,
-                "n_passages": len(located),
-                "n_docs": len(per_doc),
-                "n_sources": len({d.source for d in per_doc.values()}),
-                "n_words": o_span.end - o_span.start,
-                "first_seen": min(dates) if dates else None,
-                "origin_doc_id": o_doc.doc_id,
-                "origin_source": o_doc.source,
-                "representative": text,
-            }
+            ClusterRow(
+                cluster_id=cluster_id,
+                kind=kind.value,
+                n_passages=len(located),
+                n_docs=len(per_doc),
+                n_sources=len({d.source for d in per_doc.values()}),
+                n_words=o_span.end - o_span.start,
+                first_seen=min(dates) if dates else None,
+                origin_doc_id=o_doc.doc_id,
+                origin_source=o_doc.source,
+                representative=text,
+            )
         )
         for doc, _, start, end in located:
             passages.append(
-                {
-                    "passage_id": _stable_id("p", cluster_id, doc.doc_id, start),
-                    "cluster_id": cluster_id,
-                    "doc_id": doc.doc_id,
-                    "start": start,
-                    "end": end,
-                    "text": doc.text[start:end],
-                }
+                PassageRow(
+                    passage_id=_stable_id("p", cluster_id, doc.doc_id, start),
+                    cluster_id=cluster_id,
+                    doc_id=doc.doc_id,
+                    start=start,
+                    end=end,
+                    text=doc.text[start:end],
+                )
             )
-    cluster_rows.sort(key=lambda r: (-int(r["n_docs"]), str(r["cluster_id"])))  # type: ignore[call-overload]
-    passages.sort(key=lambda r: (str(r["cluster_id"]), str(r["doc_id"]), int(r["start"])))  # type: ignore[call-overload]
+    cluster_rows.sort(key=lambda r: (-r.n_docs, r.cluster_id))
+    passages.sort(key=lambda r: (r.cluster_id, r.doc_id, r.start))
     return passages, cluster_rows
 
 
@@ -344,8 +372,8 @@ _PASSAGE_SCHEMA = pa.schema(
 
 def _write(
     store: Store,
-    passages: list[dict[str, object]],
-    clusters: list[dict[str, object]],
+    passages: list[PassageRow],
+    clusters: list[ClusterRow],
     settings: ReuseSettings,
     summary: ReuseSummary,
 ) -> None:
@@ -354,8 +382,14 @@ def _write(
         con.execute("DELETE FROM passages")
         con.execute("DELETE FROM reuse_clusters")
         con.execute("DELETE FROM reuse_runs")
-        con.register("_new_clusters", pa.Table.from_pylist(clusters, schema=_CLUSTER_SCHEMA))
-        con.register("_new_passages", pa.Table.from_pylist(passages, schema=_PASSAGE_SCHEMA))
+        con.register(
+            "_new_clusters",
+            pa.Table.from_pylist([asdict(c) for c in clusters], schema=_CLUSTER_SCHEMA),
+        )
+        con.register(
+            "_new_passages",
+            pa.Table.from_pylist([asdict(p) for p in passages], schema=_PASSAGE_SCHEMA),
+        )
         con.execute("INSERT INTO reuse_clusters SELECT * FROM _new_clusters")
         con.execute("INSERT INTO passages SELECT * FROM _new_passages")
         con.unregister("_new_clusters")
