@@ -26,3 +26,21 @@ def test_report_escapes_hostile_text(tmp_path: Path, store: Store) -> None:
     assert "&lt;script&gt;" in html
     assert "javascript:" not in html
     assert "default-src 'none'" in html  # CSP: no script runs even if something slipped through
+
+
+def test_report_lists_reuse_escaped(tmp_path: Path, store: Store) -> None:
+    from chorus.reuse import find_reuse
+
+    shared = (
+        f"{PAYLOAD} The committee voted late on Thursday to send the measure to the full "
+        "chamber where leaders expect a close vote after weeks of negotiation over spending"
+    )
+    rows = [
+        json.dumps({"id": f"d{i}", "source": f"{PAYLOAD}{i}", "text": f"Intro {i}. {shared}."})
+        for i in range(2)
+    ]
+    ingest_paths(store, [write_jsonl(tmp_path / "x.jsonl", rows)])
+    find_reuse(store)
+    html = write_report(store, tmp_path / "r.html").read_text()
+    assert "Copied passages" in html and "The committee voted" in html
+    assert "<script>" not in html and "<img" not in html

@@ -17,7 +17,9 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;paddin
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%}td,th{padding:.25rem .5rem;text-align:left;
 border-bottom:1px solid #eee}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.muted{color:#666}.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;
+.muted{color:#666}blockquote{margin:.3rem 0 .3rem 1rem;white-space:pre-wrap;color:#333}
+details{margin:.4rem 0;border-left:3px solid #ddd;padding-left:.5rem}summary{cursor:pointer}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;
 border-radius:6px;padding:.5rem 1rem}.card b{display:block;font-size:1.4rem}
 """
 
@@ -80,6 +82,62 @@ def _documents_table(store: Store, limit: int = 100) -> str:
     )
 
 
+_KIND_NOTE = {
+    "reuse": "Copied passages: the material for talking points and coordination.",
+    "syndication": "Credited wire copy: shared honestly, not evidence of coordination.",
+    "boilerplate": "Templates and page furniture: shown apart.",
+}
+
+
+def _reuse_section(store: Store, limit: int = 50) -> str:
+    if "reuse_clusters" not in store.table_names():
+        return ""
+    parts: list[str] = []
+    for kind, note in _KIND_NOTE.items():
+        clusters = store.con.execute(
+            """SELECT cluster_id, n_docs, n_sources, first_seen, origin_doc_id, origin_source,
+                      representative
+               FROM reuse_clusters WHERE kind = ?
+               ORDER BY n_sources DESC, n_docs DESC, cluster_id LIMIT ?""",
+            [kind, limit],
+        ).fetchall()
+        total = store.con.execute(
+            "SELECT count(*) FROM reuse_clusters WHERE kind = ?", [kind]
+        ).fetchall()[0][0]
+        if not total:
+            continue
+        items = []
+        for cluster_id, n_docs, n_sources, first_seen, origin, origin_source, text in clusters:
+            copies = store.con.execute(
+                """SELECT p.doc_id, d.source, d.published_at, p.start, p."end"
+                   FROM passages p JOIN documents d USING (doc_id)
+                   WHERE p.cluster_id = ? ORDER BY d.published_at NULLS LAST, p.doc_id, p.start
+                   LIMIT 20""",
+                [cluster_id],
+            ).fetchall()
+            rows = "".join(
+                f"<tr><td>{escape(str(doc))}</td><td>{escape(str(src))}</td>"
+                f"<td>{_fmt_date(date)}</td><td class=n>{start:,}–{end:,}</td></tr>"
+                for doc, src, date, start, end in copies
+            )
+            items.append(
+                f"<details><summary><b>{n_docs}</b> documents, <b>{n_sources}</b> sources, "
+                f"first {_fmt_date(first_seen)} in {escape(str(origin_source))} "
+                f"({escape(str(origin))})<blockquote>{escape(text)}</blockquote></summary>"
+                "<table><tr><th>document</th><th>source</th><th>date</th>"
+                f"<th class=n>characters</th></tr>{rows}</table></details>"
+            )
+        more = f'<p class="muted">{total - limit:,} more.</p>' if total > limit else ""
+        parts.append(
+            f"<h3>{escape(kind)} ({total:,})</h3><p class='muted'>{escape(note)}</p>"
+            + "".join(items)
+            + more
+        )
+    if not parts:
+        return "<h2>Copied passages</h2><p>None found.</p>"
+    return "<h2>Copied passages</h2>" + "".join(parts)
+
+
 def render_report(store: Store) -> str:
     """The report as one HTML string: no scripts, no external resources."""
     stats = corpus_stats(store)
@@ -94,6 +152,7 @@ def render_report(store: Store) -> str:
 <h2>Overview</h2>{_overview(stats)}
 <p class="muted">Shared messaging is measured, not judged: repetition across sources is not by
 itself proof of coordination or inauthenticity.</p>
+{_reuse_section(store)}
 <h2>Sources</h2>{_sources_table(stats)}
 <h2>Documents</h2>{_documents_table(store)}
 </body></html>
