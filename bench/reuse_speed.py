@@ -2,10 +2,10 @@
 
     python bench/reuse_speed.py [--scale N] [--no-anchors]
 
-The corpus is the shared news corpus; ``--scale N`` grows it N times: copy k of each article
-has every word prefixed with a per-copy tag (so copies share no n-grams with each other, and
-each copy keeps the corpus's own reuse: wire copy, templates), plus planted copies of passages
-from the original articles in 1% of the new documents. The corpus is ingested first (timed
+The corpus is the shared news corpus; ``--scale N`` grows it N times: in copy k of each article
+every letter is rotated k places in the alphabet, so copies share no words with each other
+while each keeps the corpus's word lengths, word frequencies and its own reuse (wire copy,
+templates); 1% of the new documents also get a planted passage copied from an original one. The corpus is ingested first (timed
 apart); then, each in a child process (wall time and peak RSS):
 - chorus: the reuse stage (passage offsets, clusters, kinds) over the store;
 - datasketch: word 5-gram shingles, MinHash with 128 permutations, MinHashLSH at threshold 0.5,
@@ -113,13 +113,15 @@ def write_corpus(path: Path, scale: int, seed: int = 11) -> tuple[int, int]:
     with gzip.open(NEWS, "rt", encoding="utf-8") as fh:
         originals = [json.loads(line) for line in fh]
     docs = chars = 0
+    lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     with path.open("w", encoding="utf-8") as out:
         for copy in range(scale):
-            tag = "" if copy == 0 else f"q{copy}"
+            k = copy % 26
+            rotate = str.maketrans(lower + upper, lower[k:] + lower[:k] + upper[k:] + upper[:k])
             for d in originals:
                 text = d["text"]
-                if tag:
-                    text = tag + text.replace(" ", " " + tag).replace("\n", "\n" + tag)
+                if copy:
+                    text = text.translate(rotate)
                     if rng.random() < 0.01:
                         donor = rng.choice(originals)["text"].split()
                         n = rng.randint(20, 120)

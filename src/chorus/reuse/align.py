@@ -12,6 +12,7 @@ single substituted, added or dropped words, as long as the next words agree agai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,11 @@ class Run:
     b_start: int
     b_end: int
     matches: int
+    # Character offsets of the same bounds, once known (see chorus.reuse.finish).
+    a_start_char: int = -1
+    a_end_char: int = -1
+    b_start_char: int = -1
+    b_end_char: int = -1
 
 
 def chain(matches: Matches, settings: ReuseSettings) -> list[Run]:
@@ -134,13 +140,20 @@ def _emit(cur: list[int], limits: _Limits, out: list[Run]) -> None:
     out.append(Run(doc_a, a0, a1, doc_b, b0, b1, count))
 
 
+class Window(Protocol):
+    """Token hashes of one document around one end of a run, by token index."""
+
+    def hash_at(self, i: int) -> int | None: ...
+
+
 def _step(
-    a: U64, b: U64, i: int, j: int, di: int, look: int, edits: bool
+    a: Window, b: Window, i: int, j: int, di: int, look: int, edits: bool
 ) -> tuple[int, int] | None:
     """The next aligned position from (i, j) moving by di (+1 or -1), or None to stop."""
 
     def ok(x: int, y: int) -> bool:
-        return 0 <= x < len(a) and 0 <= y < len(b) and a[x] == b[y]
+        ha = a.hash_at(x)
+        return ha is not None and ha == b.hash_at(y)
 
     if ok(i, j):
         return i, j
@@ -154,21 +167,28 @@ def _step(
     return None
 
 
-def extend(run: Run, tok_a: U64, tok_b: U64, settings: ReuseSettings) -> Run:
-    """Widen a run outwards over matching words (see the module docstring)."""
+def extend(
+    run: Run,
+    left: tuple[Window, Window],
+    right: tuple[Window, Window],
+    settings: ReuseSettings,
+) -> Run:
+    """Widen a run outwards over matching words (see the module docstring). ``left`` and
+    ``right`` hold the token hashes of doc_a and doc_b around each end; extension stops at a
+    window's edge."""
     look = 2
     edits = settings.edit_tolerance > 0
     a0, b0, a1, b1 = run.a_start, run.b_start, run.a_end, run.b_end
     same_doc = run.doc_a == run.doc_b
     # rightwards: next positions a1, b1 (in one document, copy a must stay before copy b)
     while True:
-        nxt = _step(tok_a, tok_b, a1, b1, +1, look, edits)
+        nxt = _step(right[0], right[1], a1, b1, +1, look, edits)
         if nxt is None or (same_doc and nxt[0] >= b0):
             break
         a1, b1 = nxt[0] + 1, nxt[1] + 1
     # leftwards: previous positions a0 - 1, b0 - 1
     while True:
-        nxt = _step(tok_a, tok_b, a0 - 1, b0 - 1, -1, look, edits)
+        nxt = _step(left[0], left[1], a0 - 1, b0 - 1, -1, look, edits)
         if nxt is None or (same_doc and nxt[1] < a1):
             break
         a0, b0 = nxt
@@ -192,14 +212,20 @@ def merge_adjacent(runs: list[Run], settings: ReuseSettings) -> list[Run]:
                 and r.b_start >= p.b_start
                 and (r.doc_a != r.doc_b or max(p.a_end, r.a_end) <= p.b_start)
             ):
+                a_last = p if p.a_end >= r.a_end else r
+                b_last = p if p.b_end >= r.b_end else r
                 out[-1] = Run(
                     p.doc_a,
                     p.a_start,
-                    max(p.a_end, r.a_end),
+                    a_last.a_end,
                     p.doc_b,
                     p.b_start,
-                    max(p.b_end, r.b_end),
+                    b_last.b_end,
                     p.matches + r.matches,
+                    p.a_start_char,
+                    a_last.a_end_char,
+                    p.b_start_char,
+                    b_last.b_end_char,
                 )
                 continue
         out.append(r)

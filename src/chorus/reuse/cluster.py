@@ -10,11 +10,14 @@ from chorus.reuse.align import Run
 
 @dataclass(frozen=True)
 class Span:
-    """Tokens [start, end) of document ``doc`` (a corpus-wide document index)."""
+    """Tokens [start, end) of document ``doc`` (a corpus-wide document index), and the same
+    bounds as character offsets into its text."""
 
     doc: int
     start: int
     end: int
+    start_char: int = -1
+    end_char: int = -1
 
 
 class _UnionFind:
@@ -44,8 +47,8 @@ def cluster_runs(runs: list[Run], *, min_overlap: float = 0.5) -> list[list[Span
     spans (overlapping copies of a cluster in one document are merged)."""
     spans: list[Span] = []
     for r in runs:
-        spans.append(Span(r.doc_a, r.a_start, r.a_end))
-        spans.append(Span(r.doc_b, r.b_start, r.b_end))
+        spans.append(Span(r.doc_a, r.a_start, r.a_end, r.a_start_char, r.a_end_char))
+        spans.append(Span(r.doc_b, r.b_start, r.b_end, r.b_start_char, r.b_end_char))
     uf = _UnionFind(len(spans))
     for i in range(0, len(spans), 2):
         uf.union(i, i + 1)
@@ -71,7 +74,8 @@ def cluster_runs(runs: list[Run], *, min_overlap: float = 0.5) -> list[list[Span
         for s in group:
             if merged and merged[-1].doc == s.doc and s.start < merged[-1].end:
                 last = merged[-1]
-                merged[-1] = Span(s.doc, last.start, max(last.end, s.end))
+                tail = last if last.end >= s.end else s
+                merged[-1] = Span(s.doc, last.start, tail.end, last.start_char, tail.end_char)
             else:
                 merged.append(s)
         clusters.append(merged)

@@ -1,0 +1,352 @@
+"""The reuse stage's last step: from aligned runs to the ``passages`` and ``reuse_clusters``
+tables, in memory bounded by the runs found, not by the corpus.
+
+One streaming pass over the documents that have runs keeps, for each end of each run, the
+token hashes and character offsets of a small window of words around it (an extension
+cannot usefully reach further than a couple of gaps). Runs are extended within those windows,
+merged, clustered and labelled; passage texts are cut from the stored documents by DuckDB
+when the rows are written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from chorus.progress import ProgressFactory
+from chorus.reuse.align import Run, extend, merge_adjacent
+from chorus.reuse.classify import classify, is_wire_document
+from chorus.reuse.cluster import Span, cluster_runs
+from chorus.reuse.settings import ReuseSettings
+from chorus.reuse.tokens import char_offsets, iter_batches, tokenize
+from chorus.store import Store
+
+_EDGE_SHARE = 0.2
+# Closing punctuation right after a passage's last word belongs to it (applied in SQL).
+_CLOSERS_SQL = r"""length(regexp_extract(substring(d.text, p."end" + 1, 3), '^[.!?…"'')\]”’]*'))"""
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    """A row of ``reuse_clusters``."""
+
+    cluster_id: str
+    kind: str
+    n_passages: int
+    n_docs: int
+    n_sources: int
+    n_words: int
+    first_seen: dt.datetime | None
+    origin_doc_id: str
+    origin_source: str
+    representative: str
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """A row of ``passages`` before its text is cut from the document."""
+
+    passage_id: str
+    cluster_id: str
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    source: str
+    published_at: dt.datetime | None
+    wire: bool
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class EndWindow:
+    """Tokens ``lo .. lo + len(hashes) - 1`` of a document around one end of a run, with the
+    character offset of each token's start (left ends) or end (right ends)."""
+
+    lo: int
+    hashes: np.ndarray
+    chars: np.ndarray
+
+    def hash_at(self, i: int) -> int | None:
+        k = i - self.lo
+        return int(self.hashes[k]) if 0 <= k < len(self.hashes) else None
+
+    def char_at(self, i: int) -> int:
+        return int(self.chars[i - self.lo])
+
+
+def _stable_id(prefix: str, *parts: object) -> str:
+    key = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return prefix + hashlib.blake2b(key, digest_size=8).hexdigest()
+
+
+def collect_windows(
+    store: Store,
+    runs: list[Run],
+    doc_ids: list[str],
+    width: int,
+    progress: ProgressFactory,
+) -> tuple[dict[int, DocInfo], list[list[EndWindow]]]:
+    """Per run, windows [a left, a right, b left, b right]; per document, what labels need."""
+    wanted: dict[int, list[tuple[int, int, int, bool]]] = defaultdict(list)
+    for k, r in enumerate(runs):
+        wanted[r.doc_a].append((k, 0, r.a_start, True))
+        wanted[r.doc_a].append((k, 1, r.a_end, False))
+        wanted[r.doc_b].append((k, 2, r.b_start, True))
+        wanted[r.doc_b].append((k, 3, r.b_end, False))
+    windows: list[list[EndWindow]] = [[] for _ in runs]
+    slots: list[dict[int, EndWindow]] = [{} for _ in runs]
+    info: dict[int, DocInfo] = {}
+    con = store.con
+    con.register(
+        "_reuse_docs",
+        pa.table(
+            {
+                "idx": pa.array(sorted(wanted), pa.int64()),
+                "doc_id": pa.array([doc_ids[i] for i in sorted(wanted)], pa.string()),
+            }
+        ),
+    )
+    reader = con.sql(
+        """SELECT i.idx, d.source, d.published_at, d.text FROM documents d
+           JOIN _reuse_docs i USING (doc_id)"""
+    ).to_arrow_reader(2000)
+    with closing(progress(desc="reuse: passages", total=len(wanted), unit="doc")) as bar:
+        for batch in reader:
+            idxs = batch.column(0).to_pylist()
+            sources = batch.column(1).to_pylist()
+            dates = batch.column(2).to_pylist()
+            texts = batch.column(3).to_pylist()
+            for sl in iter_batches(texts):
+                tokens = tokenize(texts[sl])
+                for k in range(sl.stop - sl.start):
+                    i = sl.start + k
+                    lo, hi = int(tokens.doc_first_token[k]), int(tokens.doc_first_token[k + 1])
+                    text = texts[i]
+                    chars = None if text.isascii() else char_offsets(text)
+                    starts = tokens.start[lo:hi]
+                    ends = tokens.end[lo:hi]
+                    hashes = tokens.hash[lo:hi]
+                    n = hi - lo
+                    doc = idxs[i]
+                    info[doc] = DocInfo(
+                        doc_ids[doc], sources[i], dates[i], is_wire_document(text, sources[i]), n
+                    )
+                    for run_k, slot, t, is_left in wanted[doc]:
+                        if is_left:
+                            w0, w1 = max(0, t - width), min(n, t + 1)
+                            offs = starts[w0:w1]
+                        else:
+                            w0, w1 = max(0, t - 1), min(n, t + width)
+                            offs = ends[w0:w1]
+                        as_chars = offs.astype(np.int64) if chars is None else chars[offs]
+                        slots[run_k][slot] = EndWindow(w0, hashes[w0:w1].copy(), as_chars)
+            bar.update(len(texts))
+    con.unregister("_reuse_docs")
+    for k, got in enumerate(slots):
+        windows[k] = [got[0], got[1], got[2], got[3]]
+    return info, windows
+
+
+def finish(
+    store: Store,
+    runs: list[Run],
+    doc_ids: list[str],
+    settings: ReuseSettings,
+    progress: ProgressFactory,
+) -> tuple[list[ClusterRow], list[PassageRow]]:
+    """Extend, merge, cluster and label the runs; returns the rows to write."""
+    width = settings.max_gap + 8
+    info, windows = collect_windows(store, runs, doc_ids, width, progress)
+    extended: list[Run] = []
+    for r, (a_left, a_right, b_left, b_right) in zip(runs, windows, strict=True):
+        e = extend(r, (a_left, b_left), (a_right, b_right), settings)
+        extended.append(
+            Run(
+                e.doc_a,
+                e.a_start,
+                e.a_end,
+                e.doc_b,
+                e.b_start,
+                e.b_end,
+                e.matches,
+                a_left.char_at(e.a_start),
+                a_right.char_at(e.a_end - 1),
+                b_left.char_at(e.b_start),
+                b_right.char_at(e.b_end - 1),
+            )
+        )
+    clusters = cluster_runs(merge_adjacent(extended, settings))
+    representatives = _origin_texts(store, clusters, info)
+    return _rows(clusters, info, representatives)
+
+
+def _origin(spans: list[Span], info: dict[int, DocInfo]) -> Span:
+    # The earliest dated copy; undated copies after dated ones; then by id and offset.
+    return min(
+        spans,
+        key=lambda s: (
+            info[s.doc].published_at is None,
+            info[s.doc].published_at or dt.datetime.min,
+            info[s.doc].doc_id,
+            s.start_char,
+        ),
+    )
+
+
+def _origin_texts(store: Store, clusters: list[list[Span]], info: dict[int, DocInfo]) -> list[str]:
+    origins = [_origin(c, info) for c in clusters]
+    if not origins:
+        return []
+    con = store.con
+    con.register(
+        "_reuse_origins",
+        pa.table(
+            {
+                "k": pa.array(range(len(origins)), pa.int64()),
+                "doc_id": pa.array([info[o.doc].doc_id for o in origins], pa.string()),
+                "start": pa.array([o.start_char for o in origins], pa.int64()),
+                "end": pa.array([o.end_char for o in origins], pa.int64()),
+            }
+        ),
+    )
+    rows = con.execute(
+        f"""SELECT p.k, substring(d.text, p.start + 1, p."end" - p.start + {_CLOSERS_SQL})
+            FROM _reuse_origins p JOIN documents d USING (doc_id) ORDER BY p.k"""
+    ).fetchall()
+    con.unregister("_reuse_origins")
+    return [text for _, text in rows]
+
+
+def _rows(
+    clusters: list[list[Span]], info: dict[int, DocInfo], texts: list[str]
+) -> tuple[list[ClusterRow], list[PassageRow]]:
+    cluster_rows: list[ClusterRow] = []
+    passages: list[PassageRow] = []
+    for spans, text in zip(clusters, texts, strict=True):
+        origin = _origin(spans, info)
+        o_doc = info[origin.doc]
+        cluster_id = _stable_id("c", o_doc.doc_id, origin.start_char, origin.end_char)
+        docs = {s.doc: info[s.doc] for s in spans}
+        at_edge = [
+            (s.start <= _EDGE_SHARE * info[s.doc].n_tokens)
+            or (s.end >= (1 - _EDGE_SHARE) * info[s.doc].n_tokens)
+            for s in spans
+        ]
+        kind = classify(
+            sources=[d.source for d in docs.values()],
+            wire=[d.wire for d in docs.values()],
+            at_edge=at_edge,
+            text=text,
+        )
+        dates = [d.published_at for d in docs.values() if d.published_at is not None]
+        cluster_rows.append(
+            ClusterRow(
+                cluster_id=cluster_id,
+                kind=kind.value,
+                n_passages=len(spans),
+                n_docs=len(docs),
+                n_sources=len({d.source for d in docs.values()}),
+                n_words=origin.end - origin.start,
+                first_seen=min(dates) if dates else None,
+                origin_doc_id=o_doc.doc_id,
+                origin_source=o_doc.source,
+                representative=text,
+            )
+        )
+        for s in spans:
+            doc_id = info[s.doc].doc_id
+            passages.append(
+                PassageRow(
+                    _stable_id("p", cluster_id, doc_id, s.start_char),
+                    cluster_id,
+                    doc_id,
+                    s.start_char,
+                    s.end_char,
+                )
+            )
+    cluster_rows.sort(key=lambda r: (-r.n_docs, r.cluster_id))
+    passages.sort(key=lambda r: (r.cluster_id, r.doc_id, r.start))
+    return cluster_rows, passages
+
+
+def kinds_of(rows: Iterable[ClusterRow]) -> dict[str, int]:
+    return dict(sorted(Counter(r.kind for r in rows).items()))
+
+
+_CLUSTER_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("kind", pa.string()),
+        ("n_passages", pa.int32()),
+        ("n_docs", pa.int32()),
+        ("n_sources", pa.int32()),
+        ("n_words", pa.int32()),
+        ("first_seen", pa.timestamp("us")),
+        ("origin_doc_id", pa.string()),
+        ("origin_source", pa.string()),
+        ("representative", pa.string()),
+    ]
+)
+_PASSAGE_SCHEMA = pa.schema(
+    [
+        ("passage_id", pa.string()),
+        ("cluster_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+    ]
+)
+
+
+def write_tables(
+    store: Store,
+    clusters: list[ClusterRow],
+    passages: list[PassageRow],
+    settings: ReuseSettings,
+    stats: dict[str, object],
+) -> None:
+    """Replace the reuse tables in one transaction; passage texts are cut here, by DuckDB."""
+    con = store.con
+    with store.transaction():
+        con.execute("DELETE FROM passages")
+        con.execute("DELETE FROM reuse_clusters")
+        con.execute("DELETE FROM reuse_runs")
+        con.register(
+            "_new_clusters",
+            pa.Table.from_pylist([asdict(c) for c in clusters], schema=_CLUSTER_SCHEMA),
+        )
+        con.register(
+            "_new_passages",
+            pa.Table.from_pylist([asdict(p) for p in passages], schema=_PASSAGE_SCHEMA),
+        )
+        con.execute("INSERT INTO reuse_clusters SELECT * FROM _new_clusters")
+        con.execute(
+            f"""INSERT INTO passages
+                SELECT p.passage_id, p.cluster_id, p.doc_id, p.start, p."end" + {_CLOSERS_SQL},
+                       substring(d.text, p.start + 1, p."end" + {_CLOSERS_SQL} - p.start)
+                FROM _new_passages p JOIN documents d USING (doc_id)
+                ORDER BY p.cluster_id, p.doc_id, p.start"""
+        )
+        con.unregister("_new_clusters")
+        con.unregister("_new_passages")
+        con.execute(
+            "INSERT INTO reuse_runs VALUES (?, ?, ?)",
+            [
+                json.dumps(asdict(settings)),
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                json.dumps(stats),
+            ],
+        )
