@@ -5,8 +5,8 @@
 The corpus is the shared news corpus; ``--scale N`` grows it N times: in copy k of each article
 every letter is rotated k places in the alphabet, so copies share no words with each other
 while each keeps the corpus's word lengths, word frequencies and its own reuse (wire copy,
-templates); 1% of the new documents also get a planted passage copied from an original one. The corpus is ingested first (timed
-apart); then, each in a child process (wall time and peak RSS):
+templates); 1% of the new documents also get a planted passage copied from an original one.
+The corpus is ingested first (timed apart); then, each in a child process (wall time and peak RSS):
 - chorus: the reuse stage (passage offsets, clusters, kinds) over the store;
 - datasketch: word 5-gram shingles, MinHash with 128 permutations, MinHashLSH at threshold 0.5,
   every document inserted and queried (document level: which documents are near-duplicates);
