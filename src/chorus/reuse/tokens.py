@@ -73,9 +73,6 @@ class Tokens:
     hash: U64
     doc_first_token: I64
 
-    def count(self, i: int) -> int:
-        return int(self.doc_first_token[i + 1] - self.doc_first_token[i])
-
 
 def _punctuation_mask(data: U8) -> npt.NDArray[np.bool_]:
     """Bytes of the multi-byte punctuation that should separate words."""
