@@ -14,7 +14,6 @@ from chorus.analyze import AnalysisSummary, analyze
 from chorus.errors import (
     BatchRefusedError,
     ChorusError,
-    InputError,
     InputProblem,
     StoreLockedError,
     StoreVersionError,
@@ -32,7 +31,6 @@ __all__ = [
     "CorpusStats",
     "FieldMap",
     "IngestSummary",
-    "InputError",
     "InputProblem",
     "Store",
     "StoreLockedError",

@@ -28,14 +28,6 @@ class InputProblem:
         return f"{where}:{field} {self.reason}"
 
 
-class InputError(ChorusError):
-    """A single input record or file that cannot be read."""
-
-    def __init__(self, problem: InputProblem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
 class BatchRefusedError(ChorusError):
     """An ingest batch had bad records; nothing was written."""
 

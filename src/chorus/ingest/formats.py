@@ -11,7 +11,7 @@ import io
 import json
 import logging
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -285,9 +285,6 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                 yield RawRecord(name, number, fields, implied)
         except ArchiveLoadFailed as exc:
             yield InputProblem(f"not a readable WARC file: {exc}", name, number or None)
-
-
-Reader = Callable[..., Iterator[Item]]
 
 
 def read_path(

@@ -1,6 +1,6 @@
 """The chorus store: DuckDB tables for every stage, with schema migrations."""
 
-from chorus.store.schema import SCHEMA_VERSION, USER_TABLES
+from chorus.store.schema import SCHEMA_VERSION
 from chorus.store.store import (
     DEFAULT_STORE_PATH,
     EXPORT_FORMATS,
@@ -17,7 +17,6 @@ __all__ = [
     "EXPORT_FORMATS",
     "SCHEMA_VERSION",
     "STORE_ENV_VAR",
-    "USER_TABLES",
     "ExportFormat",
     "Store",
     "open_store",

@@ -128,14 +128,3 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
-
-# Tables and views users may read and export; later stages add theirs here.
-USER_TABLES: tuple[str, ...] = (
-    "documents",
-    "sentences",
-    "batches",
-    "rejects",
-    "passages",
-    "reuse_clusters",
-    "reuse_runs",
-)

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from chorus.errors import ChorusError, StoreLockedError, StoreVersionError, UnknownTableError
-from chorus.store.schema import MIGRATIONS, SCHEMA_VERSION, USER_TABLES
+from chorus.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,9 @@ class Store:
         ]
 
     def _checked_table(self, table: str) -> str:
-        if table not in self.table_names():
-            known = ", ".join(t for t in USER_TABLES if t in self.table_names())
+        names = self.table_names()
+        if table not in names:
+            known = ", ".join(names)
             raise UnknownTableError(f"no table '{table}' in {self.path}; tables: {known}")
         return table
 
