@@ -17,34 +17,13 @@ import argparse
 import gzip
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine
-
-NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" / "allsides.jsonl.gz"
-
-
-def run_child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run Python code in a child; return (seconds, peak RSS in MiB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
-    if status != 0:
-        raise SystemExit(f"child failed ({status}): {out}")
-    return seconds, usage.ru_maxrss / 1024, out
-
+from _common import NEWS, machine, run_child
 
 CHORUS = """
 import sys, json

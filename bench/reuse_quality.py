@@ -26,12 +26,11 @@ from math import log2
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine
+from _common import NEWS, machine
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.reuse import ReuseSettings, find_reuse
 from chorus.store import open_store
 
-NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" / "allsides.jsonl.gz"
 WORD = re.compile(r"\S+")
 
 

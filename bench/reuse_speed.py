@@ -20,28 +20,13 @@ import gzip
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine
-
-NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" / "allsides.jsonl.gz"
-
-
-def run_child(code: str, *args: str) -> tuple[float, float, str]:
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
-    if status != 0:
-        raise SystemExit(f"child failed ({status}): {out}")
-    return seconds, usage.ru_maxrss / 1024, out.strip().splitlines()[-1] if out.strip() else ""
-
+from _common import NEWS, machine, run_child
 
 INGEST = """
 import sys, chorus

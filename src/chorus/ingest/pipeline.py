@@ -30,7 +30,7 @@ from chorus.ingest.formats import Format, read_path
 from chorus.ingest.language import LanguageDetector, default_language_detector
 from chorus.ingest.mapping import DEFAULT_MAX_CHARS, DocumentRow, FieldMap, to_document
 from chorus.progress import ProgressFactory, no_progress
-from chorus.segment.splitter import split_sentences
+from chorus.segment.stage import segment_documents
 from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
@@ -50,16 +50,6 @@ _DOCS_SCHEMA = pa.schema(
         ("text_hash", pa.string()),
         ("origin", pa.string()),
         ("extra", pa.string()),
-        ("seq", pa.int64()),
-    ]
-)
-_SENTS_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("sent_no", pa.int32()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("text", pa.string()),
         ("seq", pa.int64()),
     ]
 )
@@ -126,6 +116,10 @@ class _Writer:
         self, con: duckdb.DuckDBPyConnection, batch_id: int, ingested_at: dt.datetime, size: int
     ) -> None:
         self.con = con
+        # Nothing can be unchanged in a store that held no documents: skip the per-chunk join.
+        self.any_stored = bool(
+            _scalar(con, "SELECT count(*) FROM (SELECT 1 FROM documents LIMIT 1)")
+        )
         self.batch_id = batch_id
         self.ingested_at = ingested_at
         self.size = size
@@ -164,9 +158,10 @@ class _Writer:
     def flush(self) -> None:
         if not self.rows:
             return
-        self._drop_unchanged()
-        if not self.rows:
-            return
+        if self.any_stored:
+            self._drop_unchanged()
+            if not self.rows:
+                return
         seqs = list(range(self.seq, self.seq + len(self.rows)))
         self.seq += len(self.rows)
         cols = list(zip(*self.rows, strict=True))
@@ -175,32 +170,7 @@ class _Writer:
             + [pa.array(seqs, pa.int64())],
             schema=_DOCS_SCHEMA,
         )
-        s_doc: list[str] = []
-        s_no: list[int] = []
-        s_start: list[int] = []
-        s_end: list[int] = []
-        s_text: list[str] = []
-        s_seq: list[int] = []
-        for seq, row in zip(seqs, self.rows, strict=True):
-            text = row.text
-            for no, (start, end) in enumerate(split_sentences(text)):
-                s_doc.append(row.doc_id)
-                s_no.append(no)
-                s_start.append(start)
-                s_end.append(end)
-                s_text.append(text[start:end])
-                s_seq.append(seq)
-        sents = pa.Table.from_arrays(
-            [
-                pa.array(s_doc, pa.string()),
-                pa.array(s_no, pa.int32()),
-                pa.array(s_start, pa.int32()),
-                pa.array(s_end, pa.int32()),
-                pa.array(s_text, pa.string()),
-                pa.array(s_seq, pa.int64()),
-            ],
-            schema=_SENTS_SCHEMA,
-        )
+        sents = segment_documents(docs, carry=("seq",))
         self.con.register("_chunk_docs", docs)
         self.con.register("_chunk_sents", sents)
         self.con.execute(

@@ -23,25 +23,33 @@ SENTENCES_SCHEMA = pa.schema(
 )
 
 
-def segment_documents(documents: pa.Table | pa.RecordBatch, *, max_chars: int = 1000) -> pa.Table:
-    """Split each document's text into sentences with offsets into that text."""
-    doc_ids: list[str] = []
+def segment_documents(
+    documents: pa.Table | pa.RecordBatch,
+    *,
+    max_chars: int = 1000,
+    carry: tuple[str, ...] = (),
+) -> pa.Table:
+    """Split each document's text into sentences with offsets into that text.
+
+    Columns named in ``carry`` (for example a batch id) are repeated onto each of the
+    document's sentences, after the sentence columns.
+    """
+    rows: list[int] = []
     sent_nos: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
     texts: list[str] = []
-    ids = documents.column("doc_id").to_pylist()
-    bodies = documents.column("text").to_pylist()
-    for doc_id, text in zip(ids, bodies, strict=True):
+    for row, text in enumerate(documents.column("text").to_pylist()):
         for no, span in enumerate(split_sentences(text, max_chars=max_chars)):
-            doc_ids.append(doc_id)
+            rows.append(row)
             sent_nos.append(no)
             starts.append(span.start)
             ends.append(span.end)
             texts.append(text[span.start : span.end])
-    return pa.Table.from_arrays(
+    take = pa.array(rows, pa.int64())
+    table = pa.Table.from_arrays(
         [
-            pa.array(doc_ids, pa.string()),
+            documents.column("doc_id").take(take).cast(pa.string()),
             pa.array(sent_nos, pa.int32()),
             pa.array(starts, pa.int32()),
             pa.array(ends, pa.int32()),
@@ -49,6 +57,9 @@ def segment_documents(documents: pa.Table | pa.RecordBatch, *, max_chars: int = 
         ],
         schema=SENTENCES_SCHEMA,
     )
+    for name in carry:
+        table = table.append_column(name, documents.column(name).take(take))
+    return table
 
 
 def segment_store(store: Store, *, batch_size: int = 2000) -> int:
@@ -77,20 +88,7 @@ def segment_store(store: Store, *, batch_size: int = 2000) -> int:
                    WHERE u.page_row >= ? AND u.page_row < ? ORDER BY u.page_row""",
                 params=[lo, lo + batch_size],
             ).to_arrow_table()
-            sentences = segment_documents(page)
-            keys = {
-                doc_id: (batch_id, seq)
-                for doc_id, batch_id, seq in zip(
-                    page.column("doc_id").to_pylist(),
-                    page.column("batch_id").to_pylist(),
-                    page.column("seq").to_pylist(),
-                    strict=True,
-                )
-            }
-            owners = [keys[d] for d in sentences.column("doc_id").to_pylist()]
-            sentences = sentences.append_column(
-                "batch_id", pa.array([o[0] for o in owners], pa.int32())
-            ).append_column("seq", pa.array([o[1] for o in owners], pa.int64()))
+            sentences = segment_documents(page, carry=("batch_id", "seq"))
             con.register("_new_sentences", sentences)
             con.execute("INSERT INTO sentences_all SELECT * FROM _new_sentences")
             con.unregister("_new_sentences")
