@@ -9,6 +9,8 @@ STAMP := $(VENV)/.chorus-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first; left to sentence-transformers, pip would fetch CUDA (GBs).
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -28,6 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reuse_quality.py
 	$(BIN)/python bench/reuse_speed.py
+	$(BIN)/python bench/points_quality.py
+	$(BIN)/python bench/points_speed.py
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html

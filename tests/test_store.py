@@ -124,7 +124,10 @@ def test_internal_tables_are_hidden(store: Store) -> None:
     assert store.table_names() == [
         "batches",
         "documents",
+        "mentions",
         "passages",
+        "points",
+        "points_runs",
         "rejects",
         "reuse_clusters",
         "reuse_runs",

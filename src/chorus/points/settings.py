@@ -1,0 +1,57 @@
+"""Talking-point settings in the terms users think in, with the calibrated defaults.
+
+The defaults were calibrated on the CLEF 2020 CheckThat! task 2 train and dev claims
+(``bench/points_quality.py``): ``threshold`` and ``floor`` maximise pairwise F1 there, with the
+corpus-relative score described in ``chorus.points.neighbours``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Model = Literal["cascade", "minilm", "wordllama", "hashing"]
+SpanUnit = Literal["documents", "sources"]
+
+
+@dataclass(frozen=True)
+class PointsSettings:
+    """What counts as a talking point.
+
+    ``model``: ``cascade`` (WordLlama finds the sentences that have a near match in another
+    document, all-MiniLM-L6-v2 embeds only those), ``minilm`` (accurate model on everything),
+    ``wordllama`` (fast model only) or ``hashing`` (no model; lexical only).
+    ``min_words``: shorter sentences carry no claim. ``min_span`` and ``span``: a point needs
+    mentions in at least this many documents (or sources). ``threshold``: how alike, on
+    average, the sentences of one point must be (a corpus-relative score: 0 means as alike as
+    a sentence usually is to its closest matches elsewhere in the corpus). ``lexical_weight``:
+    how much shared rare words add to the embedding similarity.
+    """
+
+    model: Model = "cascade"
+    min_words: int = 6
+    min_span: int = 2
+    span: SpanUnit = "documents"
+    threshold: float = -0.12
+    floor: float = -0.4
+    lexical_weight: float = 1.0
+    min_similarity: float = 0.3
+    neighbours: int = 5
+    hubness_k: int = 3
+    # The cascade keeps a sentence for the accurate model when its fast-model score to some
+    # sentence of another document reaches this, and at most ``accurate_budget`` sentences.
+    screen_threshold: float = 0.3
+    accurate_budget: int = 250_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_words < 1 or self.min_span < 2:
+            raise ValueError("min_words must be at least 1 and min_span at least 2")
+        if self.neighbours < 1 or self.hubness_k < 1:
+            raise ValueError("neighbours and hubness_k must be at least 1")
+        if self.floor >= self.threshold:
+            raise ValueError("floor must be below threshold")
+        if self.model not in ("cascade", "minilm", "wordllama", "hashing"):
+            raise ValueError(f"unknown model {self.model!r}")
+        if self.span not in ("documents", "sources"):
+            raise ValueError("span must be 'documents' or 'sources'")

@@ -1,0 +1,304 @@
+"""The talking-points stage: sentences → distinct claims → groups → ``points`` and
+``mentions``.
+
+Sentences too short to carry a claim, and sentences inside boilerplate the reuse stage found,
+are skipped. Equal sentences (up to case and spacing) are embedded once, and the accurate
+model's vectors are cached in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from chorus.points.cache import cached_embed
+from chorus.points.core import group_claims
+from chorus.points.embedders import load_embedder
+from chorus.points.keyphrases import keyphrases
+from chorus.points.settings import PointsSettings
+from chorus.points.text import claim_text, mask_names, shared_names, unit_key
+from chorus.progress import ProgressFactory, no_progress
+from chorus.store import Store
+
+log = logging.getLogger(__name__)
+
+_NAME_SAMPLE_DOCS = 2000
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    n_sentences: int
+    n_units: int
+    n_screened: int
+    n_points: int
+    n_mentions: int
+    masked_names: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Doc:
+    source: str
+    published_at: dt.datetime | None
+
+
+def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
+    has_reuse = "reuse_clusters" in store.table_names()
+    boilerplate = (
+        """AND NOT EXISTS (
+               SELECT 1 FROM passages p JOIN reuse_clusters c USING (cluster_id)
+               WHERE c.kind = 'boilerplate' AND p.doc_id = s.doc_id
+                 AND p.start < s."end" AND p."end" > s.start)"""
+        if has_reuse
+        else ""
+    )
+    return store.con.sql(
+        f"""SELECT s.doc_id, s.sent_no, s.start, s."end", s.text FROM sentences s
+            WHERE len(regexp_extract_all(s.text, '\\w+')) >= {int(settings.min_words)}
+            {boilerplate}
+            ORDER BY s.doc_id, s.sent_no"""
+    ).to_arrow_table()
+
+
+def _documents(store: Store) -> dict[str, _Doc]:
+    table = store.con.sql("SELECT doc_id, source, published_at FROM documents").to_arrow_table()
+    return {
+        d: _Doc(s, p)
+        for d, s, p in zip(
+            table.column(0).to_pylist(),
+            table.column(1).to_pylist(),
+            table.column(2).to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def find_points(
+    store: Store,
+    *,
+    settings: PointsSettings | None = None,
+    progress: ProgressFactory = no_progress,
+) -> PointsSummary:
+    """Rebuild ``points`` and ``mentions`` from the stored sentences."""
+    settings = settings or PointsSettings()
+    started = time.perf_counter()
+    sentences = _sentences(store, settings)
+    doc_ids: list[str] = sentences.column("doc_id").to_pylist()
+    raw: list[str] = sentences.column("text").to_pylist()
+    docs = _documents(store)
+
+    by_doc: dict[str, list[str]] = defaultdict(list)
+    for d, t in zip(doc_ids, raw, strict=True):
+        by_doc[d].append(t)
+    sample = sorted(by_doc)[:: max(1, len(by_doc) // _NAME_SAMPLE_DOCS)]
+    names = shared_names(by_doc[d] for d in sample)
+    log.info("points: masking names every document repeats: %s", sorted(names))
+
+    # One unit per distinct claim text; its group (document) is the first that has it.
+    unit_of_key: dict[str, int] = {}
+    unit_texts: list[str] = []
+    unit_groups: list[int] = []
+    doc_number = {d: i for i, d in enumerate(sorted(docs))}
+    sentence_unit = np.empty(len(raw), dtype=np.int64)
+    for row, (d, text) in enumerate(zip(doc_ids, raw, strict=True)):
+        claim = mask_names(claim_text(text), names)
+        key = unit_key(claim)
+        if not key:  # nothing left once links and shared names are gone
+            sentence_unit[row] = -1
+            continue
+        unit = unit_of_key.get(key)
+        if unit is None:
+            unit = unit_of_key[key] = len(unit_texts)
+            unit_texts.append(claim)
+            unit_groups.append(doc_number[d])
+        sentence_unit[row] = unit
+
+    fast = load_embedder("wordllama") if settings.model in ("cascade", "wordllama") else None
+    accurate_name = {"cascade": "minilm", "minilm": "minilm"}.get(settings.model, settings.model)
+    accurate = load_embedder(accurate_name)
+    embed = (
+        cached_embed(store, accurate, progress=progress)
+        if accurate_name == "minilm"
+        else (accurate.embed)
+    )
+    groups = group_claims(
+        unit_texts,
+        np.asarray(unit_groups, dtype=np.int64),
+        settings=settings,
+        embed=embed,
+        embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
+    )
+    points, mentions = _tables(sentences, sentence_unit, groups, unit_texts, docs, settings)
+    _write(store, points, mentions, settings, groups.stats)
+    return PointsSummary(
+        n_sentences=len(raw),
+        n_units=len(unit_texts),
+        n_screened=int(groups.stats["n_screened"]),
+        n_points=points.num_rows,
+        n_mentions=mentions.num_rows,
+        masked_names=tuple(sorted(names)),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _tables(
+    sentences: pa.Table,
+    sentence_unit: np.ndarray,
+    groups: object,
+    unit_texts: list[str],
+    docs: dict[str, _Doc],
+    settings: PointsSettings,
+) -> tuple[pa.Table, pa.Table]:
+    from chorus.points.core import ClaimGroups
+
+    assert isinstance(groups, ClaimGroups)
+    labels = groups.labels
+    row_of_unit = {int(u): r for r, u in enumerate(groups.screened.tolist())}
+    doc_ids = sentences.column("doc_id").to_pylist()
+    sentence_rows: dict[int, list[int]] = defaultdict(list)
+    for row, unit in enumerate(sentence_unit.tolist()):
+        if unit >= 0:
+            sentence_rows[int(labels[unit])].append(row)
+
+    kept: list[tuple[int, list[int]]] = []
+    for group, rows in sentence_rows.items():
+        spanned = {doc_ids[r] for r in rows}
+        if settings.span == "sources":
+            spanned = {docs[d].source for d in spanned}
+        if len(spanned) >= settings.min_span:
+            kept.append((group, rows))
+
+    starts = sentences.column("start").to_pylist()
+    ends = sentences.column("end").to_pylist()
+    sent_nos = sentences.column("sent_no").to_pylist()
+    texts = sentences.column("text").to_pylist()
+    far_past = dt.datetime.max
+
+    point_rows: list[dict[str, object]] = []
+    mention_rows: list[dict[str, object]] = []
+    classes: list[list[str]] = []
+    for _group, rows in kept:
+        units = sorted({int(sentence_unit[r]) for r in rows})
+        if len(units) == 1:
+            # One sentence repeated word for word (the screen may have skipped embedding it).
+            label_unit = units[0]
+            similarity = {label_unit: 1.0}
+        else:
+            vectors = np.stack([groups.vectors[row_of_unit[u]] for u in units])
+            central = vectors @ vectors.mean(axis=0)
+            # The most central sentence labels the point; ties go to the smaller unit.
+            label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
+            label_vector = groups.vectors[row_of_unit[label_unit]]
+            similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
+        label_row = min(r for r in rows if int(sentence_unit[r]) == label_unit)
+        label = texts[label_row]
+        point_id = (
+            "tp_"
+            + hashlib.blake2b(unit_texts[label_unit].encode("utf-8"), digest_size=6).hexdigest()
+        )
+        docs_here = sorted({doc_ids[r] for r in rows})
+        dates = [p for p in (docs[d].published_at for d in docs_here) if p is not None]
+        origin = min(docs_here, key=lambda d: (docs[d].published_at or far_past, d))
+        point_rows.append(
+            {
+                "point_id": point_id,
+                "label": label,
+                "keyphrases": [],
+                "n_mentions": len(rows),
+                "n_docs": len(docs_here),
+                "n_sources": len({docs[d].source for d in docs_here}),
+                "first_seen": min(dates, default=None),
+                "last_seen": max(dates, default=None),
+                "origin_doc_id": origin,
+                "origin_source": docs[origin].source,
+            }
+        )
+        classes.append([unit_texts[u] for u in units])
+        for r in sorted(rows, key=lambda r: (doc_ids[r], sent_nos[r])):
+            mention_rows.append(
+                {
+                    "point_id": point_id,
+                    "doc_id": doc_ids[r],
+                    "sent_no": sent_nos[r],
+                    "start": starts[r],
+                    "end": ends[r],
+                    "similarity": round(float(similarity[int(sentence_unit[r])]), 4),
+                    "text": texts[r],
+                }
+            )
+    for point_row, phrases in zip(point_rows, keyphrases(classes), strict=True):
+        point_row["keyphrases"] = phrases
+    order = sorted(
+        range(len(point_rows)),
+        key=lambda i: (
+            -int(point_rows[i]["n_docs"]),  # type: ignore[call-overload]
+            str(point_rows[i]["point_id"]),
+        ),
+    )
+    point_rows = [point_rows[i] for i in order]
+    return (
+        pa.Table.from_pylist(point_rows, schema=_POINT_SCHEMA),
+        pa.Table.from_pylist(mention_rows, schema=_MENTION_SCHEMA),
+    )
+
+
+_POINT_SCHEMA = pa.schema(
+    [
+        ("point_id", pa.string()),
+        ("label", pa.string()),
+        ("keyphrases", pa.list_(pa.string())),
+        ("n_mentions", pa.int32()),
+        ("n_docs", pa.int32()),
+        ("n_sources", pa.int32()),
+        ("first_seen", pa.timestamp("us")),
+        ("last_seen", pa.timestamp("us")),
+        ("origin_doc_id", pa.string()),
+        ("origin_source", pa.string()),
+    ]
+)
+_MENTION_SCHEMA = pa.schema(
+    [
+        ("point_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("sent_no", pa.int32()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("similarity", pa.float32()),
+        ("text", pa.string()),
+    ]
+)
+
+
+def _write(
+    store: Store,
+    points: pa.Table,
+    mentions: pa.Table,
+    settings: PointsSettings,
+    stats: dict[str, float],
+) -> None:
+    con = store.con
+    with store.transaction():
+        for table in ("mentions", "points", "points_runs"):
+            con.execute(f"DELETE FROM {table}")
+        con.register("_new_points", points)
+        con.register("_new_mentions", mentions)
+        con.execute("INSERT INTO points SELECT * FROM _new_points")
+        con.execute("INSERT INTO mentions SELECT * FROM _new_mentions")
+        con.unregister("_new_points")
+        con.unregister("_new_mentions")
+        con.execute(
+            "INSERT INTO points_runs VALUES (?, ?, ?)",
+            [
+                json.dumps(asdict(settings)),
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                json.dumps(stats),
+            ],
+        )

@@ -1,0 +1,147 @@
+"""What of a sentence is embedded: the claim, without links, handles and the names every
+document of the corpus repeats."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+_URL = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
+# "— Name (@handle) January 6, 2020" at the end of a pasted tweet.
+_ATTRIBUTION = re.compile(
+    r"\s*[—–-]+\s*[^—–\n]{0,80}\(@\w+\)\s*[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}\s*$"
+)
+_SIGIL = re.compile(r"[@#](\w)")
+_SPACE = re.compile(r"\s+")
+_EMPTY_BRACKETS = re.compile(r"\(\s*[/,\s]*\)")
+WORD = re.compile(r"\w+(?:['’]\w+)?")
+
+# Common English words are never masked: they are not names.
+_STOP = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "all",
+        "also",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "may",
+        "more",
+        "most",
+        "no",
+        "not",
+        "of",
+        "on",
+        "one",
+        "or",
+        "our",
+        "out",
+        "she",
+        "so",
+        "some",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+    ]
+)
+
+
+def claim_text(text: str) -> str:
+    """The sentence without URLs, a trailing tweet attribution, and @/# sigils."""
+    text = _ATTRIBUTION.sub("", text)
+    text = _URL.sub(" ", text)
+    text = _SIGIL.sub(r"\1", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def unit_key(text: str) -> str:
+    """Sentences equal up to case and spacing are one unit, embedded once."""
+    return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def shared_names(
+    docs: Iterable[Sequence[str]], *, share: float = 0.6, minimum: int = 3
+) -> set[str]:
+    """Capitalised words (names) found in at least ``share`` of the documents (and at least
+    ``minimum`` of them). In a one-topic corpus these are the organisation and country every
+    article names; they make every sentence look alike, so they are masked."""
+    doc_freq: Counter[str] = Counter()
+    capitalised: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    n_docs = 0
+    for sentences in docs:
+        n_docs += 1
+        seen: set[str] = set()
+        for sentence in sentences:
+            for word in WORD.findall(sentence):
+                lower = word.casefold()
+                seen.add(lower)
+                total[lower] += 1
+                capitalised[lower] += word[0].isupper()
+        doc_freq.update(seen)
+    cut = max(minimum, share * n_docs)
+    return {
+        word
+        for word, count in doc_freq.items()
+        if count >= cut and word not in _STOP and capitalised[word] >= 0.8 * total[word]
+    }
+
+
+def mask_names(text: str, names: set[str]) -> str:
+    if not names:
+        return text
+    masked = WORD.sub(lambda m: "" if m.group(0).casefold() in names else m.group(0), text)
+    masked = _EMPTY_BRACKETS.sub("", masked)
+    return _SPACE.sub(" ", masked).strip()
