@@ -56,16 +56,15 @@ def cached_embed(
                 rows = missing[lo : lo + _BATCH]
                 vectors = embedder.embed([texts[i] for i in rows])
                 out[rows] = vectors
-                new_keys = sorted({keys[i]: None for i in rows})
-                first = {keys[i]: j for j, i in reversed(list(enumerate(rows)))}
+                # Units are distinct texts, so each key occurs once per call.
                 con.register(
                     "_new_vectors",
                     pa.table(
                         {
-                            "model": pa.array([embedder.name] * len(new_keys), pa.string()),
-                            "key": pa.array(new_keys, pa.string()),
+                            "model": pa.array([embedder.name] * len(rows), pa.string()),
+                            "key": pa.array([keys[i] for i in rows], pa.string()),
                             "vector": pa.array(
-                                [vectors[first[k]].astype(np.float16).tobytes() for k in new_keys],
+                                [v.astype(np.float16).tobytes() for v in vectors],
                                 pa.binary(),
                             ),
                         }

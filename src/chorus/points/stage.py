@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from chorus.points.cache import cached_embed
-from chorus.points.core import group_claims
+from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.embedders import load_embedder
 from chorus.points.keyphrases import keyphrases
 from chorus.points.settings import PointsSettings
@@ -152,14 +152,11 @@ def find_points(
 def _tables(
     sentences: pa.Table,
     sentence_unit: np.ndarray,
-    groups: object,
+    groups: ClaimGroups,
     unit_texts: list[str],
     docs: dict[str, _Doc],
     settings: PointsSettings,
 ) -> tuple[pa.Table, pa.Table]:
-    from chorus.points.core import ClaimGroups
-
-    assert isinstance(groups, ClaimGroups)
     labels = groups.labels
     row_of_unit = {int(u): r for r, u in enumerate(groups.screened.tolist())}
     doc_ids = sentences.column("doc_id").to_pylist()
