@@ -15,6 +15,7 @@ from chorus.cli import cli
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import PointsSettings, find_points, group_claims, load_embedder
 from chorus.points.cluster import average_linkage
+from chorus.points.neighbours import _exact, _partitioned, centre
 from chorus.points.text import claim_text, mask_names, shared_names
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
@@ -64,6 +65,37 @@ def test_average_linkage_never_merges_one_document() -> None:
         floor=-0.5,
     )
     assert labels.tolist() == [0, 1, 2]
+
+
+def _clustered_vectors(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n // 20, dim))
+    x = centres[rng.integers(0, centres.shape[0], n)] + 0.6 * rng.normal(size=(n, dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), rng.integers(0, n // 4, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_partitioned_search_finds_what_exact_search_finds(dtype: type) -> None:
+    x, groups = _clustered_vectors(4000, 32, seed=3)
+    exact = _exact(x, groups, 5)
+    found = _partitioned(x.astype(dtype), groups, 5, seed=0)
+    want = set(zip(exact.src.tolist(), exact.dst.tolist(), strict=True))
+    got = set(zip(found.src.tolist(), found.dst.tolist(), strict=True))
+    assert len(want & got) / len(want) >= 0.9
+    assert not (groups[found.src] == groups[found.dst]).any()
+    again = _partitioned(x.astype(dtype), groups, 5, seed=0)
+    assert np.array_equal(found.dst, again.dst) and np.array_equal(found.score, again.score)
+
+
+def test_centre_in_place_matches_a_copy() -> None:
+    x, _ = _clustered_vectors(500, 16, seed=1)
+    x += 1.0  # what every row shares, as in a one-topic corpus
+    copy = centre(x)
+    assert np.allclose(np.linalg.norm(copy, axis=1), 1.0, atol=1e-5)
+    assert np.linalg.norm(copy.mean(axis=0)) < 0.1 * np.linalg.norm(x.mean(axis=0))
+    same = centre(x, in_place=True)
+    assert same is x and np.allclose(same, copy)
 
 
 @pytest.mark.parametrize(

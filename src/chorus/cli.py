@@ -402,9 +402,10 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
 @click.option(
     "--model",
     type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
-    default="cascade",
+    default="minilm",
     show_default=True,
-    help="cascade: WordLlama screens, all-MiniLM-L6-v2 embeds what passed.",
+    help="minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
+    "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text).",
 )
 @click.option(
     "--min-words", type=int, default=6, show_default=True, help="Shorter sentences carry no claim."

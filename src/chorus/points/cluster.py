@@ -13,6 +13,8 @@ import heapq
 from collections import Counter
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 
 def average_linkage(
@@ -26,40 +28,68 @@ def average_linkage(
     floor: float,
 ) -> np.ndarray:
     """Cluster labels (the smallest member's number) for ``n`` nodes joined by undirected
-    edges ``src``–``dst`` with ``score``; duplicate edges keep their highest score."""
+    edges ``src``–``dst`` with ``score``; duplicate edges keep their highest score.
+
+    A merge needs one pair at or above ``threshold``, so clusters never cross the connected
+    components of the graph of such pairs: each component is clustered on its own (a
+    partition the Spark engine can hand to a worker), and memory follows the largest one."""
     labels = np.arange(n, dtype=np.int64)
-    if src.size == 0:
+    lo = np.minimum(src, dst).astype(np.int64)
+    hi = np.maximum(src, dst).astype(np.int64)
+    keep = (lo != hi) & (groups[lo] != groups[hi])
+    lo, hi, w = lo[keep], hi[keep], np.asarray(score, dtype=np.float64)[keep]
+    if lo.size == 0:
         return labels
-    lo = np.minimum(src, dst)
-    hi = np.maximum(src, dst)
-    keep = lo != hi
-    weights: dict[tuple[int, int], float] = {}
-    for a, b, w in zip(lo[keep].tolist(), hi[keep].tolist(), score[keep].tolist(), strict=True):
-        if w > weights.get((a, b), -np.inf):
-            weights[(a, b)] = w
-    # A merge needs one pair at or above the threshold, so only such nodes can leave their
-    # singleton; everything else is dropped before the Python loop.
-    active = {x for (a, b), w in weights.items() if w >= threshold for x in (a, b)}
-    adjacency: dict[int, dict[int, float]] = {x: {} for x in active}
-    for (a, b), w in weights.items():
-        if a in active and b in active and groups[a] != groups[b]:
-            adjacency[a][b] = w - floor
-            adjacency[b][a] = w - floor
-    size = dict.fromkeys(active, 1)
-    docs = {x: Counter([int(groups[x])]) for x in active}
-    members = {x: [x] for x in active}
-    version = dict.fromkeys(active, 0)
+    order = np.lexsort((-w, hi, lo))
+    lo, hi, w = lo[order], hi[order], w[order]
+    first = np.ones(lo.size, dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, w = lo[first], hi[first], w[first]
+    strong = w >= threshold
+    if not strong.any():
+        return labels
+    graph = sparse.coo_matrix((np.ones(int(strong.sum())), (lo[strong], hi[strong])), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    same = component[lo] == component[hi]
+    lo, hi, w = lo[same], hi[same], w[same]
+    by_component = np.argsort(component[lo], kind="stable")
+    lo, hi, w = lo[by_component], hi[by_component], w[by_component]
+    bounds = np.flatnonzero(np.diff(component[lo])) + 1
+    for part in np.split(np.arange(lo.size), bounds):
+        if not (w[part] >= threshold).any():
+            continue
+        for members in _cluster_component(
+            lo[part].tolist(), hi[part].tolist(), w[part].tolist(), groups, threshold, floor
+        ):
+            labels[members] = min(members)
+    return labels
+
+
+def _cluster_component(
+    lo: list[int],
+    hi: list[int],
+    weights: list[float],
+    groups: np.ndarray,
+    threshold: float,
+    floor: float,
+) -> list[list[int]]:
+    """Average linkage within one component: edges are distinct, across documents."""
+    nodes = sorted(set(lo) | set(hi))
+    adjacency: dict[int, dict[int, float]] = {x: {} for x in nodes}
+    for a, b, w in zip(lo, hi, weights, strict=True):
+        adjacency[a][b] = w - floor
+        adjacency[b][a] = w - floor
+    size = dict.fromkeys(nodes, 1)
+    docs = {x: Counter([int(groups[x])]) for x in nodes}
+    members = {x: [x] for x in nodes}
+    version = dict.fromkeys(nodes, 0)
 
     def cross_pairs(a: int, b: int) -> int:
         small, large = (docs[a], docs[b]) if len(docs[a]) < len(docs[b]) else (docs[b], docs[a])
         same = sum(count * large.get(doc, 0) for doc, count in small.items())
         return size[a] * size[b] - same
 
-    heap = [
-        (-(w - floor) - floor, a, b, 0, 0)
-        for (a, b), w in weights.items()
-        if w >= threshold and groups[a] != groups[b]
-    ]
+    heap = [(-w, a, b, 0, 0) for a, b, w in zip(lo, hi, weights, strict=True) if w >= threshold]
     heapq.heapify(heap)
     while heap:
         _, a, b, va, vb = heapq.heappop(heap)
@@ -85,6 +115,4 @@ def average_linkage(
             if mean >= threshold:
                 x, y = (keep_id, c) if keep_id < c else (c, keep_id)
                 heapq.heappush(heap, (-mean, x, y, version[x], version[y]))
-    for root, group in members.items():
-        labels[group] = min(group) if group else root
-    return labels
+    return [group for group in members.values() if len(group) > 1]

@@ -37,7 +37,8 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 class ClaimGroups:
     """``labels[i]``: the group of text i (its smallest member's index; a text the screen
     dropped is alone in its group). ``vectors``: the accurate embedding of each screened
-    text (rows of ``screened``), for labels and mention similarities."""
+    text (rows of ``screened``), centred on the corpus mean, for labels and mention
+    similarities."""
 
     labels: np.ndarray
     screened: np.ndarray
@@ -53,9 +54,9 @@ def scored_edges(
     *,
     relative: bool = True,
 ) -> Edges:
-    """kNN edges across groups, scored by the corpus-relative score (or the plain score)."""
-    x = centre(vectors)
-    edges = nearest_neighbours(x, groups, k=settings.neighbours, seed=settings.seed)
+    """kNN edges across groups, scored by the corpus-relative score (or the plain score).
+    ``vectors`` must be centred (``centre``)."""
+    edges = nearest_neighbours(vectors, groups, k=settings.neighbours, seed=settings.seed)
     base = edges.score
     if settings.lexical_weight:
         lexical = lexical_matrix(texts)
@@ -76,7 +77,9 @@ def screen(
     ``screen_threshold`` (the plain score, not the relative one: every text is about as
     close to its best match as it usually is, so the relative score cannot screen), best
     first and at most ``accurate_budget`` of them: the only ones worth the accurate model."""
-    edges = scored_edges(embed_fast(texts), texts, groups, settings, relative=False)
+    fast = centre(embed_fast(texts), in_place=True)
+    edges = scored_edges(fast, texts, groups, settings, relative=False)
+    del fast
     best = np.full(len(texts), -np.inf, dtype=np.float32)
     np.maximum.at(best, edges.src, edges.score)
     np.maximum.at(best, edges.dst, edges.score)
@@ -106,7 +109,11 @@ def group_claims(
         kept = np.arange(n, dtype=np.int64)
     log.info("points: %d of %d sentences go to the accurate model", kept.size, n)
     kept_texts = [texts[i] for i in kept.tolist()]
-    vectors = embed(kept_texts) if kept.size else np.zeros((0, 1), dtype=np.float32)
+    vectors = (
+        centre(embed(kept_texts), in_place=True)
+        if kept.size
+        else np.zeros((0, 1), dtype=np.float32)
+    )
     labels = np.arange(n, dtype=np.int64)
     if kept.size:
         edges = scored_edges(vectors, kept_texts, groups[kept], settings)

@@ -1,7 +1,8 @@
 """Nearest neighbours across documents, and the corpus-relative score of a pair.
 
 Model-free: these functions take vectors and texts, never a model. Small inputs are searched
-exactly in blocks; large ones through a usearch HNSW index, so cost grows as n log n, never n².
+exactly in blocks; large ones in partitions (an inverted file over k-means cells), so cost
+grows as n^1.5 with small constants, never n², and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 30_000
 _BLOCK = 2048
+_CHUNK = 100_000
+_LEXICAL_FEATURES = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -31,19 +34,30 @@ class Edges:
         return int(self.src.size)
 
 
-def centre(vectors: np.ndarray) -> np.ndarray:
+def centre(vectors: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     """Subtract the corpus mean and renormalise: what every sentence of a one-topic corpus
-    shares stops counting as similarity."""
-    x = vectors - vectors.mean(axis=0, keepdims=True)
-    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return out.astype(np.float32)
+    shares stops counting as similarity. Works in chunks and keeps a float16 or float32
+    input's type; ``in_place`` overwrites the input, so millions of rows need no copy."""
+    n = vectors.shape[0]
+    mean = np.zeros(vectors.shape[1], dtype=np.float64)
+    for lo in range(0, n, _CHUNK):
+        mean += vectors[lo : lo + _CHUNK].astype(np.float64).sum(axis=0)
+    mean /= max(n, 1)
+    if in_place and vectors.dtype in (np.float16, np.float32):
+        out = vectors
+    else:
+        dtype = vectors.dtype if vectors.dtype in (np.float16, np.float32) else np.float32
+        out = np.empty(vectors.shape, dtype=dtype)
+    for lo in range(0, n, _CHUNK):
+        x = vectors[lo : lo + _CHUNK].astype(np.float32) - mean.astype(np.float32)
+        out[lo : lo + _CHUNK] = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return out
 
 
-def nearest_neighbours(
-    vectors: np.ndarray, groups: np.ndarray, *, k: int, seed: int = 0, threads: int = 2
-) -> Edges:
+def nearest_neighbours(vectors: np.ndarray, groups: np.ndarray, *, k: int, seed: int = 0) -> Edges:
     """The ``k`` most similar rows (inner product) to each row, among rows of another group
-    (document). Exact below ``EXACT_LIMIT`` rows; approximate (usearch, seeded) above."""
+    (document). Exact below ``EXACT_LIMIT`` rows; above, an inverted-file search (seeded)
+    that compares each row with a few partitions of the corpus."""
     n = vectors.shape[0]
     k = max(0, min(k, n - 1))
     if n == 0 or k == 0:
@@ -51,11 +65,12 @@ def nearest_neighbours(
         return Edges(empty, empty, np.zeros(0, dtype=np.float32))
     if n <= EXACT_LIMIT:
         return _exact(vectors, groups, k)
-    return _approximate(vectors, groups, k, seed=seed, threads=threads)
+    return _partitioned(vectors, groups, k, seed=seed)
 
 
 def _exact(vectors: np.ndarray, groups: np.ndarray, k: int) -> Edges:
     n = vectors.shape[0]
+    vectors = vectors.astype(np.float32, copy=False)
     src_parts, dst_parts, score_parts = [], [], []
     for lo in range(0, n, _BLOCK):
         hi = min(n, lo + _BLOCK)
@@ -79,47 +94,102 @@ def _exact(vectors: np.ndarray, groups: np.ndarray, k: int) -> Edges:
     )
 
 
-def _approximate(
-    vectors: np.ndarray, groups: np.ndarray, k: int, *, seed: int, threads: int
+def _partitioned(
+    vectors: np.ndarray, groups: np.ndarray, k: int, *, seed: int, probes: int = 16
 ) -> Edges:
-    from usearch.index import Index
-
-    n, dim = vectors.shape
-    index = Index(ndim=dim, metric="ip", dtype="f16", connectivity=16, expansion_add=64)
-    keys = np.arange(n, dtype=np.uint64)
-    # One thread while adding keeps the graph, and so the results, the same from run to run.
-    index.add(keys, vectors, threads=1)
-    fetch = k + 8
-    found = index.search(vectors, fetch, threads=threads, exact=False)
-    dst = found.keys.astype(np.int64)
-    # usearch reports a distance (1 - ip); missing hits carry a sentinel key.
-    sims = (1.0 - found.distances).astype(np.float32)
-    valid = dst < n
-    dst = np.where(valid, dst, 0)
-    same = groups[dst] == groups[:, None]
-    sims[same | ~valid] = -np.inf
-    order = np.lexsort((dst, -sims), axis=1)[:, :k]
-    dst = np.take_along_axis(dst, order, axis=1)
-    sims = np.take_along_axis(sims, order, axis=1)
+    """Inverted-file search: every row is filed under the nearest of about sqrt(n) centroids
+    (k-means on a seeded sample) and compared exactly with the rows filed under its
+    ``probes`` nearest centroids. Deterministic, parallel through BLAS, and each cell is an
+    independent partition (the unit of work the Spark engine distributes)."""
+    n = vectors.shape[0]
+    cells = max(1, int(np.sqrt(n)))
+    centroids = _kmeans(vectors, cells, seed=seed)
+    probe = np.empty((n, min(probes, cells)), dtype=np.int64)
+    for lo in range(0, n, 20_000):
+        sims = _rows(vectors, lo, lo + 20_000) @ centroids.T
+        top = np.argpartition(-sims, probe.shape[1] - 1, axis=1)[:, : probe.shape[1]]
+        order = np.lexsort((top, -np.take_along_axis(sims, top, axis=1)), axis=1)
+        probe[lo : lo + 20_000] = np.take_along_axis(top, order, axis=1)
+    home = probe[:, 0]
+    by_home = np.argsort(home, kind="stable")
+    home_bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
+    flat = probe.ravel()
+    by_probe = np.argsort(flat, kind="stable")
+    probe_bounds = np.searchsorted(flat[by_probe], np.arange(cells + 1))
+    best = np.full((n, k), -1, dtype=np.int64)
+    best_score = np.full((n, k), -np.inf, dtype=np.float32)
+    for cell in range(cells):
+        members = by_home[home_bounds[cell] : home_bounds[cell + 1]]
+        queries = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // probe.shape[1]
+        if members.size == 0 or queries.size == 0:
+            continue
+        # Blocks of at most ~8M similarities, however large a cell grows.
+        step = max(1, 8_000_000 // max(members.size, 1))
+        block_m = max(1, 8_000_000 // max(min(queries.size, step), 1))
+        for qlo in range(0, queries.size, step):
+            q = queries[qlo : qlo + step]
+            xq = vectors[q].astype(np.float32)
+            for mlo in range(0, members.size, block_m):
+                m = members[mlo : mlo + block_m]
+                sims = xq @ vectors[m].astype(np.float32).T
+                sims[groups[q][:, None] == groups[m][None, :]] = -np.inf
+                kk = min(k, m.size)
+                part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+                scores = np.concatenate(
+                    [best_score[q], np.take_along_axis(sims, part, axis=1)], axis=1
+                )
+                ids = np.concatenate([best[q], m[part]], axis=1)
+                order = np.lexsort((ids, -scores), axis=1)[:, :k]
+                best_score[q] = np.take_along_axis(scores, order, axis=1)
+                best[q] = np.take_along_axis(ids, order, axis=1)
     rows = np.repeat(np.arange(n), k)
-    keep = np.isfinite(sims.ravel())
-    log.debug("approximate kNN: %d rows, %d edges kept", n, int(keep.sum()))
-    return Edges(rows[keep], dst.ravel()[keep], sims.ravel()[keep])
+    keep = np.isfinite(best_score.ravel())
+    log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, cells, int(keep.sum()))
+    return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep])
+
+
+def _rows(vectors: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    out: np.ndarray = vectors[lo:hi].astype(np.float32)
+    return out
+
+
+def _kmeans(vectors: np.ndarray, cells: int, *, seed: int, iterations: int = 8) -> np.ndarray:
+    """Spherical k-means centroids from a seeded sample (enough to file rows, not to be
+    optimal: a poor centroid costs recall only through ``probes``)."""
+    rng = np.random.default_rng(seed)
+    n = vectors.shape[0]
+    sample = np.sort(rng.choice(n, size=min(n, max(cells * 40, 20_000)), replace=False))
+    x = vectors[sample].astype(np.float32)
+    centroids: np.ndarray = x[np.sort(rng.choice(x.shape[0], size=cells, replace=False))].copy()
+    for _ in range(iterations):
+        assigned = np.argmax(x @ centroids.T, axis=1)
+        membership = sparse.csr_matrix(
+            (np.ones(x.shape[0], dtype=np.float32), (assigned, np.arange(x.shape[0]))),
+            shape=(cells, x.shape[0]),
+        )
+        sums = np.asarray(membership @ x)
+        filled = np.bincount(assigned, minlength=cells) > 0
+        centroids[filled] = sums[filled]
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    return centroids
 
 
 def lexical_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
     """TF-IDF rows over words and word pairs (English stop words dropped): two sentences that
-    share rare terms score high, whatever their wording elsewhere."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    share rare terms score high, whatever their wording elsewhere. Terms are hashed into a
+    fixed number of columns, so memory stays bounded however large the vocabulary grows."""
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
-    vectoriser = TfidfVectorizer(
-        ngram_range=(1, 2), stop_words="english", sublinear_tf=True, dtype=np.float32
-    )
-    try:
-        matrix = vectoriser.fit_transform(texts)
-    except ValueError:  # every text was stop words only
-        return sparse.csr_matrix((len(texts), 1), dtype=np.float32)
-    return sparse.csr_matrix(matrix)
+    counts = HashingVectorizer(
+        ngram_range=(1, 2),
+        stop_words="english",
+        n_features=_LEXICAL_FEATURES,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+    ).transform(texts)
+    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    return sparse.csr_matrix(matrix, dtype=np.float32)
 
 
 def pair_cosines(matrix: sparse.csr_matrix, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

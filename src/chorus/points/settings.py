@@ -28,7 +28,7 @@ class PointsSettings:
     how much shared rare words add to the embedding similarity.
     """
 
-    model: Model = "cascade"
+    model: Model = "minilm"
     min_words: int = 6
     min_span: int = 2
     span: SpanUnit = "documents"
@@ -40,7 +40,7 @@ class PointsSettings:
     hubness_k: int = 3
     # The cascade keeps a sentence for the accurate model when its fast-model score to some
     # sentence of another document reaches this, and at most ``accurate_budget`` sentences.
-    screen_threshold: float = 0.3
+    screen_threshold: float = 0.25
     accurate_budget: int = 250_000
     seed: int = 0
 

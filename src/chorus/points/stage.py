@@ -93,6 +93,7 @@ def find_points(
     sentences = _sentences(store, settings)
     doc_ids: list[str] = sentences.column("doc_id").to_pylist()
     raw: list[str] = sentences.column("text").to_pylist()
+    sentences = sentences.drop_columns(["text"])  # ``raw`` holds the texts from here on
     docs = _documents(store)
 
     by_doc: dict[str, list[str]] = defaultdict(list)
@@ -103,17 +104,19 @@ def find_points(
     log.info("points: masking names every document repeats: %s", sorted(names))
 
     # One unit per distinct claim text; its group (document) is the first that has it.
-    unit_of_key: dict[str, int] = {}
+    # Keyed by a digest of the text, not the text: millions of keys stay small.
+    unit_of_key: dict[bytes, int] = {}
     unit_texts: list[str] = []
     unit_groups: list[int] = []
     doc_number = {d: i for i, d in enumerate(sorted(docs))}
     sentence_unit = np.empty(len(raw), dtype=np.int64)
     for row, (d, text) in enumerate(zip(doc_ids, raw, strict=True)):
         claim = mask_names(claim_text(text), names)
-        key = unit_key(claim)
-        if not key:  # nothing left once links and shared names are gone
+        normalised = unit_key(claim)
+        if not normalised:  # nothing left once links and shared names are gone
             sentence_unit[row] = -1
             continue
+        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=12).digest()
         unit = unit_of_key.get(key)
         if unit is None:
             unit = unit_of_key[key] = len(unit_texts)
@@ -136,7 +139,8 @@ def find_points(
         embed=embed,
         embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
     )
-    points, mentions = _tables(sentences, sentence_unit, groups, unit_texts, docs, settings)
+    del unit_of_key
+    points, mentions = _tables(sentences, raw, sentence_unit, groups, unit_texts, docs, settings)
     _write(store, points, mentions, settings, groups.stats)
     return PointsSummary(
         n_sentences=len(raw),
@@ -151,6 +155,7 @@ def find_points(
 
 def _tables(
     sentences: pa.Table,
+    texts: list[str],
     sentence_unit: np.ndarray,
     groups: ClaimGroups,
     unit_texts: list[str],
@@ -176,11 +181,11 @@ def _tables(
     starts = sentences.column("start").to_pylist()
     ends = sentences.column("end").to_pylist()
     sent_nos = sentences.column("sent_no").to_pylist()
-    texts = sentences.column("text").to_pylist()
     far_past = dt.datetime.max
 
     point_rows: list[dict[str, object]] = []
-    mention_rows: list[dict[str, object]] = []
+    # Tuples, not dicts: a large corpus has millions of mentions.
+    mention_rows: list[tuple[object, ...]] = []
     classes: list[list[str]] = []
     for _group, rows in kept:
         units = sorted({int(sentence_unit[r]) for r in rows})
@@ -189,11 +194,11 @@ def _tables(
             label_unit = units[0]
             similarity = {label_unit: 1.0}
         else:
-            vectors = np.stack([groups.vectors[row_of_unit[u]] for u in units])
+            vectors = np.stack([groups.vectors[row_of_unit[u]] for u in units]).astype(np.float32)
             central = vectors @ vectors.mean(axis=0)
             # The most central sentence labels the point; ties go to the smaller unit.
             label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
-            label_vector = groups.vectors[row_of_unit[label_unit]]
+            label_vector = vectors[units.index(label_unit)]
             similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
         label_row = min(r for r in rows if int(sentence_unit[r]) == label_unit)
         label = texts[label_row]
@@ -221,15 +226,15 @@ def _tables(
         classes.append([unit_texts[u] for u in units])
         for r in sorted(rows, key=lambda r: (doc_ids[r], sent_nos[r])):
             mention_rows.append(
-                {
-                    "point_id": point_id,
-                    "doc_id": doc_ids[r],
-                    "sent_no": sent_nos[r],
-                    "start": starts[r],
-                    "end": ends[r],
-                    "similarity": round(float(similarity[int(sentence_unit[r])]), 4),
-                    "text": texts[r],
-                }
+                (
+                    point_id,
+                    doc_ids[r],
+                    sent_nos[r],
+                    starts[r],
+                    ends[r],
+                    round(float(similarity[int(sentence_unit[r])]), 4),
+                    texts[r],
+                )
             )
     for point_row, phrases in zip(point_rows, keyphrases(classes), strict=True):
         point_row["keyphrases"] = phrases
@@ -243,7 +248,17 @@ def _tables(
     point_rows = [point_rows[i] for i in order]
     return (
         pa.Table.from_pylist(point_rows, schema=_POINT_SCHEMA),
-        pa.Table.from_pylist(mention_rows, schema=_MENTION_SCHEMA),
+        pa.Table.from_arrays(
+            [
+                pa.array(list(column), type=field.type)
+                for column, field in zip(
+                    zip(*mention_rows, strict=True) if mention_rows else [()] * 7,
+                    _MENTION_SCHEMA,
+                    strict=True,
+                )
+            ],
+            schema=_MENTION_SCHEMA,
+        ),
     )
 
 
