@@ -30,7 +30,7 @@ CLEF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "claims"
 def _tsv(path: Path) -> list[list[str]]:
     csv.field_size_limit(10**8)
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.reader(handle, delimiter="\t")
         next(rows)
         return list(rows)
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import chorus.match.lexical
+import chorus.match.watchlist
+import chorus.points.text
 import chorus.segment.splitter
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -33,7 +36,15 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert "make test" in ci
 
 
-@pytest.mark.parametrize("module", [chorus.segment.splitter])
+@pytest.mark.parametrize(
+    "module",
+    [
+        chorus.segment.splitter,
+        chorus.points.text,
+        chorus.match.watchlist,
+        chorus.match.lexical,
+    ],
+)
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

@@ -132,6 +132,9 @@ def test_internal_tables_are_hidden(store: Store) -> None:
         "reuse_clusters",
         "reuse_runs",
         "sentences",
+        "watch_hits",
+        "watch_runs",
+        "watchlists",
     ]
 
 

@@ -13,6 +13,10 @@ _ATTRIBUTION = re.compile(
     r"\s*[—–-]+\s*[^—–\n]{0,80}\(@\w+\)\s*[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}\s*$"
 )
 _SIGIL = re.compile(r"[@#](\w)")
+_HASHTAG = re.compile(r"#(\w+)")
+# Inside a hashtag, a word starts at a capital after two small letters ("DefundThe", not
+# "iPhone") or at the last capital of a run ("CBCNews" -> "CBC News").
+_CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPACE = re.compile(r"\s+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*[/,\s]*\)")
 WORD = re.compile(r"\w+(?:['’]\w+)?")
@@ -99,9 +103,15 @@ _STOP = frozenset(
 
 
 def claim_text(text: str) -> str:
-    """The sentence without URLs, a trailing tweet attribution, and @/# sigils."""
+    """The sentence without URLs, a trailing tweet attribution, and @/# sigils; hashtags are
+    split into their words.
+
+    >>> claim_text("#DefundTheCBC now! https://t.co/x — Brad (@brad) December 26, 2019")
+    'Defund The CBC now!'
+    """
     text = _ATTRIBUTION.sub("", text)
     text = _URL.sub(" ", text)
+    text = _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(1)), text)
     text = _SIGIL.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()
 

@@ -159,6 +159,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "vector BLOB NOT NULL)",
         ),
     ),
+    Migration(
+        version=4,
+        description="watchlists of known talking points, and their hits in the corpus",
+        statements=(
+            """
+            CREATE TABLE watchlists (
+                watchlist VARCHAR NOT NULL,
+                item_no INTEGER NOT NULL,
+                item_id VARCHAR NOT NULL,
+                text VARCHAR NOT NULL,
+                metadata JSON,
+                added_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE watch_hits (
+                watchlist VARCHAR NOT NULL,
+                item_id VARCHAR NOT NULL,
+                doc_id VARCHAR NOT NULL,
+                rank INTEGER NOT NULL,
+                score FLOAT NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                sentence VARCHAR NOT NULL
+            )
+            """,
+            "CREATE TABLE watch_runs (watchlist VARCHAR NOT NULL, settings JSON, "
+            "finished_at TIMESTAMP, n_docs INTEGER)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,196 @@
+"""Matching documents against a watchlist: pieces (sentences, and short documents whole) are
+embedded and BM25-scored against every talking point, the scores fused, and the best
+talking points kept per document with the sentence that matched best."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chorus.match.core import DocumentMatches, Match, best_items, fuse
+from chorus.match.lexical import BM25Index
+from chorus.match.settings import MatchSettings
+from chorus.match.watchlist import MatchDocument, WatchItem
+from chorus.points.cache import cached_embed
+from chorus.points.core import EmbedFn
+from chorus.points.embedders import load_embedder
+from chorus.points.text import WORD, claim_text
+from chorus.progress import ProgressFactory, no_progress
+from chorus.segment import split_sentences
+from chorus.store import Store
+
+log = logging.getLogger(__name__)
+
+# Pieces scored at once: pieces x watchlist float32 scores stay in the low hundreds of MB.
+_PIECES_PER_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class _Piece:
+    doc: int
+    start: int
+    end: int
+    whole: bool
+    text: str
+
+
+class Matcher:
+    """A watchlist ready to match: its embeddings (cached in ``store`` when given) and its
+    BM25 index. Build it once, then call :meth:`match` on any number of documents."""
+
+    def __init__(
+        self,
+        watchlist: Sequence[WatchItem],
+        *,
+        settings: MatchSettings | None = None,
+        store: Store | None = None,
+        embed: EmbedFn | None = None,
+        progress: ProgressFactory = no_progress,
+    ) -> None:
+        self.settings = settings or MatchSettings()
+        self.items = list(watchlist)
+        if embed is None:
+            embedder = load_embedder(self.settings.model)
+            embed = (
+                cached_embed(store, embedder, progress=progress)
+                if store is not None
+                else embedder.embed
+            )
+        self._embed = embed
+        self._static = (
+            load_embedder("wordllama").embed
+            if self.settings.static_weight and self.settings.model == "minilm"
+            else None
+        )
+        texts = [claim_text(item.text) for item in self.items]
+        self._vectors = _as_float32(embed(texts))
+        self._static_vectors = self._static(texts) if self._static is not None else None
+        self._bm25 = BM25Index(texts)
+
+    def match(self, documents: Iterable[MatchDocument]) -> Iterator[DocumentMatches]:
+        """Each document's matches, in input order."""
+        batch: list[MatchDocument] = []
+        n_pieces = 0
+        for document in documents:
+            batch.append(document)
+            n_pieces += 1 + len(document.text) // 80
+            if n_pieces >= _PIECES_PER_BATCH:
+                yield from self._match_batch(batch)
+                batch, n_pieces = [], 0
+        if batch:
+            yield from self._match_batch(batch)
+
+    def _match_batch(self, documents: list[MatchDocument]) -> Iterator[DocumentMatches]:
+        pieces = [p for i, d in enumerate(documents) for p in _pieces(i, d.text, self.settings)]
+        texts = [p.text for p in pieces]
+        if pieces:
+            dense = _as_float32(self._embed(texts)) @ self._vectors.T
+            static = (
+                self._static(texts) @ self._static_vectors.T
+                if self._static is not None and self._static_vectors is not None
+                else None
+            )
+            scores = fuse(
+                dense,
+                self._bm25.scores(texts),
+                static,
+                lexical_weight=self.settings.lexical_weight,
+                static_weight=self.settings.static_weight,
+            )
+        else:
+            scores = np.zeros((0, len(self.items)), dtype=np.float32)
+        owner = np.array([p.doc for p in pieces], dtype=np.int64)
+        whole = np.array([p.whole for p in pieces], dtype=bool)
+        bounds = np.searchsorted(owner, np.arange(len(documents) + 1))
+        for i, document in enumerate(documents):
+            lo, hi = int(bounds[i]), int(bounds[i + 1])
+            found = best_items(
+                scores[lo:hi],
+                whole[lo:hi],
+                top_k=self.settings.top_k,
+                min_score=self.settings.min_score,
+            )
+            matches = []
+            for item, score, piece in found:
+                p = pieces[lo + piece]
+                matches.append(
+                    Match(
+                        id=self.items[item].id,
+                        score=round(score, 4),
+                        sentence=document.text[p.start : p.end],
+                        start=p.start,
+                        end=p.end,
+                    )
+                )
+            yield DocumentMatches(id=document.id, matches=matches)
+
+
+def _pieces(doc: int, text: str, settings: MatchSettings) -> list[_Piece]:
+    spans = [s for s in split_sentences(text) if WORD.search(text[s.start : s.end])]
+    if not spans:
+        return []
+    pieces = [_Piece(doc, s.start, s.end, False, claim_text(text[s.start : s.end])) for s in spans]
+    if len(WORD.findall(text)) <= settings.whole_words:
+        start, end = spans[0].start, spans[-1].end
+        whole = _Piece(doc, start, end, True, claim_text(text[start:end]))
+        # A one-sentence document is its own whole: no need to embed it twice.
+        pieces = [whole] if len(spans) == 1 else [whole, *pieces]
+    return pieces
+
+
+def _as_float32(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.asarray(x, dtype=np.float32)
+    return out
+
+
+def match_documents(
+    documents: Iterable[MatchDocument],
+    watchlist: Sequence[WatchItem],
+    *,
+    settings: MatchSettings | None = None,
+    store: Store | None = None,
+    progress: ProgressFactory = no_progress,
+) -> list[DocumentMatches]:
+    """Match ``documents`` against ``watchlist``; one result per document, in input order.
+
+    With ``store``, the watchlist's and the documents' embeddings are cached there."""
+    matcher = Matcher(watchlist, settings=settings, store=store, progress=progress)
+    return list(matcher.match(documents))
+
+
+def scan_store_documents(store: Store, *, batch_size: int = 2000) -> Iterator[MatchDocument]:
+    """The store's documents, in ``doc_id`` order, streamed for matching the corpus. It reads
+    through its own cursor, so the store can serve other queries (the embedding cache)
+    while the scan is under way."""
+    cursor = store.con.cursor()
+    try:
+        reader = cursor.sql("SELECT doc_id, text FROM documents ORDER BY doc_id").to_arrow_reader(
+            batch_size
+        )
+        for batch in reader:
+            ids = batch.column(0).to_pylist()
+            texts = batch.column(1).to_pylist()
+            for doc_id, text in zip(ids, texts, strict=True):
+                yield MatchDocument(doc_id, text)
+    finally:
+        cursor.close()
+
+
+def write_matches_jsonl(results: Iterable[DocumentMatches], path: str | os.PathLike[str]) -> int:
+    """Write one JSON object per document: ``{"id": ..., "matches": [...]}``; returns how
+    many documents were written. The file is replaced only once all of it is written."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    n = 0
+    with partial.open("w", encoding="utf-8") as out:
+        for result in results:
+            out.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
+            n += 1
+    partial.replace(path)
+    return n

@@ -1,0 +1,190 @@
+"""Stored watchlists and their hits in the corpus: which documents and sources repeat each
+known talking point, when, and what share of each source's documents push the list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+
+import pyarrow as pa
+
+from chorus.errors import ChorusError
+from chorus.match.settings import MatchSettings
+from chorus.match.stage import Matcher, scan_store_documents
+from chorus.match.watchlist import WatchItem
+from chorus.progress import ProgressFactory, no_progress
+from chorus.store import Store
+
+log = logging.getLogger(__name__)
+
+# A document "pushes" a talking point when it scores at least this. On CLEF 2020 train, 65%
+# of tweets reach it with the claim they restate; see bench/match_quality.py.
+DEFAULT_HIT_SCORE = 0.8
+
+
+class UnknownWatchlistError(ChorusError):
+    """No stored watchlist has that name."""
+
+
+@dataclass(frozen=True)
+class WatchHitsSummary:
+    watchlist: str
+    n_items: int
+    n_docs_matched: int
+    n_hits: int
+    n_items_hit: int
+    seconds: float
+
+
+def add_watchlist(store: Store, name: str, items: Sequence[WatchItem]) -> int:
+    """Store ``items`` as the watchlist ``name`` (replacing a list of that name, and its
+    hits); returns how many items were stored."""
+    if not name.strip():
+        raise ChorusError("a watchlist needs a name")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table = pa.table(
+        {
+            "watchlist": pa.array([name] * len(items), pa.string()),
+            "item_no": pa.array(range(len(items)), pa.int32()),
+            "item_id": pa.array([i.id for i in items], pa.string()),
+            "text": pa.array([i.text for i in items], pa.string()),
+            "metadata": pa.array(
+                [json.dumps(i.metadata, ensure_ascii=False) for i in items], pa.string()
+            ),
+            "added_at": pa.array([now] * len(items), pa.timestamp("us")),
+        }
+    )
+    with store.transaction() as con:
+        for stale in ("watchlists", "watch_hits", "watch_runs"):
+            con.execute(f"DELETE FROM {stale} WHERE watchlist = ?", [name])
+        con.register("_new_watchlist", table)
+        con.execute("INSERT INTO watchlists SELECT * FROM _new_watchlist")
+        con.unregister("_new_watchlist")
+    return len(items)
+
+
+def watchlist_names(store: Store) -> list[str]:
+    rows = store.con.execute("SELECT DISTINCT watchlist FROM watchlists ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def read_stored_watchlist(store: Store, name: str) -> list[WatchItem]:
+    rows = store.con.execute(
+        "SELECT item_id, text, metadata FROM watchlists WHERE watchlist = ? ORDER BY item_no",
+        [name],
+    ).fetchall()
+    if not rows:
+        known = ", ".join(watchlist_names(store)) or "none yet ('chorus watch add')"
+        raise UnknownWatchlistError(f"no watchlist named {name!r}; stored: {known}")
+    return [WatchItem(i, t, json.loads(m) if m else {}) for i, t, m in rows]
+
+
+def find_watch_hits(
+    store: Store,
+    name: str,
+    *,
+    settings: MatchSettings | None = None,
+    progress: ProgressFactory = no_progress,
+) -> WatchHitsSummary:
+    """Match every stored document against the watchlist ``name`` and rebuild its hits:
+    each document's talking points scoring at least ``settings.min_score`` (default
+    ``DEFAULT_HIT_SCORE``), at most ``settings.top_k`` of them."""
+    started = time.perf_counter()
+    settings = settings or MatchSettings()
+    if settings.min_score is None:
+        settings = replace(settings, min_score=DEFAULT_HIT_SCORE)
+    items = read_stored_watchlist(store, name)
+    matcher = Matcher(items, settings=settings, store=store, progress=progress)
+    n_docs = int(store.count("documents"))
+    bar = progress(desc=f"watch: match '{name}'", total=n_docs, unit="doc")
+    rows: list[tuple[object, ...]] = []
+    matched = 0
+    try:
+        for result in matcher.match(scan_store_documents(store)):
+            bar.update(1)
+            matched += bool(result.matches)
+            for rank, m in enumerate(result.matches, start=1):
+                rows.append((name, m.id, result.id, rank, m.score, m.start, m.end, m.sentence))
+    finally:
+        bar.close()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+    table = pa.table(
+        {
+            "watchlist": pa.array(columns[0], pa.string()),
+            "item_id": pa.array(columns[1], pa.string()),
+            "doc_id": pa.array(columns[2], pa.string()),
+            "rank": pa.array(columns[3], pa.int32()),
+            "score": pa.array(columns[4], pa.float32()),
+            "start": pa.array(columns[5], pa.int32()),
+            "end": pa.array(columns[6], pa.int32()),
+            "sentence": pa.array(columns[7], pa.string()),
+        }
+    )
+    with store.transaction() as con:
+        con.execute("DELETE FROM watch_hits WHERE watchlist = ?", [name])
+        con.execute("DELETE FROM watch_runs WHERE watchlist = ?", [name])
+        con.register("_new_hits", table)
+        con.execute("INSERT INTO watch_hits SELECT * FROM _new_hits")
+        con.unregister("_new_hits")
+        con.execute(
+            "INSERT INTO watch_runs VALUES (?, ?, ?, ?)",
+            [
+                name,
+                json.dumps(asdict(settings)),
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                n_docs,
+            ],
+        )
+    return WatchHitsSummary(
+        watchlist=name,
+        n_items=len(items),
+        n_docs_matched=matched,
+        n_hits=table.num_rows,
+        n_items_hit=len(set(columns[1])),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def watch_item_hits(store: Store, name: str) -> pa.Table:
+    """Per talking point of the list: how many documents and sources repeat it, first and
+    last dates, and its best-matching document. Items with no hit are listed too."""
+    read_stored_watchlist(store, name)  # names the known lists if this one is not
+    return store.con.sql(
+        """SELECT w.item_id, w.text,
+                  count(DISTINCT h.doc_id) AS n_docs,
+                  count(DISTINCT d.source) AS n_sources,
+                  min(d.published_at) AS first_seen,
+                  max(d.published_at) AS last_seen,
+                  arg_max(h.doc_id, h.score) AS best_doc_id,
+                  max(h.score) AS best_score
+           FROM watchlists w
+           LEFT JOIN watch_hits h ON h.watchlist = w.watchlist AND h.item_id = w.item_id
+           LEFT JOIN documents d ON d.doc_id = h.doc_id
+           WHERE w.watchlist = ?
+           GROUP BY w.item_no, w.item_id, w.text
+           ORDER BY n_docs DESC, w.item_no""",
+        params=[name],
+    ).to_arrow_table()
+
+
+def watch_source_shares(store: Store, name: str) -> pa.Table:
+    """Per source: its documents, how many push at least one talking point of the list, the
+    share, and how many distinct items it pushes."""
+    read_stored_watchlist(store, name)
+    return store.con.sql(
+        """WITH pushed AS (
+               SELECT DISTINCT h.doc_id, h.item_id FROM watch_hits h WHERE h.watchlist = ?)
+           SELECT d.source,
+                  count(DISTINCT d.doc_id) AS n_docs,
+                  count(DISTINCT p.doc_id) AS n_docs_pushing,
+                  round(count(DISTINCT p.doc_id) / count(DISTINCT d.doc_id), 4) AS share,
+                  count(DISTINCT p.item_id) AS n_items
+           FROM documents d LEFT JOIN pushed p ON p.doc_id = d.doc_id
+           GROUP BY d.source
+           ORDER BY share DESC, n_docs_pushing DESC, d.source""",
+        params=[name],
+    ).to_arrow_table()
