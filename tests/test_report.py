@@ -44,3 +44,27 @@ def test_report_lists_reuse_escaped(tmp_path: Path, store: Store) -> None:
     html = write_report(store, tmp_path / "r.html").read_text()
     assert "Copied passages" in html and "The committee voted" in html
     assert "<script>" not in html and "<img" not in html
+
+
+def test_report_lists_points_and_watchlists_escaped(tmp_path: Path, store: Store) -> None:
+    from chorus.match import WatchItem, add_watchlist, find_watch_hits
+    from chorus.points import PointsSettings, find_points
+
+    claim = "the new dam will flood twelve villages along the river valley next spring"
+    rows = [
+        json.dumps(
+            {
+                "id": f"d{i}",
+                "source": f"{PAYLOAD}{i}",
+                "text": f"Officials spoke on Monday. {PAYLOAD} Critics say {claim}.",
+            }
+        )
+        for i in range(3)
+    ]
+    ingest_paths(store, [write_jsonl(tmp_path / "x.jsonl", rows)])
+    find_points(store, settings=PointsSettings(model="hashing"))
+    add_watchlist(store, PAYLOAD, [WatchItem(PAYLOAD, f"The dam floods villages {PAYLOAD}")])
+    find_watch_hits(store, PAYLOAD)
+    html = write_report(store, tmp_path / "r.html").read_text()
+    assert "Talking points" in html and "Watchlists" in html and "twelve villages" in html
+    assert "<script>" not in html and "<img" not in html

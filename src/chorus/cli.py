@@ -110,6 +110,11 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _snippet(text: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat[:width] + "…" if len(flat) > width else flat
+
+
 def _print_ingest(summary: IngestSummary) -> None:
     click.echo(
         f"batch {summary.batch_id}: read {summary.n_read:,} records in {summary.seconds:.1f}s: "
@@ -359,10 +364,8 @@ def _print_reuse(summary: ReuseSummary, store: Store, *, top: int) -> None:
         [top],
     ).fetchall()
     for kind, n_docs, n_sources, origin, text in rows:
-        snippet = " ".join(text.split())
-        snippet = snippet[:90] + "…" if len(snippet) > 90 else snippet
         click.echo(
-            f"  {kind:<11} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {snippet}"
+            f"  {kind:<11} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {_snippet(text)}"
         )
 
 
@@ -406,9 +409,7 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
         [top],
     ).fetchall()
     for n_docs, n_sources, origin, label in rows:
-        snippet = " ".join(label.split())
-        snippet = snippet[:90] + "…" if len(snippet) > 90 else snippet
-        click.echo(f"  {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {snippet}")
+        click.echo(f"  {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {_snippet(label)}")
 
 
 @cli.command()
@@ -646,11 +647,6 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
                 f"  {row['share']:>6.1%}  {row['n_docs_pushing']:>5} of {row['n_docs']:<5} "
                 f"{row['n_items']:>3} items  {row['source']}"
             )
-
-
-def _snippet(text: str, width: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat[:width] + "…" if len(flat) > width else flat
 
 
 @cli.command(name="analyze")

@@ -61,9 +61,7 @@ def add_watchlist(store: Store, name: str, items: Sequence[WatchItem]) -> int:
     with store.transaction() as con:
         for stale in ("watchlists", "watch_hits", "watch_runs"):
             con.execute(f"DELETE FROM {stale} WHERE watchlist = ?", [name])
-        con.register("_new_watchlist", table)
-        con.execute("INSERT INTO watchlists SELECT * FROM _new_watchlist")
-        con.unregister("_new_watchlist")
+        store.insert_arrow("watchlists", table)
     return len(items)
 
 
@@ -127,9 +125,7 @@ def find_watch_hits(
     with store.transaction() as con:
         con.execute("DELETE FROM watch_hits WHERE watchlist = ?", [name])
         con.execute("DELETE FROM watch_runs WHERE watchlist = ?", [name])
-        con.register("_new_hits", table)
-        con.execute("INSERT INTO watch_hits SELECT * FROM _new_hits")
-        con.unregister("_new_hits")
+        store.insert_arrow("watch_hits", table)
         con.execute(
             "INSERT INTO watch_runs VALUES (?, ?, ?, ?)",
             [

@@ -300,12 +300,8 @@ def _write(
     with store.transaction():
         for table in ("mentions", "points", "points_runs"):
             con.execute(f"DELETE FROM {table}")
-        con.register("_new_points", points)
-        con.register("_new_mentions", mentions)
-        con.execute("INSERT INTO points SELECT * FROM _new_points")
-        con.execute("INSERT INTO mentions SELECT * FROM _new_mentions")
-        con.unregister("_new_points")
-        con.unregister("_new_mentions")
+        store.insert_arrow("points", points)
+        store.insert_arrow("mentions", mentions)
         con.execute(
             "INSERT INTO points_runs VALUES (?, ?, ?)",
             [

@@ -138,6 +138,90 @@ def _reuse_section(store: Store, limit: int = 50) -> str:
     return "<h2>Copied passages</h2>" + "".join(parts)
 
 
+def _points_section(store: Store, limit: int = 50) -> str:
+    if "points" not in store.table_names() or not store.count("points"):
+        return ""
+    total = store.count("points")
+    points = store.con.execute(
+        """SELECT point_id, label, keyphrases, n_docs, n_sources, first_seen, origin_doc_id,
+                  origin_source
+           FROM points ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+        [limit],
+    ).fetchall()
+    items = []
+    for point_id, label, phrases, n_docs, n_sources, first_seen, origin, source in points:
+        mentions = store.con.execute(
+            """SELECT m.doc_id, d.source, d.published_at, m.start, m."end", m.text
+               FROM mentions m JOIN documents d USING (doc_id)
+               WHERE m.point_id = ? ORDER BY d.published_at NULLS LAST, m.doc_id, m.sent_no
+               LIMIT 30""",
+            [point_id],
+        ).fetchall()
+        rows = "".join(
+            f"<tr><td>{escape(str(doc))}</td><td>{escape(str(src))}</td>"
+            f"<td>{_fmt_date(date)}</td><td class=n>{start:,}–{end:,}</td>"
+            f"<td>{escape(text)}</td></tr>"
+            for doc, src, date, start, end, text in mentions
+        )
+        items.append(
+            f"<details><summary><b>{n_docs}</b> documents, <b>{n_sources}</b> sources, "
+            f"first {_fmt_date(first_seen)} in {escape(str(source))} ({escape(str(origin))})"
+            f"<blockquote>{escape(label)}</blockquote>"
+            f"<span class=muted>{escape(', '.join(phrases))}</span></summary>"
+            "<table><tr><th>document</th><th>source</th><th>date</th>"
+            f"<th class=n>characters</th><th>sentence</th></tr>{rows}</table></details>"
+        )
+    more = f'<p class="muted">{total - limit:,} more.</p>' if total > limit else ""
+    return (
+        f"<h2>Talking points ({total:,})</h2><p class=muted>The same claim, in the same or "
+        "other words, in several documents.</p>" + "".join(items) + more
+    )
+
+
+def _watch_section(store: Store, limit: int = 50) -> str:
+    if "watchlists" not in store.table_names():
+        return ""
+    from chorus.match import watch_item_hits, watch_source_shares, watchlist_names
+
+    parts = []
+    for name in watchlist_names(store):
+        ran = store.con.execute(
+            "SELECT count(*) FROM watch_runs WHERE watchlist = ?", [name]
+        ).fetchall()[0][0]
+        if not ran:
+            parts.append(
+                f"<h3>{escape(name)}</h3><p class=muted>Not matched yet: "
+                f"<code>chorus watch hits {escape(name)}</code>.</p>"
+            )
+            continue
+        items = watch_item_hits(store, name).slice(0, limit).to_pylist()
+        item_rows = "".join(
+            f"<tr><td>{escape(str(r['item_id']))}</td><td>{escape(str(r['text']))}</td>"
+            f"<td class=n>{r['n_docs']:,}</td><td class=n>{r['n_sources']:,}</td>"
+            f"<td>{_fmt_date(r['first_seen'])}</td><td>{_fmt_date(r['last_seen'])}</td></tr>"
+            for r in items
+        )
+        sources = [r for r in watch_source_shares(store, name).to_pylist() if r["n_docs_pushing"]][
+            :limit
+        ]
+        source_rows = "".join(
+            f"<tr><td>{escape(str(r['source']))}</td><td class=n>{r['share']:.1%}</td>"
+            f"<td class=n>{r['n_docs_pushing']:,} of {r['n_docs']:,}</td>"
+            f"<td class=n>{r['n_items']:,}</td></tr>"
+            for r in sources
+        )
+        parts.append(
+            f"<h3>{escape(name)}</h3><table><tr><th>id</th><th>talking point</th>"
+            "<th class=n>documents</th><th class=n>sources</th><th>first</th><th>last</th></tr>"
+            f"{item_rows}</table><p>Sources pushing the list (share of their documents):</p>"
+            "<table><tr><th>source</th><th class=n>share</th><th class=n>documents</th>"
+            f"<th class=n>items</th></tr>{source_rows}</table>"
+        )
+    if not parts:
+        return ""
+    return "<h2>Watchlists</h2>" + "".join(parts)
+
+
 def render_report(store: Store) -> str:
     """The report as one HTML string: no scripts, no external resources."""
     stats = corpus_stats(store)
@@ -152,7 +236,9 @@ def render_report(store: Store) -> str:
 <h2>Overview</h2>{_overview(stats)}
 <p class="muted">Shared messaging is measured, not judged: repetition across sources is not by
 itself proof of coordination or inauthenticity.</p>
+{_points_section(store)}
 {_reuse_section(store)}
+{_watch_section(store)}
 <h2>Sources</h2>{_sources_table(stats)}
 <h2>Documents</h2>{_documents_table(store)}
 </body></html>

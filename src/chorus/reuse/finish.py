@@ -324,15 +324,14 @@ def write_tables(
         con.execute("DELETE FROM passages")
         con.execute("DELETE FROM reuse_clusters")
         con.execute("DELETE FROM reuse_runs")
-        con.register(
-            "_new_clusters",
+        store.insert_arrow(
+            "reuse_clusters",
             pa.Table.from_pylist([asdict(c) for c in clusters], schema=_CLUSTER_SCHEMA),
         )
         con.register(
             "_new_passages",
             pa.Table.from_pylist([asdict(p) for p in passages], schema=_PASSAGE_SCHEMA),
         )
-        con.execute("INSERT INTO reuse_clusters SELECT * FROM _new_clusters")
         con.execute(
             f"""INSERT INTO passages
                 SELECT p.passage_id, p.cluster_id, p.doc_id, p.start, p."end" + {_CLOSERS_SQL},
@@ -340,7 +339,6 @@ def write_tables(
                 FROM _new_passages p JOIN documents d USING (doc_id)
                 ORDER BY p.cluster_id, p.doc_id, p.start"""
         )
-        con.unregister("_new_clusters")
         con.unregister("_new_passages")
         con.execute(
             "INSERT INTO reuse_runs VALUES (?, ?, ?)",

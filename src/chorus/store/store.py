@@ -87,6 +87,17 @@ class Store:
         else:
             self.con.execute("COMMIT")
 
+    def insert_arrow(self, table: str, data: pa.Table) -> int:
+        """Append ``data``'s rows to ``table`` (columns in the table's order). Call it inside
+        :meth:`transaction` so that a batch lands whole or not at all."""
+        view = f"_insert_{table}"
+        self.con.register(view, data)
+        try:
+            self.con.execute(f'INSERT INTO "{table}" SELECT * FROM "{view}"')
+        finally:
+            self.con.unregister(view)
+        return int(data.num_rows)
+
     # -- reading ---------------------------------------------------------------------------
     @property
     def schema_version(self) -> int:
