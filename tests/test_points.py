@@ -230,9 +230,10 @@ def _found(points: dict[str, set[tuple[str, int]]], want: dict[str, set[int]]) -
     [
         "P1",
         "P2",
+        "P3",
         "P4",
-        # Known gap (issue 4 stays open): P3's and P5's sentences in 001 join other points.
-        pytest.param("P3", marks=pytest.mark.xfail(strict=True, reason="known gap")),
+        # Known gap (issue 4 stays open): 001's sentence 0 states two claims; it joins the
+        # other one ("the regime treats the group as its greatest threat").
         pytest.param("P5", marks=pytest.mark.xfail(strict=True, reason="known gap")),
     ],
 )

@@ -442,7 +442,7 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
 @click.option(
     "--threshold",
     type=float,
-    default=-0.12,
+    default=-0.14,
     show_default=True,
     help="How alike a point's sentences must be (corpus-relative; higher, stricter).",
 )

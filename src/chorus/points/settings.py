@@ -1,8 +1,9 @@
 """Talking-point settings in the terms users think in, with the calibrated defaults.
 
 The defaults were calibrated on the CLEF 2020 CheckThat! task 2 train and dev claims
-(``bench/points_quality.py``): ``threshold`` and ``floor`` maximise pairwise F1 there, with the
-corpus-relative score described in ``chorus.points.neighbours``.
+(``bench/points_quality.py``) and the seed corpus: pairwise F1 on CLEF is flat for
+``threshold`` from -0.12 (0.813) to -0.14 (0.812), and -0.14 is the one that keeps P3 of the
+seeds (foreign dignitaries at the yearly rally, restated in four ways) as one point.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class PointsSettings:
     min_words: int = 6
     min_span: int = 2
     span: SpanUnit = "documents"
-    threshold: float = -0.12
+    threshold: float = -0.14
     floor: float = -0.4
     lexical_weight: float = 1.0
     min_similarity: float = 0.3
