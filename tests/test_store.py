@@ -147,3 +147,13 @@ def test_store_never_prints(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -
         )
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_memory_limit_for_a_block_is_restored(store: Store) -> None:
+    query = "SELECT current_setting('memory_limit')"
+    before = store.con.execute(query).fetchall()
+    with store.memory_limit("256MB"):
+        assert store.con.execute(query).fetchall() != before
+    assert store.con.execute(query).fetchall() == before
+    with pytest.raises(ChorusError, match="not a memory size"), store.memory_limit("1; DROP"):
+        pass

@@ -31,6 +31,7 @@ from chorus.store import Store
 log = logging.getLogger(__name__)
 
 _NAME_SAMPLE_DOCS = 2000
+_DUCKDB_MEMORY = "512MB"
 
 
 @dataclass(frozen=True)
@@ -132,13 +133,15 @@ def find_points(
         if accurate_name == "minilm"
         else (accurate.embed)
     )
-    groups = group_claims(
-        unit_texts,
-        np.asarray(unit_groups, dtype=np.int64),
-        settings=settings,
-        embed=embed,
-        embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
-    )
+    # The vectors need the memory more than DuckDB's cache does while they are in use.
+    with store.memory_limit(_DUCKDB_MEMORY):
+        groups = group_claims(
+            unit_texts,
+            np.asarray(unit_groups, dtype=np.int64),
+            settings=settings,
+            embed=embed,
+            embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
+        )
     del unit_of_key
     points, mentions = _tables(sentences, raw, sentence_unit, groups, unit_texts, docs, settings)
     _write(store, points, mentions, settings, groups.stats)

@@ -40,6 +40,16 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None
     return rows[0][0] if rows else None
 
 
+_SIZE = re.compile(r"^\s*\d+(?:\.\d+)?\s*[KMGT]i?B\s*$", re.IGNORECASE)
+
+
+def _checked_size(value: str) -> str:
+    """A memory size DuckDB understands (``512MB``, ``2GiB``); never SQL from elsewhere."""
+    if not _SIZE.match(value):
+        raise ChorusError(f"not a memory size: {value!r} (write it like 512MB or 2GB)")
+    return value.strip()
+
+
 def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The store to use: ``path``, else ``$CHORUS_DB``, else ``./chorus.duckdb``."""
     if path is not None and str(path) != "":
@@ -55,10 +65,18 @@ class Store:
     :class:`~chorus.errors.StoreLockedError` instead of a corrupt file.
     """
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        read_only: bool,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         self.path = path
         self.con = con
         self.read_only = read_only
+        self.memory_limit_setting = memory_limit
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -86,6 +104,16 @@ class Store:
             raise
         else:
             self.con.execute("COMMIT")
+
+    @contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Cap DuckDB's memory (e.g. ``"512MB"``) for the block, then restore the cap: for
+        stages whose own arrays need the room more than DuckDB's cache does."""
+        self.con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{_checked_size(self.memory_limit_setting)}'")
 
     def insert_arrow(self, table: str, data: pa.Table) -> int:
         """Append ``data``'s rows to ``table`` (columns in the table's order). Call it inside
@@ -236,4 +264,4 @@ def open_store(
         if "chorus_meta" not in tables:
             con.close()
             raise ChorusError(f"{resolved} is not a chorus store")
-    return Store(resolved, con, read_only=read_only)
+    return Store(resolved, con, read_only=read_only, memory_limit=str(config["memory_limit"]))
