@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reuse_speed.py
 	$(BIN)/python bench/points_quality.py
 	$(BIN)/python bench/points_speed.py
+	$(BIN)/python bench/match_quality.py
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html

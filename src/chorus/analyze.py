@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
 from chorus.segment.stage import segment_store
@@ -13,7 +14,7 @@ from chorus.store import Store
 log = logging.getLogger(__name__)
 
 # Grows as the stages land: segment → reuse → points → coordination.
-STAGES: tuple[str, ...] = ("segment", "reuse")
+STAGES: tuple[str, ...] = ("segment", "reuse", "points")
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,20 @@ class AnalysisSummary:
     stages: tuple[str, ...]
     n_sentences_added: int
     reuse: ReuseSummary
+    points: PointsSummary
 
 
 def analyze(
     store: Store,
     *,
     reuse: ReuseSettings | None = None,
+    points: PointsSettings | None = None,
     progress: ProgressFactory = no_progress,
 ) -> AnalysisSummary:
     """Bring every stage's tables up to date with the stored documents."""
     added = segment_store(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
-    return AnalysisSummary(stages=STAGES, n_sentences_added=added, reuse=reuse_summary)
+    points_summary = find_points(store, settings=points, progress=progress)
+    return AnalysisSummary(
+        stages=STAGES, n_sentences_added=added, reuse=reuse_summary, points=points_summary
+    )

@@ -657,7 +657,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
 def analyze_cmd(
     db: Path, min_words: int, edit_tolerance: float, max_copies: int, quiet: bool
 ) -> None:
-    """Run every analysis stage over the store, in order (segment, reuse).
+    """Run every analysis stage over the store, in order (segment, reuse, points).
 
     \b
     Example:
@@ -670,6 +670,7 @@ def analyze_cmd(
             f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added"
         )
         _print_reuse(summary.reuse, store, top=10)
+        _print_points(summary.points, store, top=10)
 
 
 @cli.command()
@@ -728,6 +729,8 @@ def demo(db: Path, output: Path, quiet: bool) -> None:
     click.echo()
     with open_store(result.store_path, read_only=True) as store:
         _print_reuse(result.analysis.reuse, store, top=10)
+        click.echo()
+        _print_points(result.analysis.points, store, top=10)
     click.echo(f"\nreport: {result.report_path}")
 
 
