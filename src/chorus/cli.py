@@ -548,8 +548,9 @@ def match(
     documents = read_match_documents(input_path) if input_path is not None else None
     with open_store(db) as store:
         matcher = Matcher(items, settings=settings, store=store, progress=_progress(quiet))
-        source = documents if documents is not None else list(scan_store_documents(store))
-        bar = _progress(quiet)(desc="match", total=len(source), unit="doc")
+        source = documents if documents is not None else scan_store_documents(store)
+        total = len(documents) if documents is not None else store.count("documents")
+        bar = _progress(quiet)(desc="match", total=total, unit="doc")
         matched = 0
 
         def counted(results: Iterable[DocumentMatches]) -> Iterator[DocumentMatches]:
