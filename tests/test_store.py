@@ -123,7 +123,10 @@ def test_failed_transaction_rolls_back(store: Store) -> None:
 def test_internal_tables_are_hidden(store: Store) -> None:
     assert store.table_names() == [
         "batches",
+        "communities",
+        "coord_runs",
         "documents",
+        "edge_evidence",
         "mentions",
         "passages",
         "points",
@@ -132,6 +135,8 @@ def test_internal_tables_are_hidden(store: Store) -> None:
         "reuse_clusters",
         "reuse_runs",
         "sentences",
+        "source_edges",
+        "sources",
         "watch_hits",
         "watch_runs",
         "watchlists",

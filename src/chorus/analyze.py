@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chorus.coord import CoordSettings, CoordSummary, find_coordination
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
@@ -14,7 +15,7 @@ from chorus.store import Store
 log = logging.getLogger(__name__)
 
 # Grows as the stages land: segment → reuse → points → coordination.
-STAGES: tuple[str, ...] = ("segment", "reuse", "points")
+STAGES: tuple[str, ...] = ("segment", "reuse", "points", "coord")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class AnalysisSummary:
     n_sentences_added: int
     reuse: ReuseSummary
     points: PointsSummary
+    coord: CoordSummary
 
 
 def analyze(
@@ -30,12 +32,18 @@ def analyze(
     *,
     reuse: ReuseSettings | None = None,
     points: PointsSettings | None = None,
+    coord: CoordSettings | None = None,
     progress: ProgressFactory = no_progress,
 ) -> AnalysisSummary:
     """Bring every stage's tables up to date with the stored documents."""
     added = segment_store(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
     points_summary = find_points(store, settings=points, progress=progress)
+    coord_summary = find_coordination(store, settings=coord, progress=progress)
     return AnalysisSummary(
-        stages=STAGES, n_sentences_added=added, reuse=reuse_summary, points=points_summary
+        stages=STAGES,
+        n_sentences_added=added,
+        reuse=reuse_summary,
+        points=points_summary,
+        coord=coord_summary,
     )

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from chorus import __version__
 from chorus.analyze import analyze
+from chorus.coord import GRAPH_FORMATS, CoordSettings, CoordSummary, find_coordination, write_graph
 from chorus.demo import DEMO_REPORT, DEMO_STORE, run_demo
 from chorus.errors import BatchRefusedError, ChorusError
 from chorus.ingest import FORMATS, FieldMap, IngestSummary, ingest_paths
@@ -287,14 +288,24 @@ def stats(db: Path, sources: int, months: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @handle_errors
 def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
-    """Write a table of the store (documents, sentences, passages, reuse_clusters, rejects,
-    batches) to a file.
+    """Write a table of the store (documents, sentences, passages, reuse_clusters, points,
+    mentions, source_edges, edge_evidence, sources, communities, ...) to a file; or the
+    coordination network, TABLE 'graph', as GEXF or GraphML for Gephi.
 
     \b
     Examples:
       chorus export sentences -o sentences.parquet
       chorus export rejects --format csv -o rejects.csv
+      chorus export graph -o network.gexf
     """
+    if table == "graph":
+        kind = output.suffix.lower().lstrip(".")
+        if kind not in GRAPH_FORMATS:
+            raise click.UsageError("the graph is written as .gexf or .graphml")
+        with open_store(db, read_only=True) as store:
+            n = write_graph(store, output, format=kind)
+        click.echo(f"wrote the coordination network ({n:,} edges) to {output}")
+        return
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".")
         fmt = {
@@ -650,6 +661,82 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
             )
 
 
+def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
+    window = (
+        f"window {summary.window_hours:.1f} h"
+        if summary.window_hours is not None
+        else "no window (too few dates: sharing at any time counts)"
+    )
+    test = (
+        f"{summary.n_significant:,} significant (null model {summary.null_seconds:.1f}s)"
+        if summary.tested
+        else "not tested (no dated co-actions); communities use every edge"
+    )
+    click.echo(
+        f"coord: {summary.n_edges:,} source edges over {summary.n_objects:,} shared objects, "
+        f"{test}; {summary.n_communities:,} communities; {window}; {summary.seconds:.1f}s"
+    )
+    rows = store.con.execute(
+        """SELECT source_a, source_b, weight, n_objects, q_value FROM source_edges
+           ORDER BY weight DESC, source_a, source_b LIMIT ?""",
+        [top],
+    ).fetchall()
+    for a, b, weight, n_objects, q in rows:
+        q_text = f"q {q:.3f}" if q is not None else "q -"
+        click.echo(f"  {weight:7.2f} {n_objects:>4} objects  {q_text}  {a} — {b}")
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--window-hours",
+    type=float,
+    default=None,
+    help="Co-acting means sharing within this many hours [default: from the data].",
+)
+@click.option("--min-objects", default=2, show_default=True, help="Objects an edge needs.")
+@click.option("--permutations", default=200, show_default=True, help="Null model draws.")
+@click.option("--fdr", default=0.05, show_default=True, help="False discovery rate for edges.")
+@click.option("--top", default=10, show_default=True, help="Edges to list.")
+@quiet_option
+@handle_errors
+def coord(
+    db: Path,
+    window_hours: float | None,
+    min_objects: int,
+    permutations: int,
+    fdr: float,
+    top: int,
+    quiet: bool,
+) -> None:
+    """Find the sources that push the same talking points, copied passages and links
+    together: a network with the evidence for every edge and a significance test.
+
+    Run 'chorus analyze' (or reuse and points) first. Sharing is not proof of coordination:
+    outlets covering the same story share objects too; the weights discount what everyone
+    shares and the test asks whether the timing is closer than chance.
+
+    \b
+    Examples:
+      chorus coord
+      chorus coord --window-hours 6 --fdr 0.01
+      chorus export edge_evidence -o evidence.csv
+      chorus export graph -o network.gexf
+    """
+    try:
+        settings = CoordSettings(
+            window_hours=window_hours,
+            min_objects=min_objects,
+            permutations=permutations,
+            fdr=fdr,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with open_store(db) as store:
+        summary = find_coordination(store, settings=settings, progress=_progress(quiet))
+        _print_coord(summary, store, top=top)
+
+
 @cli.command(name="analyze")
 @db_option
 @reuse_options
@@ -658,7 +745,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
 def analyze_cmd(
     db: Path, min_words: int, edit_tolerance: float, max_copies: int, quiet: bool
 ) -> None:
-    """Run every analysis stage over the store, in order (segment, reuse, points).
+    """Run every analysis stage over the store, in order (segment, reuse, points, coord).
 
     \b
     Example:
@@ -672,6 +759,7 @@ def analyze_cmd(
         )
         _print_reuse(summary.reuse, store, top=10)
         _print_points(summary.points, store, top=10)
+        _print_coord(summary.coord, store, top=10)
 
 
 @cli.command()
@@ -732,6 +820,8 @@ def demo(db: Path, output: Path, quiet: bool) -> None:
         _print_reuse(result.analysis.reuse, store, top=10)
         click.echo()
         _print_points(result.analysis.points, store, top=10)
+        click.echo()
+        _print_coord(result.analysis.coord, store, top=5)
     click.echo(f"\nreport: {result.report_path}")
 
 

@@ -189,6 +189,55 @@ MIGRATIONS: tuple[Migration, ...] = (
             "finished_at TIMESTAMP, n_docs INTEGER)",
         ),
     ),
+    Migration(
+        version=5,
+        description="coordination: source edges with evidence, sources, communities",
+        statements=(
+            """
+            CREATE TABLE source_edges (
+                source_a VARCHAR NOT NULL,
+                source_b VARCHAR NOT NULL,
+                weight DOUBLE NOT NULL,
+                n_objects INTEGER NOT NULL,
+                median_lag_hours DOUBLE,
+                p_value DOUBLE,
+                q_value DOUBLE
+            )
+            """,
+            """
+            CREATE TABLE edge_evidence (
+                source_a VARCHAR NOT NULL,
+                source_b VARCHAR NOT NULL,
+                object_kind VARCHAR NOT NULL,
+                object_id VARCHAR NOT NULL,
+                doc_a VARCHAR NOT NULL,
+                doc_b VARCHAR NOT NULL,
+                time_a TIMESTAMP,
+                time_b TIMESTAMP
+            )
+            """,
+            """
+            CREATE TABLE sources (
+                source VARCHAR NOT NULL,
+                n_docs INTEGER NOT NULL,
+                n_objects INTEGER NOT NULL,
+                community INTEGER,
+                originator DOUBLE,
+                amplifier DOUBLE,
+                median_follow_hours DOUBLE
+            )
+            """,
+            """
+            CREATE TABLE communities (
+                community INTEGER NOT NULL,
+                n_sources INTEGER NOT NULL,
+                sources VARCHAR[] NOT NULL
+            )
+            """,
+            "CREATE TABLE coord_runs (settings JSON, window_hours DOUBLE, "
+            "finished_at TIMESTAMP, n_objects INTEGER)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

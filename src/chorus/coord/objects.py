@@ -1,0 +1,104 @@
+"""What sources share, read from the store: talking points, copied passages (reuse clusters
+of kind ``reuse``), links in the text, and page templates several sources share. Syndication
+(credited wire copy) and one source's own boilerplate are never objects."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pyarrow as pa
+
+from chorus.store import Store
+
+_URL_PATTERN = r"""https?://[^\s<>"'()\[\]{}]+"""
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|mc_cid|mc_eid|igshid|ref_src|ref)$", re.I)
+_TRAILING = ".,;:!?»”’"
+
+
+def canonical_url(url: str) -> str | None:
+    """A link as an object: scheme and ``www.`` dropped, host lower-cased, tracking parameters
+    and the fragment removed, no trailing slash. ``None`` for what is not a usable link.
+
+    >>> canonical_url("https://www.Example.com/a/b/?utm_source=x&id=3#top")
+    'example.com/a/b?id=3'
+    """
+    url = url.rstrip(_TRAILING)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if "." not in host:
+        return None
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
+    path = parts.path.rstrip("/")
+    return urlunsplit(("", host, path, query, "")).removeprefix("//")
+
+
+def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
+    """(source, kind, object_id, doc_id, published_at), one row per document sharing an
+    object."""
+    names = set(store.table_names())
+    parts: list[str] = []
+    if "point" in kinds and "mentions" in names:
+        parts.append(
+            """SELECT DISTINCT d.source, 'point' AS kind, m.point_id AS object_id, m.doc_id,
+                      d.published_at
+               FROM mentions m JOIN documents d USING (doc_id)"""
+        )
+    if "reuse_clusters" in names:
+        for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
+            if label not in kinds:
+                continue
+            # A template counts only when several sources share it: one site's own footer
+            # says nothing about anyone else.
+            extra = "" if kind == "reuse" else "AND c.n_sources >= 2"
+            parts.append(
+                f"""SELECT DISTINCT d.source, '{label}' AS kind, p.cluster_id AS object_id,
+                           p.doc_id, d.published_at
+                    FROM passages p JOIN reuse_clusters c USING (cluster_id)
+                    JOIN documents d USING (doc_id)
+                    WHERE c.kind = '{kind}' {extra}"""
+            )
+    tables = [store.con.sql(sql).to_arrow_table() for sql in parts]
+    if "link" in kinds:
+        tables.append(_links(store))
+    schema = pa.schema(
+        [
+            ("source", pa.string()),
+            ("kind", pa.string()),
+            ("object_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("published_at", pa.timestamp("us")),
+        ]
+    )
+    tables = [t.cast(schema) for t in tables if t.num_rows]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def _links(store: Store) -> pa.Table:
+    rows = store.con.execute(
+        """SELECT source, doc_id, published_at, url AS page,
+                  unnest(regexp_extract_all(text, ?)) AS link
+           FROM documents""",
+        [_URL_PATTERN],
+    ).fetchall()
+    out: dict[str, list[object]] = {k: [] for k in ("source", "kind", "object_id", "doc_id")}
+    times: list[object] = []
+    seen: set[tuple[str, str]] = set()
+    for source, doc_id, published_at, page, link in rows:
+        canonical = canonical_url(link)
+        if canonical is None or (doc_id, canonical) in seen:
+            continue
+        own = canonical_url(page) if page else None
+        # A link to the document's own site is navigation, not something shared.
+        if own and canonical.split("/", 1)[0] == own.split("/", 1)[0]:
+            continue
+        seen.add((doc_id, canonical))
+        out["source"].append(source)
+        out["kind"].append("link")
+        out["object_id"].append(canonical)
+        out["doc_id"].append(doc_id)
+        times.append(published_at)
+    return pa.table({**out, "published_at": pa.array(times, pa.timestamp("us"))})

@@ -1,0 +1,220 @@
+"""Coordination: edges, weights and significance against brute force on toy networks; missing
+dates; one source; the seed corpus; links as objects; the CLI and graph export."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from chorus.cli import cli
+from chorus.coord import CoordSettings, canonical_url, find_coordination
+from chorus.coord.core import Events, benjamini_hochberg, coordination_edges
+from chorus.ingest import NoLanguageDetector, ingest_paths
+from chorus.store import Store, open_store
+
+from .conftest import SEEDS, write_jsonl
+
+# (source, object, time in hours): sources 0 and 1 share objects 0-2 within an hour; source 2
+# shares object 0 a day later and object 3 with source 3; object 4 is everyone's.
+TOY = [
+    (0, 0, 0.0), (1, 0, 0.5), (2, 0, 30.0),
+    (0, 1, 10.0), (1, 1, 10.2),
+    (0, 2, 20.0), (1, 2, 21.0),
+    (2, 3, 40.0), (3, 3, 41.0),
+    (0, 4, 50.0), (1, 4, 70.0), (2, 4, 51.0), (3, 4, 52.0),
+]  # fmt: skip
+
+
+def _events(rows: list[tuple[int, int, float]]) -> Events:
+    s, o, t = (np.array(c) for c in zip(*rows, strict=True))
+    return Events(s.astype(np.int64), o.astype(np.int64), t.astype(float), np.arange(len(rows)))
+
+
+def _brute_force(
+    rows: list[tuple[int, int, float]], window: float | None
+) -> dict[tuple[int, int], tuple[float, int]]:
+    n_sources = len({s for s, _, _ in rows})
+    popularity = {o: len({s for s, oo, _ in rows if oo == o}) for _, o, _ in rows}
+    out: dict[tuple[int, int], tuple[float, int]] = {}
+    for (sa, oa, ta), (sb, ob, tb) in itertools.combinations(rows, 2):
+        if oa != ob or sa == sb:
+            continue
+        if window is not None and not math.isnan(ta - tb) and abs(ta - tb) > window:
+            continue
+        key = (min(sa, sb), max(sa, sb))
+        weight, count = out.get(key, (0.0, 0))
+        out[key] = (weight + math.log(n_sources / popularity[oa]), count + 1)
+    return out
+
+
+@pytest.mark.parametrize("window", [None, 2.0, 24.0])
+@pytest.mark.parametrize("min_objects", [1, 2])
+def test_edges_match_brute_force(window: float | None, min_objects: int) -> None:
+    edges = coordination_edges(
+        _events(TOY), n_sources=4, window=window, min_objects=min_objects, permutations=0, seed=0
+    )
+    got = {
+        (int(a), int(b)): (round(float(w), 6), int(n))
+        for a, b, w, n in zip(
+            edges.source_a, edges.source_b, edges.weight, edges.n_objects, strict=True
+        )
+    }
+    want = {
+        k: (round(w, 6), n) for k, (w, n) in _brute_force(TOY, window).items() if n >= min_objects
+    }
+    assert got == want
+    # Every edge's evidence is its co-actions, one per shared object.
+    assert np.bincount(edges.evidence_edge, minlength=len(got)).tolist() == [
+        got[k][1] for k in sorted(got)
+    ]
+
+
+def test_popular_objects_weigh_nothing() -> None:
+    edges = coordination_edges(
+        _events(TOY), n_sources=4, window=None, min_objects=1, permutations=0, seed=0
+    )
+    ends = zip(edges.source_a.tolist(), edges.source_b.tolist(), strict=True)
+    pairs = dict(zip(ends, edges.weight, strict=True))
+    assert pairs[(2, 3)] == pytest.approx(math.log(4 / 2))  # object 3; object 4 adds log(1) = 0
+
+
+def _exact_p_values(
+    rows: list[tuple[int, int, float]], window: float
+) -> dict[tuple[int, int], float]:
+    """Every way of permuting each source's times among its own events, equally likely."""
+    observed = _brute_force(rows, window)
+    by_source: dict[int, list[int]] = {}
+    for i, (s, _, _) in enumerate(rows):
+        by_source.setdefault(s, []).append(i)
+    sources = sorted(by_source)
+    exceed = dict.fromkeys(observed, 0)
+    total = 0
+    for perms in itertools.product(*(itertools.permutations(by_source[s]) for s in sources)):
+        times = [0.0] * len(rows)
+        for s, perm in zip(sources, perms, strict=True):
+            for slot, source_row in zip(by_source[s], perm, strict=True):
+                times[slot] = rows[source_row][2]
+        shuffled = [(s, o, times[i]) for i, (s, o, _) in enumerate(rows)]
+        null = _brute_force(shuffled, window)
+        total += 1
+        for key, (weight, _) in observed.items():
+            exceed[key] += null.get(key, (0.0, 0))[0] >= weight - 1e-9
+    return {key: count / total for key, count in exceed.items()}
+
+
+def test_p_values_match_exact_enumeration() -> None:
+    exact = _exact_p_values(TOY, 2.0)
+    edges = coordination_edges(
+        _events(TOY), n_sources=4, window=2.0, min_objects=1, permutations=4000, seed=7
+    )
+    for a, b, p in zip(edges.source_a, edges.source_b, edges.p_value, strict=True):
+        assert p == pytest.approx(exact[(int(a), int(b))], abs=0.03)
+    # Sources 0 and 1 co-act on three objects within the hour: hard to get by chance.
+    assert exact[(0, 1)] < 0.2
+
+
+def test_benjamini_hochberg() -> None:
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.5])
+    q = benjamini_hochberg(p)
+    ranked = sorted((v, i) for i, v in enumerate(p) if not math.isnan(v))
+    m = len(ranked)
+    for rank, (_, i) in enumerate(ranked, start=1):
+        want = min(min(v * m / r for r, (v, _) in enumerate(ranked, start=1) if r >= rank), 1)
+        assert q[i] == pytest.approx(want)
+    assert math.isnan(q[3])
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://www.Example.com/a/?utm_source=tw&id=2#x", "example.com/a?id=2"),
+        ("http://example.com/story.", "example.com/story"),
+        ("https://t.co/AbC", "t.co/AbC"),
+        ("https://localhost/x", None),
+        ("https://news.site.org/p?fbclid=1", "news.site.org/p"),
+    ],
+)
+def test_canonical_url(url: str, canonical: str | None) -> None:
+    assert canonical_url(url) == canonical
+
+
+def _store_with(tmp_path: Path, rows: list[dict[str, object]]) -> Store:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    store = open_store(tmp_path / "c.duckdb")
+    lines = [json.dumps(r) for r in rows]
+    ingest_paths(
+        store, [write_jsonl(tmp_path / "x.jsonl", lines)], language_detector=NoLanguageDetector()
+    )
+    return store
+
+
+def test_links_join_sources_without_dates_and_one_source_alone(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": f"d{i}",
+            "source": f"site{i % 3}",
+            "text": "Read it at https://www.example.org/report?utm_medium=x and "
+            f"https://example.net/{i // 3}/ today.",
+        }
+        for i in range(6)
+    ]
+    with _store_with(tmp_path, rows) as store:
+        summary = find_coordination(store, settings=CoordSettings(min_objects=1))
+        assert summary.window_hours is None and not summary.tested
+        kinds = store.con.execute("SELECT DISTINCT object_kind FROM edge_evidence").fetchall()
+        assert kinds == [("link",)]
+        edges = store.con.execute("SELECT source_a, source_b FROM source_edges").fetchall()
+        assert ("site0", "site1") in edges and ("site1", "site2") in edges
+    one = [{"id": "a", "source": "only", "text": "See https://example.org/x now."}]
+    with _store_with(tmp_path / "one", one) as store:
+        summary = find_coordination(store)
+        assert summary.n_edges == 0 and summary.n_communities == 0
+        assert store.con.execute("SELECT community FROM sources").fetchall() == [(None,)]
+
+
+def test_seed_sources_form_one_community_with_evidence(tmp_path: Path) -> None:
+    from chorus.analyze import analyze
+
+    with open_store(tmp_path / "seeds.duckdb") as store:
+        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+        analyze(store)
+        summary = find_coordination(store)
+        assert summary.n_communities == 1
+        (sources,) = store.con.execute("SELECT sources FROM communities").fetchall()[0]
+        assert len(sources) == 5
+        kinds = dict(
+            store.con.execute(
+                "SELECT object_kind, count(*) FROM edge_evidence GROUP BY 1"
+            ).fetchall()
+        )
+        assert kinds["point"] > 0 and kinds["template"] == 1  # the shared footer, 001 and 004
+        # Every edge lists its evidence.
+        missing = store.con.execute(
+            """SELECT count(*) FROM source_edges e WHERE NOT EXISTS (
+                   SELECT 1 FROM edge_evidence v
+                   WHERE v.source_a = e.source_a AND v.source_b = e.source_b)"""
+        ).fetchall()
+        assert missing == [(0,)]
+
+
+def test_cli_coord_and_graph_export(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "c.duckdb")
+    assert runner.invoke(cli, ["ingest", "--db", db, str(SEEDS), "-q"]).exit_code == 0
+    assert runner.invoke(cli, ["analyze", "--db", db, "-q"]).exit_code == 0
+    result = runner.invoke(cli, ["coord", "--db", db, "-q"])
+    assert result.exit_code == 0, result.output
+    assert "1 communities" in result.output and "no window" in result.output
+    for suffix in ("gexf", "graphml"):
+        out = tmp_path / f"net.{suffix}"
+        result = runner.invoke(cli, ["export", "graph", "--db", db, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "001_3446158c2f518966" in out.read_text()
+    bad = runner.invoke(cli, ["export", "graph", "--db", db, "-o", str(tmp_path / "g.csv")])
+    assert bad.exit_code != 0 and "gexf" in bad.output
