@@ -218,3 +218,31 @@ def test_cli_coord_and_graph_export(tmp_path: Path) -> None:
         assert "001_3446158c2f518966" in out.read_text()
     bad = runner.invoke(cli, ["export", "graph", "--db", db, "-o", str(tmp_path / "g.csv")])
     assert bad.exit_code != 0 and "gexf" in bad.output
+
+
+def test_credited_wire_copy_joins_no_sources(tmp_path: Path) -> None:
+    from chorus.analyze import analyze
+
+    wire = (
+        "WASHINGTON (Reuters) - The central bank left interest rates unchanged on Wednesday "
+        "and signalled that it expects to hold them steady for the rest of the year as "
+        "inflation cools. Officials said the labour market remained strong and that consumer "
+        "spending had held up better than economists had forecast in the spring. The decision "
+        "was unanimous, the bank said in a statement released after its two-day meeting."
+    )
+    rows = [
+        {
+            "id": f"d{i}",
+            "source": f"outlet{i}",
+            "published_at": "2020-03-04T15:00:00",
+            "text": f"Local desk note number {i} about parking. {wire}",
+        }
+        for i in range(4)
+    ]
+    with _store_with(tmp_path, rows) as store:
+        analyze(store)
+        kinds = store.con.execute("SELECT DISTINCT kind FROM reuse_clusters").fetchall()
+        assert ("syndication",) in kinds
+        assert store.count("mentions") > 0  # the wire's sentences are talking points...
+        # ...but credited wire copy joins no two sources.
+        assert store.con.execute("SELECT count(*) FROM source_edges").fetchall() == [(0,)]

@@ -42,10 +42,21 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
     names = set(store.table_names())
     parts: list[str] = []
     if "point" in kinds and "mentions" in names:
+        # A mention inside credited wire copy is the wire's claim, not the outlet's: it
+        # never joins two sources.
+        syndicated = (
+            """AND NOT EXISTS (
+                   SELECT 1 FROM passages p JOIN reuse_clusters c USING (cluster_id)
+                   WHERE c.kind = 'syndication' AND p.doc_id = m.doc_id
+                     AND p.start < m."end" AND p."end" > m.start)"""
+            if "reuse_clusters" in names
+            else ""
+        )
         parts.append(
-            """SELECT DISTINCT d.source, 'point' AS kind, m.point_id AS object_id, m.doc_id,
-                      d.published_at
-               FROM mentions m JOIN documents d USING (doc_id)"""
+            f"""SELECT DISTINCT d.source, 'point' AS kind, m.point_id AS object_id, m.doc_id,
+                       d.published_at
+                FROM mentions m JOIN documents d USING (doc_id)
+                WHERE TRUE {syndicated}"""
         )
     if "reuse_clusters" in names:
         for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
