@@ -32,8 +32,10 @@ TOY = [
 
 
 def _events(rows: list[tuple[int, int, float]]) -> Events:
+    """Each row its own document."""
     s, o, t = (np.array(c) for c in zip(*rows, strict=True))
-    return Events(s.astype(np.int64), o.astype(np.int64), t.astype(float), np.arange(len(rows)))
+    n = np.arange(len(rows))
+    return Events(s.astype(np.int64), o.astype(np.int64), t.astype(float), n, n)
 
 
 def _brute_force(
@@ -111,12 +113,63 @@ def _exact_p_values(
 def test_p_values_match_exact_enumeration() -> None:
     exact = _exact_p_values(TOY, 2.0)
     edges = coordination_edges(
-        _events(TOY), n_sources=4, window=2.0, min_objects=1, permutations=4000, seed=7
+        _events(TOY),
+        n_sources=4,
+        window=2.0,
+        min_objects=1,
+        null="time",
+        permutations=4000,
+        seed=7,
     )
     for a, b, p in zip(edges.source_a, edges.source_b, edges.p_value, strict=True):
         assert p == pytest.approx(exact[(int(a), int(b))], abs=0.03)
     # Sources 0 and 1 co-act on three objects within the hour: hard to get by chance.
     assert exact[(0, 1)] < 0.2
+
+
+def test_configuration_p_values_match_the_formula() -> None:
+    from scipy.stats import poisson
+
+    edges = coordination_edges(_events(TOY), n_sources=4, window=None, min_objects=1)
+    degree = {s: len({o for ss, o, _ in TOY if ss == s}) for s in range(4)}
+    popularity = {o: len({s for s, oo, _ in TOY if oo == o}) for _, o, _ in TOY}
+    m = sum(degree.values())
+    pairs_per_object = sum(k * (k - 1) for k in popularity.values())
+    for a, b, n, p in zip(
+        edges.source_a, edges.source_b, edges.n_objects, edges.p_value, strict=True
+    ):
+        expected = degree[int(a)] * degree[int(b)] * pairs_per_object / m**2
+        assert p == pytest.approx(poisson.sf(int(n) - 1, expected))
+
+
+def test_objects_from_one_pair_of_documents_count_once() -> None:
+    # Sources 0 and 1 share objects 0-4; background sources share other objects.
+    rows = [(s, o, 0.0) for s in (0, 1) for o in range(5)]
+    rows += [(s, 10 + s % 7, 0.0) for s in range(2, 40)]
+    rows += [(s, 20 + s % 5, 0.0) for s in range(2, 40)]
+    sources, objects, times = (np.array(c) for c in zip(*rows, strict=True))
+    rows_no = np.arange(len(rows))
+    spread = Events(sources, objects, times.astype(float), rows_no, rows_no)
+    # The same sharings, but each source's five objects sit in one document.
+    one_doc = np.where(sources < 2, 1000 + sources, np.arange(len(rows)))
+    bundled = Events(sources, objects, times.astype(float), rows_no, one_doc)
+    p_spread, p_bundled = (
+        coordination_edges(e, n_sources=40, window=None, min_objects=5).p_value
+        for e in (spread, bundled)
+    )
+    assert p_spread[0] < 0.05 < p_bundled[0]
+
+
+def test_a_source_co_acts_through_any_of_its_documents() -> None:
+    # Source 1 shares object 0 twice: a day after source 0, and within the hour.
+    rows = [(0, 0, 0.0), (1, 0, 24.0), (1, 0, 0.5), (0, 1, 5.0), (1, 1, 5.5)]
+    edges = coordination_edges(_events(rows), n_sources=2, window=2.0, min_objects=1)
+    assert edges.n_objects.tolist() == [2]
+    # The evidence for object 0 is the closest pair of documents (rows 0 and 2).
+    assert sorted(zip(edges.evidence_a.tolist(), edges.evidence_b.tolist(), strict=True)) == [
+        (0, 2),
+        (3, 4),
+    ]
 
 
 def test_benjamini_hochberg() -> None:
@@ -166,7 +219,9 @@ def test_links_join_sources_without_dates_and_one_source_alone(tmp_path: Path) -
     ]
     with _store_with(tmp_path, rows) as store:
         summary = find_coordination(store, settings=CoordSettings(min_objects=1))
-        assert summary.window_hours is None and not summary.tested
+        assert summary.window_hours is None  # no dates: sharing at any time counts
+        timed = find_coordination(store, settings=CoordSettings(min_objects=1, null="time"))
+        assert not timed.tested  # the time null needs dates
         kinds = store.con.execute("SELECT DISTINCT object_kind FROM edge_evidence").fetchall()
         assert kinds == [("link",)]
         edges = store.con.execute("SELECT source_a, source_b FROM source_edges").fetchall()

@@ -670,8 +670,9 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
     test = (
         f"{summary.n_significant:,} significant (null model {summary.null_seconds:.1f}s)"
         if summary.tested
-        else "not tested (no dated co-actions); communities use every edge"
+        else "not tested (the time null needs dates)"
     )
+    test += f"; communities from {summary.communities_from}"
     click.echo(
         f"coord: {summary.n_edges:,} source edges over {summary.n_objects:,} shared objects, "
         f"{test}; {summary.n_communities:,} communities; {window}; {summary.seconds:.1f}s"

@@ -1,14 +1,19 @@
 """The model-free core: sharing events in, source-pair edges with weights, evidence and a
 significance test out.
 
-An event is (source, object, time): a source shared an object (a talking point, a copied
-passage, a link) at a time, its earliest document on that object. Two sources co-act on an
-object when both shared it within ``window`` hours of each other (any time apart, when either
-is undated). An edge's weight sums, over the objects its two sources co-act on, how rare each
+An event is (source, object, time): a document of a source shared an object (a talking
+point, a copied passage, a link) at a time. Two sources co-act on an object when two of
+their documents on it fall within ``window`` hours of each other (any time apart, when
+either is undated). An edge's weight sums, over the objects its two sources co-act on, how rare each
 object is (log of sources over sources sharing it): an object everyone shares is weak
-evidence. Significance comes from a null model that keeps every source's activity and every
-object's popularity: each source's times are shuffled among its own objects, so only the
-alignment in time between sources is broken. p-values are permutation p-values, q-values
+evidence.
+
+Two null models keep every source's activity and every object's popularity. ``time``: each
+source's times are shuffled among its own objects (permutation p-values); it asks whether
+two sources' timing on the same objects is tighter than chance, and has no power for
+sources that are only active for a few hours, as campaigns are. ``configuration`` (the
+default): who shares which object is random given those counts (analytic, Poisson); it asks
+whether two sources share more than sources that busy would by chance. q-values are
 Benjamini-Hochberg across the edges tested.
 """
 
@@ -21,13 +26,14 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Events:
-    """One row per (source, object): the source's first sharing of it. ``time`` in hours
-    (NaN when undated); ``row`` indexes the caller's table, for evidence."""
+    """One row per document sharing an object. ``time`` in hours (NaN when undated); ``doc``
+    numbers the document; ``row`` indexes the caller's table, for evidence."""
 
     source: np.ndarray
     obj: np.ndarray
     time: np.ndarray
     row: np.ndarray
+    doc: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -93,22 +99,49 @@ def _within(time_a: np.ndarray, time_b: np.ndarray, window: float | None) -> np.
     return out
 
 
+def _incidences(events: Events) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (source, object) pairs: a source sharing an object in ten documents
+    shares it once."""
+    width = int(events.obj.max()) + 1 if events.obj.size else 1
+    distinct = np.unique(events.source * width + events.obj)
+    return distinct // width, distinct % width
+
+
 def idf(events: Events, n_sources: int) -> np.ndarray:
     """Per object: log(sources / sources sharing it)."""
-    popularity = np.bincount(events.obj)
+    _, objects = _incidences(events)
+    size = int(events.obj.max()) + 1 if events.obj.size else 0
+    popularity = np.bincount(objects, minlength=size)
     out: np.ndarray = np.log(max(n_sources, 1) / np.maximum(popularity, 1))
     return out
 
 
-def edge_weights(
-    events: Events, pairs: Pairs, times: np.ndarray, window: float | None, rarity: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pair keys, weights, co-action mask) for the given times: the weight of each source
-    pair is the summed rarity of the objects they co-act on."""
-    within = _within(times[pairs.a], times[pairs.b], window)
+@dataclass(frozen=True)
+class _PairObjects:
+    """Candidate pairs grouped by (source pair, object): ``group[i]`` for pair i; per
+    group, its edge key and its object."""
+
+    group: np.ndarray
+    key: np.ndarray
+    obj: np.ndarray
+
+
+def _pair_objects(events: Events, pairs: Pairs) -> _PairObjects:
     n = int(events.source.max()) + 1 if events.source.size else 1
+    width = int(events.obj.max()) + 1 if events.obj.size else 1
     keys = events.source[pairs.a] * n + events.source[pairs.b]
-    return keys, rarity[events.obj[pairs.a]] * within, within
+    unique, group = np.unique(keys * width + events.obj[pairs.a], return_inverse=True)
+    return _PairObjects(group.astype(np.int64), unique // width, unique % width)
+
+
+def _co_acted(
+    grouped: _PairObjects, pairs: Pairs, times: np.ndarray, window: float | None
+) -> np.ndarray:
+    """Per (source pair, object): whether any two of their documents on it fall within the
+    window."""
+    within = _within(times[pairs.a], times[pairs.b], window)
+    out: np.ndarray = np.bincount(grouped.group[within], minlength=grouped.key.size) > 0
+    return out
 
 
 def coordination_edges(
@@ -117,19 +150,27 @@ def coordination_edges(
     n_sources: int,
     window: float | None,
     min_objects: int,
-    permutations: int,
-    seed: int,
+    null: str = "configuration",
+    permutations: int = 0,
+    seed: int = 0,
 ) -> Edges:
     """Edges between sources that co-act on at least ``min_objects`` objects, with weights,
-    evidence and, when there are dates and ``permutations``, a permutation test."""
+    evidence (per object, the two documents closest in time) and a test against the
+    ``null`` model: ``configuration`` (analytic) or ``time`` (``permutations`` draws; needs
+    dates)."""
     pairs = candidate_pairs(events)
     rarity = idf(events, n_sources)
-    keys, weights, within = edge_weights(events, pairs, events.time, window, rarity)
-    keys, weights = keys[within], weights[within]
-    a_rows, b_rows = pairs.a[within], pairs.b[within]
-    unique, inverse = np.unique(keys, return_inverse=True)
+    grouped = _pair_objects(events, pairs)
+    lag = np.abs(events.time[pairs.a] - events.time[pairs.b])
+    within = np.flatnonzero(_within(events.time[pairs.a], events.time[pairs.b], window))
+    order = within[np.lexsort((np.nan_to_num(lag[within], nan=np.inf), grouped.group[within]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = grouped.group[order][1:] != grouped.group[order][:-1]
+    best = order[first]  # one pair of documents per co-acted (source pair, object)
+    groups = grouped.group[best]
+    unique, inverse = np.unique(grouped.key[groups], return_inverse=True)
     n_objects = np.bincount(inverse, minlength=unique.size)
-    total = np.bincount(inverse, weights=weights, minlength=unique.size)
+    total = np.bincount(inverse, weights=rarity[grouped.obj[groups]], minlength=unique.size)
     kept = n_objects >= min_objects
     n = int(events.source.max()) + 1 if events.source.size else 1
     edge_keys = unique[kept]
@@ -137,25 +178,23 @@ def coordination_edges(
     edge_index[kept] = np.arange(int(kept.sum()))
     evidence_edge = edge_index[inverse]
     on_edge = evidence_edge >= 0
-    lags = np.abs(events.time[a_rows] - events.time[b_rows])
+    lags = lag[best]
     median_lag = group_nanmedian(lags[on_edge], evidence_edge[on_edge], edge_keys.size)
-    p_value = np.full(edge_keys.size, np.nan)
-    dated = np.isfinite(events.time).any()
-    if permutations and dated and window is not None and edge_keys.size:
-        observed = total[kept]
-        exceed = np.zeros(edge_keys.size, dtype=np.int64)
-        rng = np.random.default_rng(seed)
-        all_keys, _, _ = edge_weights(events, pairs, events.time, None, rarity)
-        slot = np.minimum(np.searchsorted(edge_keys, all_keys), edge_keys.size - 1)
-        tested = edge_keys[slot] == all_keys
-        for _ in range(permutations):
-            shuffled = shuffle_within_sources(events, rng)
-            _, null_weights, _ = edge_weights(events, pairs, shuffled, window, rarity)
-            null_total = np.bincount(
-                slot[tested], weights=null_weights[tested], minlength=edge_keys.size
-            )
-            exceed += null_total >= observed - 1e-9
-        p_value = (1 + exceed) / (1 + permutations)
+    if null == "configuration":
+        # Objects found in one pair of documents are one piece of evidence (two articles on
+        # one story share several of its sentences): the test counts the smaller of the
+        # objects and the distinct documents on each side.
+        ea, eb = evidence_edge[on_edge], edge_keys.size
+        docs_a = _distinct_per_group(ea, events.doc[pairs.a[best][on_edge]], eb)
+        docs_b = _distinct_per_group(ea, events.doc[pairs.b[best][on_edge]], eb)
+        independent = np.minimum(n_objects[kept], np.minimum(docs_a, docs_b))
+        p_value = configuration_p_values(
+            events, edge_keys // n, edge_keys % n, independent.astype(np.float64)
+        )
+    else:
+        p_value = _time_shuffle_p_values(
+            events, pairs, grouped, rarity, window, edge_keys, total[kept], permutations, seed
+        )
         # An edge whose co-actions all lack a date cannot be tested: shuffling times moves
         # nothing there.
         both = np.isfinite(lags[on_edge])
@@ -170,9 +209,73 @@ def coordination_edges(
         p_value=p_value,
         q_value=benjamini_hochberg(p_value),
         evidence_edge=evidence_edge[on_edge],
-        evidence_a=a_rows[on_edge],
-        evidence_b=b_rows[on_edge],
+        evidence_a=pairs.a[best][on_edge],
+        evidence_b=pairs.b[best][on_edge],
     )
+
+
+def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    if groups.size == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    width = int(values.max()) + 1
+    distinct = np.unique(groups * width + values) // width
+    out: np.ndarray = np.bincount(distinct, minlength=n_groups)
+    return out
+
+
+def configuration_p_values(
+    events: Events, source_a: np.ndarray, source_b: np.ndarray, shared: np.ndarray
+) -> np.ndarray:
+    """How surprising it is that two sources share ``shared`` objects, if every source kept
+    its number of objects and every object its number of sources but who shares what were
+    random (the bipartite configuration model). Two sources with d_a and d_b objects are
+    expected to share d_a * d_b * sum_o k_o (k_o - 1) / M^2 objects (k_o: sources sharing
+    object o; M: all sharings); the p-value is the Poisson tail at the observed count. Busy
+    sources sharing popular objects expect many; small sites sharing rare ones, few."""
+    from scipy.stats import poisson
+
+    if source_a.size == 0:
+        return np.zeros(0)
+    sources, objects = _incidences(events)
+    degree = np.bincount(sources).astype(np.float64)
+    popularity = np.bincount(objects).astype(np.float64)
+    total = float(sources.size)
+    pairs_per_object = float(np.sum(popularity * (popularity - 1)))
+    expected = degree[source_a] * degree[source_b] * pairs_per_object / total**2
+    out: np.ndarray = poisson.sf(shared - 1, np.maximum(expected, 1e-12))
+    return out
+
+
+def _time_shuffle_p_values(
+    events: Events,
+    pairs: Pairs,
+    grouped: _PairObjects,
+    rarity: np.ndarray,
+    window: float | None,
+    edge_keys: np.ndarray,
+    observed: np.ndarray,
+    permutations: int,
+    seed: int,
+) -> np.ndarray:
+    """Permutation p-values: each source's times shuffled among its own documents."""
+    p_value = np.full(edge_keys.size, np.nan)
+    if not permutations or window is None or not edge_keys.size:
+        return p_value
+    if not np.isfinite(events.time).any():
+        return p_value
+    slot = np.minimum(np.searchsorted(edge_keys, grouped.key), edge_keys.size - 1)
+    tested = edge_keys[slot] == grouped.key
+    weight = rarity[grouped.obj]
+    exceed = np.zeros(edge_keys.size, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    for _ in range(permutations):
+        acted = _co_acted(grouped, pairs, shuffle_within_sources(events, rng), window)
+        null_total = np.bincount(
+            slot[tested], weights=(weight * acted)[tested], minlength=edge_keys.size
+        )
+        exceed += null_total >= observed - 1e-9
+    out: np.ndarray = (1 + exceed) / (1 + permutations)
+    return out
 
 
 def group_nanmedian(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

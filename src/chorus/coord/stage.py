@@ -33,6 +33,7 @@ class CoordSummary:
     n_communities: int
     window_hours: float | None
     tested: bool
+    communities_from: str
     seconds: float
     null_seconds: float
 
@@ -51,7 +52,7 @@ def find_coordination(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
     source_no = {s: i for i, s in enumerate(sources)}
-    first = _first_events(table)
+    first = _events_table(table)
     objects = sorted({(k, o) for k, o in zip(first["kind"], first["object_id"], strict=True)})
     object_no = {key: i for i, key in enumerate(objects)}
     events = Events(
@@ -64,6 +65,11 @@ def find_coordination(
             [t.timestamp() / 3600 if t else np.nan for t in first["time"]], dtype=np.float64
         ),
         row=np.arange(len(first["source"]), dtype=np.int64),
+        doc=np.unique(np.array(first["doc_id"], dtype=object), return_inverse=True)[1].astype(
+            np.int64
+        )
+        if first["doc_id"]
+        else np.zeros(0, dtype=np.int64),
     )
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
     if not np.isfinite(events.time).any():
@@ -74,29 +80,37 @@ def find_coordination(
         n_sources=len(sources),
         window=window,
         min_objects=settings.min_objects,
+        null=settings.null,
         permutations=settings.permutations,
         seed=settings.seed,
     )
     null_seconds = time.perf_counter() - null_started
     tested = bool(np.isfinite(edges.p_value).any())
-    significant = (edges.q_value <= settings.fdr) if tested else np.ones(edges.weight.size, bool)
+    significant = edges.q_value <= settings.fdr
+    # With no edge that stands out (a corpus too small for evidence, or no test), the
+    # communities are drawn from every edge, and the summary says so.
+    communities_from = "significant edges" if significant.any() else "all edges"
+    if not significant.any():
+        significant = np.ones(edges.weight.size, dtype=bool)
     community = _communities(edges, significant, len(sources), settings)
     _write(store, sources, objects, first, events, edges, community, window, settings)
     return CoordSummary(
         n_sources=len(sources),
         n_objects=len(objects),
         n_edges=int(edges.weight.size),
-        n_significant=int(significant.sum()),
+        n_significant=int((edges.q_value <= settings.fdr).sum()),
         n_communities=len({c for c in community if c >= 0}),
         window_hours=window,
         tested=tested,
+        communities_from=communities_from,
         seconds=time.perf_counter() - started,
         null_seconds=null_seconds,
     )
 
 
-def _first_events(table: pa.Table) -> dict[str, list[Any]]:
-    """One event per (source, object): the earliest document (undated last, ties by id)."""
+def _events_table(table: pa.Table) -> dict[str, list[Any]]:
+    """The events as columns, sorted (source, kind, object, date, document) so that the
+    numbering, and everything downstream, is the same from run to run."""
     rows = sorted(
         zip(
             table.column("source").to_pylist(),
@@ -108,15 +122,14 @@ def _first_events(table: pa.Table) -> dict[str, list[Any]]:
         ),
         key=lambda r: (r[0], r[1], r[2], r[3] is None, r[3] or dt.datetime.min, r[4]),
     )
-    out: dict[str, list[Any]] = {k: [] for k in ("source", "kind", "object_id", "time", "doc_id")}
-    last = None
-    for source, kind, obj, published, doc in rows:
-        if (source, kind, obj) == last:
-            continue
-        last = (source, kind, obj)
-        for key, value in zip(out, (source, kind, obj, published, doc), strict=True):
-            out[key].append(value)
-    return out
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
+    return {
+        "source": list(columns[0]),
+        "kind": list(columns[1]),
+        "object_id": list(columns[2]),
+        "time": list(columns[3]),
+        "doc_id": list(columns[4]),
+    }
 
 
 def _window_from_data(events: Events) -> float | None:
@@ -125,8 +138,16 @@ def _window_from_data(events: Events) -> float | None:
     dated = np.isfinite(events.time)
     if not dated.any():
         return None
-    order = np.lexsort((events.time[dated], events.obj[dated]))
-    obj, times = events.obj[dated][order], events.time[dated][order]
+    # Each source's first time on each object, then per object the gap from first to second.
+    order = np.lexsort((events.time[dated], events.source[dated], events.obj[dated]))
+    obj = events.obj[dated][order]
+    src = events.source[dated][order]
+    times = events.time[dated][order]
+    lead = np.ones(obj.size, dtype=bool)
+    lead[1:] = (obj[1:] != obj[:-1]) | (src[1:] != src[:-1])
+    obj, times = obj[lead], times[lead]
+    order = np.lexsort((times, obj))
+    obj, times = obj[order], times[order]
     first = np.ones(obj.size, dtype=bool)
     first[1:] = obj[1:] != obj[:-1]
     second = np.zeros(obj.size, dtype=bool)
