@@ -35,7 +35,7 @@ def _events(rows: list[tuple[int, int, float]]) -> Events:
     """Each row its own document."""
     s, o, t = (np.array(c) for c in zip(*rows, strict=True))
     n = np.arange(len(rows))
-    return Events(s.astype(np.int64), o.astype(np.int64), t.astype(float), n, n)
+    return Events(s.astype(np.int64), o.astype(np.int64), t.astype(float), n)
 
 
 def _brute_force(
@@ -149,10 +149,10 @@ def test_objects_from_one_pair_of_documents_count_once() -> None:
     rows += [(s, 20 + s % 5, 0.0) for s in range(2, 40)]
     sources, objects, times = (np.array(c) for c in zip(*rows, strict=True))
     rows_no = np.arange(len(rows))
-    spread = Events(sources, objects, times.astype(float), rows_no, rows_no)
+    spread = Events(sources, objects, times.astype(float), rows_no)
     # The same sharings, but each source's five objects sit in one document.
     one_doc = np.where(sources < 2, 1000 + sources, np.arange(len(rows)))
-    bundled = Events(sources, objects, times.astype(float), rows_no, one_doc)
+    bundled = Events(sources, objects, times.astype(float), one_doc)
     p_spread, p_bundled = (
         coordination_edges(e, n_sources=40, window=None, min_objects=5).p_value
         for e in (spread, bundled)

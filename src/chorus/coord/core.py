@@ -27,12 +27,11 @@ import numpy as np
 @dataclass(frozen=True)
 class Events:
     """One row per document sharing an object. ``time`` in hours (NaN when undated); ``doc``
-    numbers the document; ``row`` indexes the caller's table, for evidence."""
+    numbers the document. Evidence refers to events by their position here."""
 
     source: np.ndarray
     obj: np.ndarray
     time: np.ndarray
-    row: np.ndarray
     doc: np.ndarray
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from chorus.coord.core import Edges, Events, coordination_edges
+from chorus.coord.core import Edges, Events, coordination_edges, group_nanmedian
 from chorus.coord.objects import sharing_events
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
@@ -52,23 +52,22 @@ def find_coordination(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
     source_no = {s: i for i, s in enumerate(sources)}
-    first = _events_table(table)
-    objects = sorted({(k, o) for k, o in zip(first["kind"], first["object_id"], strict=True)})
+    rows = _events_table(table)
+    objects = sorted({(k, o) for k, o in zip(rows["kind"], rows["object_id"], strict=True)})
     object_no = {key: i for i, key in enumerate(objects)}
     events = Events(
-        source=np.array([source_no[s] for s in first["source"]], dtype=np.int64),
+        source=np.array([source_no[s] for s in rows["source"]], dtype=np.int64),
         obj=np.array(
-            [object_no[(k, o)] for k, o in zip(first["kind"], first["object_id"], strict=True)],
+            [object_no[(k, o)] for k, o in zip(rows["kind"], rows["object_id"], strict=True)],
             dtype=np.int64,
         ),
         time=np.array(
-            [t.timestamp() / 3600 if t else np.nan for t in first["time"]], dtype=np.float64
+            [t.timestamp() / 3600 if t else np.nan for t in rows["time"]], dtype=np.float64
         ),
-        row=np.arange(len(first["source"]), dtype=np.int64),
-        doc=np.unique(np.array(first["doc_id"], dtype=object), return_inverse=True)[1].astype(
+        doc=np.unique(np.array(rows["doc_id"], dtype=object), return_inverse=True)[1].astype(
             np.int64
         )
-        if first["doc_id"]
+        if rows["doc_id"]
         else np.zeros(0, dtype=np.int64),
     )
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
@@ -93,7 +92,7 @@ def find_coordination(
     if not significant.any():
         significant = np.ones(edges.weight.size, dtype=bool)
     community = _communities(edges, significant, len(sources), settings)
-    _write(store, sources, objects, first, events, edges, community, window, settings)
+    _write(store, sources, objects, rows, events, edges, community, window, settings)
     return CoordSummary(
         n_sources=len(sources),
         n_objects=len(objects),
@@ -201,7 +200,7 @@ def _write(
     store: Store,
     sources: list[str],
     objects: list[tuple[str, str]],
-    first: dict[str, list[Any]],
+    rows: dict[str, list[Any]],
     events: Events,
     edges: Edges,
     community: list[int],
@@ -229,10 +228,10 @@ def _write(
             "source_b": pa.array(name[events.source[b]].tolist(), pa.string()),
             "object_kind": pa.array(obj_kind, pa.string()),
             "object_id": pa.array(obj_id, pa.string()),
-            "doc_a": pa.array([first["doc_id"][i] for i in a.tolist()], pa.string()),
-            "doc_b": pa.array([first["doc_id"][i] for i in b.tolist()], pa.string()),
-            "time_a": pa.array([first["time"][i] for i in a.tolist()], pa.timestamp("us")),
-            "time_b": pa.array([first["time"][i] for i in b.tolist()], pa.timestamp("us")),
+            "doc_a": pa.array([rows["doc_id"][i] for i in a.tolist()], pa.string()),
+            "doc_b": pa.array([rows["doc_id"][i] for i in b.tolist()], pa.string()),
+            "time_a": pa.array([rows["time"][i] for i in a.tolist()], pa.timestamp("us")),
+            "time_b": pa.array([rows["time"][i] for i in b.tolist()], pa.timestamp("us")),
         }
     )
     source_table = _source_table(store, sources, events, edges, community)
@@ -288,8 +287,6 @@ def _source_table(
     lags = np.abs(ta[dated] - tb[dated])
     followers = np.concatenate([sa[lead_b], sb[lead_a]])
     follow_lags = np.concatenate([lags[lead_b], lags[lead_a]])
-    from chorus.coord.core import group_nanmedian
-
     median_follow = group_nanmedian(follow_lags, followers, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         originator = np.where(total > 0, first / np.maximum(total, 1), np.nan)
