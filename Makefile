@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/points_quality.py
 	$(BIN)/python bench/points_speed.py
 	$(BIN)/python bench/match_quality.py
+	$(BIN)/python bench/coord_quality.py --docs 1000
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html
