@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import platform
 import subprocess
@@ -10,6 +11,16 @@ import time
 from pathlib import Path
 
 NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" / "allsides.jsonl.gz"
+CLEF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "claims" / "clef2020-task2"
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    """A CLEF TSV's rows after its header, quoted fields (with their newlines) read whole."""
+    csv.field_size_limit(10**8)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle, delimiter="\t")
+        next(rows)
+        return list(rows)
 
 
 def machine() -> str:

@@ -12,7 +12,6 @@ embeddings cached.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import tempfile
@@ -21,9 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, run_child
-
-CLEF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "claims" / "clef2020-task2"
+from _common import CLEF, machine, read_tsv, run_child
 
 CHORUS = "chorus (MiniLM + BM25 + WordLlama)"
 RUN = """
@@ -39,14 +36,6 @@ with chorus.open_store(sys.argv[1]) as store:
     out = {r.id: [m.id for m in r.matches] for r in results}
 print(json.dumps(out))
 """
-
-
-def _tsv(path: Path) -> list[list[str]]:
-    csv.field_size_limit(10**8)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle, delimiter="\t")
-        next(rows)
-        return list(rows)
 
 
 def _gold(split: str) -> dict[str, set[str]]:
@@ -87,7 +76,7 @@ def _bm25_only(claims: list[list[str]], queries: list[list[str]]) -> dict[str, l
 
 
 def main() -> None:
-    claims = _tsv(CLEF / "verified_claims.docs.tsv")
+    claims = read_tsv(CLEF / "verified_claims.docs.tsv")
     print(f"# match quality: CLEF 2020 task 2, watchlist = {len(claims):,} verified claims")
     print(f"# machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +87,7 @@ def main() -> None:
         print(f"{'split':6} {'method':34} {'MAP@5':>6} {'MAP@1':>6} {'R@5':>6} {'s':>6}")
         results: dict[tuple[str, str], dict[str, float]] = {}
         for split in ("dev", "train"):
-            queries = _tsv(CLEF / split / "tweets.queries.tsv")
+            queries = read_tsv(CLEF / split / "tweets.queries.tsv")
             docs = Path(tmp) / f"{split}.jsonl"
             with docs.open("w", encoding="utf-8") as out:
                 for row in queries:

@@ -10,7 +10,6 @@ and connected components over a threshold.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import sys
 import time
@@ -20,24 +19,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine
+from _common import CLEF, machine, read_tsv
 from chorus.points import PointsSettings, group_claims, load_embedder
 from chorus.points.text import claim_text
-
-CLEF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "claims" / "clef2020-task2"
-
-
-def _tsv(path: Path) -> list[list[str]]:
-    csv.field_size_limit(10**8)
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle, delimiter="\t")
-        next(rows)
-        return list(rows)
 
 
 def load_clef() -> tuple[list[str], list[str]]:
     """(texts, gold group of each text)."""
-    claims = {row[0]: row[1] for row in _tsv(CLEF / "verified_claims.docs.tsv")}
+    claims = {row[0]: row[1] for row in read_tsv(CLEF / "verified_claims.docs.tsv")}
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -50,7 +39,7 @@ def load_clef() -> tuple[list[str], list[str]]:
     items: list[tuple[str, str]] = []
     linked: set[str] = set()
     for split in ("train", "dev"):
-        items += [(f"{split}:{r[0]}", r[1]) for r in _tsv(CLEF / split / "tweets.queries.tsv")]
+        items += [(f"{split}:{r[0]}", r[1]) for r in read_tsv(CLEF / split / "tweets.queries.tsv")]
         for line in (CLEF / split / "tweet-vclaim-pairs.qrels").read_text().splitlines():
             tweet, _, claim, _ = line.split()
             parent[find(f"{split}:{tweet}")] = find(f"c:{claim}")

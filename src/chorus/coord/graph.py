@@ -38,6 +38,15 @@ def _value(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _attvalues(attrs: list[object]) -> str:
+    values = "".join(
+        f'<attvalue for="{i}" value={quoteattr(_value(v))}/>'
+        for i, v in enumerate(attrs)
+        if v is not None
+    )
+    return f"<attvalues>{values}</attvalues>"
+
+
 def _gexf(nodes: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -50,25 +59,15 @@ def _gexf(nodes: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> s
         "</attributes><nodes>",
     ]
     for source, *attrs in nodes:
-        values = "".join(
-            f'<attvalue for="{i}" value={quoteattr(_value(v))}/>'
-            for i, v in enumerate(attrs)
-            if v is not None
-        )
         out.append(
             f"<node id={quoteattr(str(source))} label={quoteattr(str(source))}>"
-            f"<attvalues>{values}</attvalues></node>"
+            f"{_attvalues(attrs)}</node>"
         )
     out.append("</nodes><edges>")
     for number, (a, b, weight, *attrs) in enumerate(edges):
-        values = "".join(
-            f'<attvalue for="{i}" value={quoteattr(_value(v))}/>'
-            for i, v in enumerate(attrs)
-            if v is not None
-        )
         out.append(
             f'<edge id="{number}" source={quoteattr(str(a))} target={quoteattr(str(b))} '
-            f'weight="{weight}"><attvalues>{values}</attvalues></edge>'
+            f'weight="{weight}">{_attvalues(attrs)}</edge>'
         )
     out.append("</edges></graph></gexf>")
     return "\n".join(out) + "\n"
