@@ -88,12 +88,14 @@ class Planted:
 
 
 def build_corpus(n_docs: int, seed: int = 7) -> tuple[list[dict[str, object]], Planted]:
+    """``n_docs`` organic articles (0: every article but the last 2,000) plus the plants."""
     rng = random.Random(seed)
     with gzip.open(NEWS, "rt", encoding="utf-8") as src:
-        organic = [json.loads(line) for line in itertools.islice(src, n_docs)]
-        # The campaigns' own filler comes from articles outside the corpus: copied from an
-        # outlet in it, it would be real reuse between the campaign and that outlet.
-        elsewhere = [json.loads(line) for line in itertools.islice(src, 2000)]
+        lines = list(itertools.islice(src, n_docs + 2000)) if n_docs else src.readlines()
+    # The campaigns' own text comes from articles outside the corpus: copied from an outlet
+    # in it, it would be real reuse between the campaign and that outlet.
+    organic = [json.loads(line) for line in lines[:-2000]]
+    elsewhere = [json.loads(line) for line in lines[-2000:]]
     docs: list[dict[str, object]] = []
     dated = []
     for row in organic:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from chorus.cli import cli
-from chorus.coord import CoordSettings, canonical_url, find_coordination
+from chorus.coord import CoordSettings, canonical_url, find_coordination, read_edge_evidence
 from chorus.coord.core import Events, benjamini_hochberg, coordination_edges
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.store import Store, open_store
@@ -256,6 +256,22 @@ def test_seed_sources_form_one_community_with_evidence(tmp_path: Path) -> None:
                    WHERE v.source_a = e.source_a AND v.source_b = e.source_b)"""
         ).fetchall()
         assert missing == [(0,)]
+        # The evidence resolves to the very passages: offsets into each document's text.
+        a, b = store.con.execute(
+            "SELECT source_a, source_b FROM source_edges ORDER BY weight DESC LIMIT 1"
+        ).fetchall()[0]
+        evidence = read_edge_evidence(store, b, a).to_pylist()  # either order
+        assert (
+            len(evidence)
+            == store.con.execute(
+                "SELECT n_objects FROM source_edges WHERE source_a = ? AND source_b = ?", [a, b]
+            ).fetchall()[0][0]
+        )
+        texts = dict(store.con.execute("SELECT doc_id, text FROM documents").fetchall())
+        for row in evidence:
+            for side in "ab":
+                start, end = row[f"start_{side}"], row[f"end_{side}"]
+                assert texts[row[f"doc_{side}"]][start:end] == row[f"text_{side}"]
 
 
 def test_cli_coord_and_graph_export(tmp_path: Path) -> None:

@@ -68,3 +68,24 @@ def test_report_lists_points_and_watchlists_escaped(tmp_path: Path, store: Store
     html = write_report(store, tmp_path / "r.html").read_text()
     assert "Talking points" in html and "Watchlists" in html and "twelve villages" in html
     assert "<script>" not in html and "<img" not in html
+
+
+def test_report_shows_the_network_with_evidence_escaped(tmp_path: Path, store: Store) -> None:
+    from chorus.coord import CoordSettings, find_coordination
+    from chorus.reuse import find_reuse
+
+    shared = (
+        f"{PAYLOAD} The committee voted late on Thursday to send the measure to the full "
+        "chamber where leaders expect a close vote after weeks of negotiation over spending"
+    )
+    rows = [
+        json.dumps({"id": f"d{i}", "source": f"{PAYLOAD}{i}", "text": f"Intro {i}. {shared}."})
+        for i in range(2)
+    ]
+    ingest_paths(store, [write_jsonl(tmp_path / "x.jsonl", rows)])
+    find_reuse(store)
+    find_coordination(store, settings=CoordSettings(min_objects=1))
+    html = write_report(store, tmp_path / "r.html").read_text()
+    assert "Coordination network" in html and "No time window" in html
+    assert "characters" in html and "The committee voted" in html
+    assert "<script>" not in html and "<img" not in html

@@ -19,7 +19,7 @@ Benjamini-Hochberg across the edges tested.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,14 +45,17 @@ class Pairs:
 
 @dataclass(frozen=True)
 class Edges:
-    """Source-pair edges: ``weight``, ``n_objects``, ``median_lag`` (hours; NaN if undated),
-    ``p_value`` and ``q_value`` (NaN when no test ran), and ``pair_rows``: for each co-action
-    kept, (edge index, event a, event b)."""
+    """Source-pair edges: ``weight``, ``n_objects``, ``n_independent`` (the objects that are
+    separate evidence: at most the distinct documents on either side), ``median_lag`` (hours;
+    NaN if undated), ``p_value`` and ``q_value`` (NaN when no test ran), and for each
+    co-action kept: ``evidence_edge`` (its edge), ``evidence_a`` and ``evidence_b`` (its two
+    events)."""
 
     source_a: np.ndarray
     source_b: np.ndarray
     weight: np.ndarray
     n_objects: np.ndarray
+    n_independent: np.ndarray
     median_lag: np.ndarray
     p_value: np.ndarray
     q_value: np.ndarray
@@ -156,7 +159,23 @@ def coordination_edges(
     """Edges between sources that co-act on at least ``min_objects`` objects, with weights,
     evidence (per object, the two documents closest in time) and a test against the
     ``null`` model: ``configuration`` (analytic) or ``time`` (``permutations`` draws; needs
-    dates)."""
+    dates). :func:`co_action_edges` then :func:`with_significance`."""
+    edges = co_action_edges(events, n_sources=n_sources, window=window, min_objects=min_objects)
+    return with_significance(
+        events,
+        edges,
+        n_sources=n_sources,
+        window=window,
+        null=null,
+        permutations=permutations,
+        seed=seed,
+    )
+
+
+def co_action_edges(
+    events: Events, *, n_sources: int, window: float | None, min_objects: int
+) -> Edges:
+    """The edges, their weights and evidence; p- and q-values left NaN."""
     pairs = candidate_pairs(events)
     rarity = idf(events, n_sources)
     grouped = _pair_objects(events, pairs)
@@ -177,40 +196,53 @@ def coordination_edges(
     edge_index[kept] = np.arange(int(kept.sum()))
     evidence_edge = edge_index[inverse]
     on_edge = evidence_edge >= 0
-    lags = lag[best]
-    median_lag = group_nanmedian(lags[on_edge], evidence_edge[on_edge], edge_keys.size)
-    if null == "configuration":
-        # Objects found in one pair of documents are one piece of evidence (two articles on
-        # one story share several of its sentences): the test counts the smaller of the
-        # objects and the distinct documents on each side.
-        ea, eb = evidence_edge[on_edge], edge_keys.size
-        docs_a = _distinct_per_group(ea, events.doc[pairs.a[best][on_edge]], eb)
-        docs_b = _distinct_per_group(ea, events.doc[pairs.b[best][on_edge]], eb)
-        independent = np.minimum(n_objects[kept], np.minimum(docs_a, docs_b))
-        p_value = configuration_p_values(
-            events, edge_keys // n, edge_keys % n, independent.astype(np.float64)
-        )
-    else:
-        p_value = _time_shuffle_p_values(
-            events, pairs, grouped, rarity, window, edge_keys, total[kept], permutations, seed
-        )
-        # An edge whose co-actions all lack a date cannot be tested: shuffling times moves
-        # nothing there.
-        both = np.isfinite(lags[on_edge])
-        dated_edge = np.bincount(evidence_edge[on_edge][both], minlength=edge_keys.size) > 0
-        p_value[~dated_edge] = np.nan
+    median_lag = group_nanmedian(lag[best][on_edge], evidence_edge[on_edge], edge_keys.size)
+    # Objects found in one pair of documents are one piece of evidence (two articles on one
+    # story share several of its sentences): the smaller of the objects and the distinct
+    # documents on each side.
+    ea, eb = evidence_edge[on_edge], edge_keys.size
+    docs_a = _distinct_per_group(ea, events.doc[pairs.a[best][on_edge]], eb)
+    docs_b = _distinct_per_group(ea, events.doc[pairs.b[best][on_edge]], eb)
+    nothing = np.full(edge_keys.size, np.nan)
     return Edges(
         source_a=edge_keys // n,
         source_b=edge_keys % n,
         weight=total[kept],
         n_objects=n_objects[kept],
+        n_independent=np.minimum(n_objects[kept], np.minimum(docs_a, docs_b)),
         median_lag=median_lag,
-        p_value=p_value,
-        q_value=benjamini_hochberg(p_value),
+        p_value=nothing,
+        q_value=nothing.copy(),
         evidence_edge=evidence_edge[on_edge],
         evidence_a=pairs.a[best][on_edge],
         evidence_b=pairs.b[best][on_edge],
     )
+
+
+def with_significance(
+    events: Events,
+    edges: Edges,
+    *,
+    n_sources: int,
+    window: float | None,
+    null: str = "configuration",
+    permutations: int = 0,
+    seed: int = 0,
+) -> Edges:
+    """``edges`` with p-values against the ``null`` model and Benjamini-Hochberg q-values."""
+    if null == "configuration":
+        p_value = configuration_p_values(
+            events, edges.source_a, edges.source_b, edges.n_independent.astype(np.float64)
+        )
+    else:
+        p_value = _time_shuffle_p_values(events, edges, n_sources, window, permutations, seed)
+        # An edge whose co-actions all lack a date cannot be tested: shuffling times moves
+        # nothing there.
+        lags = np.abs(events.time[edges.evidence_a] - events.time[edges.evidence_b])
+        both = np.isfinite(lags)
+        dated_edge = np.bincount(edges.evidence_edge[both], minlength=edges.weight.size) > 0
+        p_value[~dated_edge] = np.nan
+    return replace(edges, p_value=p_value, q_value=benjamini_hochberg(p_value))
 
 
 def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -247,24 +279,25 @@ def configuration_p_values(
 
 def _time_shuffle_p_values(
     events: Events,
-    pairs: Pairs,
-    grouped: _PairObjects,
-    rarity: np.ndarray,
+    edges: Edges,
+    n_sources: int,
     window: float | None,
-    edge_keys: np.ndarray,
-    observed: np.ndarray,
     permutations: int,
     seed: int,
 ) -> np.ndarray:
     """Permutation p-values: each source's times shuffled among its own documents."""
-    p_value = np.full(edge_keys.size, np.nan)
-    if not permutations or window is None or not edge_keys.size:
+    p_value = np.full(edges.weight.size, np.nan)
+    if not permutations or window is None or not edges.weight.size:
         return p_value
     if not np.isfinite(events.time).any():
         return p_value
+    pairs = candidate_pairs(events)
+    grouped = _pair_objects(events, pairs)
+    n = int(events.source.max()) + 1
+    edge_keys = edges.source_a * n + edges.source_b
     slot = np.minimum(np.searchsorted(edge_keys, grouped.key), edge_keys.size - 1)
     tested = edge_keys[slot] == grouped.key
-    weight = rarity[grouped.obj]
+    weight = idf(events, n_sources)[grouped.obj]
     exceed = np.zeros(edge_keys.size, dtype=np.int64)
     rng = np.random.default_rng(seed)
     for _ in range(permutations):
@@ -272,7 +305,7 @@ def _time_shuffle_p_values(
         null_total = np.bincount(
             slot[tested], weights=(weight * acted)[tested], minlength=edge_keys.size
         )
-        exceed += null_total >= observed - 1e-9
+        exceed += null_total >= edges.weight - 1e-9
     out: np.ndarray = (1 + exceed) / (1 + permutations)
     return out
 

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from chorus.coord.core import Edges, Events, coordination_edges, group_nanmedian
+from chorus.coord.core import (
+    Edges,
+    Events,
+    co_action_edges,
+    group_nanmedian,
+    with_significance,
+)
 from chorus.coord.objects import sharing_events
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
@@ -73,12 +79,15 @@ def find_coordination(
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
     if not np.isfinite(events.time).any():
         window = None
+    edges = co_action_edges(
+        events, n_sources=len(sources), window=window, min_objects=settings.min_objects
+    )
     null_started = time.perf_counter()
-    edges = coordination_edges(
+    edges = with_significance(
         events,
+        edges,
         n_sources=len(sources),
         window=window,
-        min_objects=settings.min_objects,
         null=settings.null,
         permutations=settings.permutations,
         seed=settings.seed,

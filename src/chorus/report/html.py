@@ -4,6 +4,7 @@ text, titles and source names are hostile input."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from html import escape
 from pathlib import Path
@@ -222,6 +223,118 @@ def _watch_section(store: Store, limit: int = 50) -> str:
     return "<h2>Watchlists</h2>" + "".join(parts)
 
 
+def _num(value: float | None, spec: str = ".2f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _coord_section(store: Store, *, edge_limit: int = 50, evidence_limit: int = 20) -> str:
+    if "coord_runs" not in store.table_names():
+        return ""
+    runs = store.con.execute(
+        "SELECT settings, window_hours FROM coord_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    if not runs:
+        return ""
+    from chorus.coord import read_edge_evidence
+
+    settings = json.loads(runs[0][0])
+    window = runs[0][1]
+    fdr = float(settings.get("fdr", 0.05))
+    n_edges, n_significant = store.con.execute(
+        "SELECT count(*), count(*) FILTER (q_value <= ?) FROM source_edges", [fdr]
+    ).fetchall()[0]
+    if window is None:
+        timing = (
+            "<b>No time window</b>: too few documents have dates to tell how fast objects "
+            "spread, so two sources co-act on anything they both shared, whenever they "
+            "shared it; who came first is unknown."
+        )
+    else:
+        how = "set by the user" if settings.get("window_hours") else "chosen from the data"
+        timing = (
+            f"Two sources co-act on an object when both share it within {window:g} hours "
+            f"({how}: the median time an object takes to reach its second source)."
+        )
+    parts = [
+        f"<h2>Coordination network</h2><p>{n_edges:,} pairs of sources co-act on at least "
+        f"{int(settings.get('min_objects', 2))} shared objects (talking points, copied passages, "
+        f"links, shared page templates); {n_significant:,} share more than their activity "
+        f"predicts (q ≤ {fdr:g}). {timing}</p><p class=muted>An edge means two sources shared "
+        "the same uncommon messaging at about the same time, more than chance given how much "
+        "each publishes. It is not proof of coordination, common ownership or inauthenticity: "
+        "outlets also quote the same statement or cover the same event. Credited wire copy "
+        "and a single site's own templates never make an edge.</p>"
+    ]
+    communities = store.con.execute(
+        "SELECT community, n_sources FROM communities ORDER BY community"
+    ).fetchall()
+    if communities and not n_significant:
+        parts.append(
+            "<p class=muted>No edge is significant, so the communities below are drawn from "
+            "every edge: read them as who shares with whom, not as evidence.</p>"
+        )
+    for community, size in communities[:20]:
+        members = store.con.execute(
+            """SELECT source, n_docs, n_objects, originator, amplifier, median_follow_hours
+               FROM sources WHERE community = ?
+               ORDER BY originator DESC NULLS LAST, source""",
+            [community],
+        ).fetchall()
+        rows = "".join(
+            f"<tr><td>{escape(str(src))}</td><td class=n>{docs:,}</td><td class=n>{objs:,}</td>"
+            f"<td class=n>{_num(orig, '.0%')}</td><td class=n>{_num(amp, '.0%')}</td>"
+            f"<td class=n>{_num(lag, '.1f')}</td></tr>"
+            for src, docs, objs, orig, amp, lag in members
+        )
+        parts.append(
+            f"<h3>Community {community + 1} ({size:,} sources)</h3><table><tr><th>source</th>"
+            "<th class=n>documents</th><th class=n>objects shared</th><th class=n>first "
+            "(originator)</th><th class=n>following (amplifier)</th><th class=n>median "
+            f"follow, hours</th></tr>{rows}</table>"
+        )
+    edges = store.con.execute(
+        """SELECT source_a, source_b, weight, n_objects, median_lag_hours, q_value
+           FROM source_edges ORDER BY q_value NULLS LAST, weight DESC, source_a, source_b
+           LIMIT ?""",
+        [edge_limit],
+    ).fetchall()
+    items = []
+    for a, b, weight, n_objects, lag, q in edges:
+        evidence = read_edge_evidence(store, a, b, limit=evidence_limit).to_pylist()
+        rows = "".join(
+            f"<tr><td>{escape(e['object_kind'])}</td>"
+            f"<td>{escape(str(e['doc_a']))}<br><span class=muted>{_fmt_date(e['time_a'])} · "
+            f"{_span(e['start_a'], e['end_a'])}</span><blockquote>{escape(e['text_a'])}"
+            f"</blockquote></td><td>{escape(str(e['doc_b']))}<br><span class=muted>"
+            f"{_fmt_date(e['time_b'])} · {_span(e['start_b'], e['end_b'])}</span><blockquote>"
+            f"{escape(e['text_b'])}</blockquote></td></tr>"
+            for e in evidence
+        )
+        more = (
+            f'<p class="muted">{n_objects - evidence_limit:,} more objects.</p>'
+            if n_objects > evidence_limit
+            else ""
+        )
+        items.append(
+            f"<details><summary><b>{escape(str(a))}</b> — <b>{escape(str(b))}</b>: "
+            f"{n_objects:,} objects, weight {weight:.2f}, median lag {_num(lag, '.1f')} h, "
+            f"q {_num(q, '.3g')}</summary><table><tr><th>object</th><th>{escape(str(a))}</th>"
+            f"<th>{escape(str(b))}</th></tr>{rows}</table>{more}</details>"
+        )
+    more = (
+        f'<p class="muted">{n_edges - edge_limit:,} more edges: <code>chorus export '
+        "source_edges</code>.</p>"
+        if n_edges > edge_limit
+        else ""
+    )
+    parts.append("<h3>Edges, strongest evidence first</h3>" + "".join(items) + more)
+    return "".join(parts)
+
+
+def _span(start: int | None, end: int | None) -> str:
+    return "characters unknown" if start is None or end is None else f"characters {start:,}–{end:,}"
+
+
 def render_report(store: Store) -> str:
     """The report as one HTML string: no scripts, no external resources."""
     stats = corpus_stats(store)
@@ -238,6 +351,7 @@ def render_report(store: Store) -> str:
 itself proof of coordination or inauthenticity.</p>
 {_points_section(store)}
 {_reuse_section(store)}
+{_coord_section(store)}
 {_watch_section(store)}
 <h2>Sources</h2>{_sources_table(stats)}
 <h2>Documents</h2>{_documents_table(store)}

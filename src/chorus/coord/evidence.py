@@ -1,0 +1,64 @@
+"""An edge's evidence resolved to text: for each object two sources co-acted on, what the
+object is and where each of the two documents carries it (character offsets, the passage)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from chorus.store import Store
+
+# Where each kind of object sits in a document. A link has no span table: its text is the
+# canonical URL and its offsets are unknown (the raw link in the text may carry tracking
+# parameters the canonical form dropped).
+_SPANS = """
+    SELECT 'point' AS kind, point_id AS object_id, doc_id, start, "end", text FROM mentions
+    UNION ALL
+    SELECT CASE c.kind WHEN 'reuse' THEN 'reuse' ELSE 'template' END, p.cluster_id, p.doc_id,
+           p.start, p."end", p.text
+    FROM passages p JOIN reuse_clusters c USING (cluster_id)
+    WHERE c.kind IN ('reuse', 'boilerplate')
+"""
+_LABELS = """
+    SELECT 'point' AS kind, point_id AS object_id, label FROM points
+    UNION ALL
+    SELECT CASE kind WHEN 'reuse' THEN 'reuse' ELSE 'template' END, cluster_id, representative
+    FROM reuse_clusters WHERE kind IN ('reuse', 'boilerplate')
+"""
+
+
+def read_edge_evidence(
+    store: Store, source_a: str, source_b: str, *, limit: int | None = None
+) -> pa.Table:
+    """The evidence for the edge between two sources (either order), earliest first.
+
+    Columns: ``object_kind``, ``object_id``, ``label`` (the point's label, the passage's
+    representative text, or the URL), and for each side (``_a``, ``_b``): ``source``,
+    ``doc``, ``time``, ``start``, ``end`` and ``text`` (the first span of that document
+    carrying the object; offsets ``NULL`` for links)."""
+    a, b = sorted((source_a, source_b))
+    limit_sql = "" if limit is None else f"LIMIT {int(limit)}"
+    return store.con.sql(
+        f"""
+        WITH ev AS (SELECT * FROM edge_evidence WHERE source_a = ? AND source_b = ?),
+        docs AS (SELECT doc_a AS doc_id FROM ev UNION SELECT doc_b FROM ev),
+        spans AS (
+            SELECT kind, object_id, doc_id, min(start) AS start,
+                   arg_min("end", start) AS "end", arg_min(text, start) AS text
+            FROM ({_SPANS}) SEMI JOIN docs USING (doc_id) GROUP BY ALL),
+        labels AS (SELECT * FROM ({_LABELS}) SEMI JOIN (SELECT object_id FROM ev) USING (object_id))
+        SELECT e.object_kind, e.object_id, coalesce(l.label, e.object_id) AS label,
+               e.source_a, e.doc_a, e.time_a, sa.start AS start_a, sa."end" AS end_a,
+               coalesce(sa.text, e.object_id) AS text_a,
+               e.source_b, e.doc_b, e.time_b, sb.start AS start_b, sb."end" AS end_b,
+               coalesce(sb.text, e.object_id) AS text_b
+        FROM ev e
+        LEFT JOIN labels l ON l.kind = e.object_kind AND l.object_id = e.object_id
+        LEFT JOIN spans sa
+            ON sa.kind = e.object_kind AND sa.object_id = e.object_id AND sa.doc_id = e.doc_a
+        LEFT JOIN spans sb
+            ON sb.kind = e.object_kind AND sb.object_id = e.object_id AND sb.doc_id = e.doc_b
+        ORDER BY least(e.time_a, e.time_b) NULLS LAST, e.object_kind, e.object_id
+        {limit_sql}
+        """,
+        params=[a, b],
+    ).to_arrow_table()
