@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from chorus.cli import cli
 from chorus.coord import CoordSettings, canonical_url, find_coordination, read_edge_evidence
-from chorus.coord.core import Events, benjamini_hochberg, coordination_edges
+from chorus.coord.core import Events, benjamini_hochberg, closest_pairs, coordination_edges
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.store import Store, open_store
 
@@ -317,3 +317,41 @@ def test_credited_wire_copy_joins_no_sources(tmp_path: Path) -> None:
         assert store.count("mentions") > 0  # the wire's sentences are talking points...
         # ...but credited wire copy joins no two sources.
         assert store.con.execute("SELECT count(*) FROM source_edges").fetchall() == [(0,)]
+
+
+def _closest_brute_force(events: Events, window: float | None) -> dict[tuple[int, ...], float]:
+    """Per (source a, source b, object) co-acted: the smallest lag (inf when undated)."""
+    out: dict[tuple[int, ...], float] = {}
+    for i, j in itertools.combinations(range(events.source.size), 2):
+        si, sj = int(events.source[i]), int(events.source[j])
+        if si == sj or events.obj[i] != events.obj[j]:
+            continue
+        lag = abs(float(events.time[i]) - float(events.time[j]))
+        if window is not None and not math.isnan(lag) and lag > window:
+            continue
+        key = (min(si, sj), max(si, sj), int(events.obj[i]))
+        lag = math.inf if math.isnan(lag) else lag
+        out[key] = min(out.get(key, math.inf), lag)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("window", [None, 0.5, 3.0])
+@pytest.mark.parametrize("chunk_pairs", [1, 7, 4_000_000])
+def test_closest_pairs_match_brute_force(seed: int, window: float | None, chunk_pairs: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 60
+    times = rng.uniform(0, 10, n).round(1)
+    times[rng.random(n) < 0.2] = np.nan  # some undated
+    events = Events(
+        rng.integers(0, 6, n), rng.integers(0, 5, n), times, np.arange(n, dtype=np.int64)
+    )
+    pairs = closest_pairs(events, window, chunk_pairs=chunk_pairs)
+    got = {}
+    for a, b in zip(pairs.a.tolist(), pairs.b.tolist(), strict=True):
+        assert events.source[a] < events.source[b] and events.obj[a] == events.obj[b]
+        lag = abs(float(events.time[a]) - float(events.time[b]))
+        key = (int(events.source[a]), int(events.source[b]), int(events.obj[a]))
+        assert key not in got
+        got[key] = math.inf if math.isnan(lag) else lag
+    assert got == _closest_brute_force(events, window)

@@ -173,36 +173,39 @@ def coordination_edges(
 
 
 def co_action_edges(
-    events: Events, *, n_sources: int, window: float | None, min_objects: int
+    events: Events,
+    *,
+    n_sources: int,
+    window: float | None,
+    min_objects: int,
+    chunk_pairs: int = 4_000_000,
 ) -> Edges:
-    """The edges, their weights and evidence; p- and q-values left NaN."""
-    pairs = candidate_pairs(events)
+    """The edges, their weights and evidence; p- and q-values left NaN. Memory is bounded by
+    ``chunk_pairs`` candidate pairs at a time plus one row per co-acted (source pair,
+    object)."""
     rarity = idf(events, n_sources)
-    grouped = _pair_objects(events, pairs)
-    lag = np.abs(events.time[pairs.a] - events.time[pairs.b])
-    within = np.flatnonzero(_within(events.time[pairs.a], events.time[pairs.b], window))
-    order = within[np.lexsort((np.nan_to_num(lag[within], nan=np.inf), grouped.group[within]))]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = grouped.group[order][1:] != grouped.group[order][:-1]
-    best = order[first]  # one pair of documents per co-acted (source pair, object)
-    groups = grouped.group[best]
-    unique, inverse = np.unique(grouped.key[groups], return_inverse=True)
-    n_objects = np.bincount(inverse, minlength=unique.size)
-    total = np.bincount(inverse, weights=rarity[grouped.obj[groups]], minlength=unique.size)
-    kept = n_objects >= min_objects
+    best = closest_pairs(events, window, chunk_pairs=chunk_pairs)
     n = int(events.source.max()) + 1 if events.source.size else 1
+    keys = events.source[best.a] * n + events.source[best.b]
+    unique, inverse = np.unique(keys, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n_objects = np.bincount(inverse, minlength=unique.size)
+    total = np.bincount(inverse, weights=rarity[events.obj[best.a]], minlength=unique.size)
+    kept = n_objects >= min_objects
     edge_keys = unique[kept]
     edge_index = np.full(unique.size, -1, dtype=np.int64)
     edge_index[kept] = np.arange(int(kept.sum()))
     evidence_edge = edge_index[inverse]
     on_edge = evidence_edge >= 0
-    median_lag = group_nanmedian(lag[best][on_edge], evidence_edge[on_edge], edge_keys.size)
+    evidence_a, evidence_b = best.a[on_edge], best.b[on_edge]
+    evidence_edge = evidence_edge[on_edge]
+    lag = np.abs(events.time[evidence_a] - events.time[evidence_b])
+    median_lag = group_nanmedian(lag, evidence_edge, edge_keys.size)
     # Objects found in one pair of documents are one piece of evidence (two articles on one
     # story share several of its sentences): the smaller of the objects and the distinct
     # documents on each side.
-    ea, eb = evidence_edge[on_edge], edge_keys.size
-    docs_a = _distinct_per_group(ea, events.doc[pairs.a[best][on_edge]], eb)
-    docs_b = _distinct_per_group(ea, events.doc[pairs.b[best][on_edge]], eb)
+    docs_a = _distinct_per_group(evidence_edge, events.doc[evidence_a], edge_keys.size)
+    docs_b = _distinct_per_group(evidence_edge, events.doc[evidence_b], edge_keys.size)
     nothing = np.full(edge_keys.size, np.nan)
     return Edges(
         source_a=edge_keys // n,
@@ -213,10 +216,108 @@ def co_action_edges(
         median_lag=median_lag,
         p_value=nothing,
         q_value=nothing.copy(),
-        evidence_edge=evidence_edge[on_edge],
-        evidence_a=pairs.a[best][on_edge],
-        evidence_b=pairs.b[best][on_edge],
+        evidence_edge=evidence_edge,
+        evidence_a=evidence_a,
+        evidence_b=evidence_b,
     )
+
+
+def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_000_000) -> Pairs:
+    """For every (source pair, object) co-acted within ``window``: the two events closest in
+    time (ties: the lowest event numbers), oriented ``source[a] < source[b]``, sorted.
+
+    Only pairs that can fall within the window are enumerated: on each object, events are
+    sorted by time and each dated event meets the later ones up to ``window`` hours on, plus
+    every undated one (an undated event meets all). Pairs are made ``chunk_pairs`` at a time
+    and reduced to the closest per (source pair, object) as they go, so a story that a
+    thousand documents cover over years costs its near-in-time pairs, not its square."""
+    size = events.source.size
+    empty = np.zeros(0, dtype=np.int64)
+    if size < 2:
+        return Pairs(empty, empty)
+    undated = np.isnan(events.time)
+    order = np.lexsort((np.where(undated, 0.0, events.time), undated, events.obj))
+    obj = events.obj[order]
+    times = events.time[order]
+    is_undated = undated[order]
+    starts = np.flatnonzero(np.r_[True, obj[1:] != obj[:-1]])
+    ends = np.r_[starts[1:], size]
+    segment = np.repeat(np.arange(starts.size), ends - starts)
+    end = ends[segment]
+    # Per object, where its undated events begin (they sort last).
+    und_pos = np.flatnonzero(is_undated)
+    undated_start = ends.copy()
+    if und_pos.size:
+        np.minimum.at(undated_start, segment[und_pos], und_pos)
+    u_start = undated_start[segment]
+    position = np.arange(size)
+    # Range 1: later events of the same object within reach; range 2: the undated ones.
+    if window is None:
+        reach = u_start
+    else:
+        # Search the (object, time) order for each dated event's time + window; the slack
+        # is trimmed by the exact test below.
+        span = float(np.nanmax(events.time) - np.nanmin(events.time)) if (~undated).any() else 0.0
+        base = float(np.nanmin(events.time)) if (~undated).any() else 0.0
+        stride = span + window + 2.0
+        key = obj * stride + np.where(is_undated, stride - 1.0, times - base)
+        slack = 4 * float(np.spacing(np.abs(key).max())) + 1e-9
+        reach = np.searchsorted(key, key + window + slack, side="right")
+        reach = np.minimum(np.maximum(reach, position + 1), u_start)
+    lo1 = position + 1
+    hi1 = np.where(is_undated, end, reach)
+    lo2 = np.where(is_undated, end, np.maximum(u_start, hi1))
+    hi2 = end
+    count1 = np.maximum(hi1 - lo1, 0)
+    count2 = np.maximum(hi2 - lo2, 0)
+    per_event = count1 + count2
+    cumulative = np.cumsum(per_event)
+    best_a: list[np.ndarray] = []
+    best_b: list[np.ndarray] = []
+    begin = 0
+    while begin < size:
+        done = int(cumulative[begin - 1]) if begin else 0
+        stop = int(np.searchsorted(cumulative, done + chunk_pairs, side="right"))
+        stop = max(stop, begin + 1)
+        rows = np.arange(begin, stop)
+        left = np.concatenate([np.repeat(rows, count1[rows]), np.repeat(rows, count2[rows])])
+        right = np.concatenate([_ranges(lo1[rows], count1[rows]), _ranges(lo2[rows], count2[rows])])
+        a, b = order[left], order[right]
+        keep = events.source[a] != events.source[b]
+        a, b = a[keep], b[keep]
+        keep = _within(events.time[a], events.time[b], window)
+        a, b = a[keep], b[keep]
+        swap = events.source[a] > events.source[b]
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        a, b = _closest_per_group(events, a, b)
+        best_a.append(a)
+        best_b.append(b)
+        begin = stop
+    a, b = _closest_per_group(events, np.concatenate(best_a), np.concatenate(best_b))
+    return Pairs(a, b)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    out: np.ndarray = np.repeat(starts - offsets, counts) + np.arange(total)
+    return out
+
+
+def _closest_per_group(events: Events, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Of the pairs (a, b), one per (source a, source b, object): the smallest lag, then the
+    lowest a, then b; sorted by (source a, source b, object)."""
+    if a.size == 0:
+        return a, b
+    lag = np.nan_to_num(np.abs(events.time[a] - events.time[b]), nan=np.inf)
+    order = np.lexsort((b, a, lag, events.obj[a], events.source[b], events.source[a]))
+    a, b = a[order], b[order]
+    group = np.c_[events.source[a], events.source[b], events.obj[a]]
+    first = np.r_[True, (group[1:] != group[:-1]).any(axis=1)]
+    return a[first], b[first]
 
 
 def with_significance(
