@@ -45,3 +45,62 @@ def news_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def write_jsonl(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def analysed_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the seed corpus with every stage run (read it; copy it to change it)."""
+    from chorus.analyze import analyze
+    from chorus.ingest import ingest_paths
+
+    path = tmp_path_factory.mktemp("seeds") / "seeds.duckdb"
+    with open_store(path) as store:
+        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+        analyze(store)
+    return path
+
+
+HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+
+
+@pytest.fixture(scope="session")
+def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store whose texts, titles, sources and URLs all carry script payloads, and whose
+    documents share a passage and a claim, so every view has hostile content to show."""
+    import json
+
+    from chorus.coord import CoordSettings, find_coordination
+    from chorus.ingest import ingest_paths
+    from chorus.points import PointsSettings, find_points
+    from chorus.reuse import find_reuse
+
+    folder = tmp_path_factory.mktemp("hostile")
+    shared = (
+        f"{HOSTILE} The committee voted late on Thursday to send the measure to the full "
+        "chamber where leaders expect a close vote after weeks of negotiation over spending."
+    )
+    claim = "the new dam will flood twelve villages along the river valley next spring"
+    rows = [
+        json.dumps(
+            {
+                "id": f"{HOSTILE}{i}",
+                "source": f"{HOSTILE}site{i}",
+                "title": HOSTILE,
+                "url": "javascript:window.__pwned=3",
+                "published_at": f"2024-05-0{i + 1}T10:00:00",
+                "text": f"Intro {i} {HOSTILE}. {shared} Critics say {claim} {HOSTILE}.",
+            }
+        )
+        for i in range(3)
+    ]
+    path = folder / "hostile.duckdb"
+    with open_store(path) as store:
+        ingest_paths(
+            store,
+            [write_jsonl(folder / "x.jsonl", rows)],
+            language_detector=NoLanguageDetector(),
+        )
+        find_reuse(store)
+        find_points(store, settings=PointsSettings(model="hashing"))
+        find_coordination(store, settings=CoordSettings(min_objects=1, window_hours=100))
+    return path

@@ -772,17 +772,62 @@ def analyze_cmd(
     default=Path("chorus-report.html"),
     show_default=True,
 )
+@quiet_option
 @handle_errors
-def report(db: Path, output: Path) -> None:
-    """Write a self-contained HTML report of the store.
+def report(db: Path, output: Path, quiet: bool) -> None:
+    """Write a self-contained HTML report of the store: overview, talking points with
+    their mentions in context, copied passages side by side, the coordination network
+    (click an edge for its evidence), sources and watchlists. One file: no network, no
+    CDN; it opens from disk.
 
     \b
     Example:
       chorus report -o report.html
     """
     with open_store(db, read_only=True) as store:
-        path = write_report(store, output)
-    click.echo(f"wrote {path}")
+        path = write_report(store, output, progress=_progress(quiet))
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow binding an address other machines can reach (the app has no login).",
+)
+@handle_errors
+def serve(db: Path, host: str, port: int, allow_remote: bool) -> None:
+    """Browse the store in a web app: the report's views over the live store, search
+    (words, or talking points like a sentence), filters by source and date, and a JSON
+    API (OpenAPI description at /openapi.json). Read-only; binds 127.0.0.1 unless told
+    otherwise.
+
+    \b
+    Examples:
+      chorus serve                          # http://127.0.0.1:8000
+      chorus serve --port 8080
+      chorus serve --host 0.0.0.0 --allow-remote
+    """
+    from chorus.serve import run
+
+    if host not in _LOOPBACK:
+        if not allow_remote:
+            raise click.UsageError(
+                f"--host {host} exposes the store beyond this machine, with no login; "
+                "add --allow-remote if that is what you want"
+            )
+        click.echo(
+            f"warning: serving on {host}:{port}: anyone who can reach it can read the store",
+            err=True,
+        )
+    click.echo(f"chorus: serving {db} on http://{host}:{port} (Ctrl-C to stop)")
+    run(db, host=host, port=port)
 
 
 @cli.command()

@@ -1,0 +1,385 @@
+// chorus: the report and the web app share this script. Text from the corpus is hostile:
+// it only ever reaches the page through textContent and attribute setters, never as HTML.
+"use strict";
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+  const dataNode = document.getElementById("chorus-data");
+  const embedded = dataNode ? JSON.parse(dataNode.textContent) : null;
+  const apiBase = document.body.dataset.api || "/api";
+  const main = document.getElementById("main");
+  const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "onclick") el.addEventListener("click", v);
+      else if (k === "className") el.className = v;
+      else if (k === "style") Object.assign(el.style, v);
+      else el.setAttribute(k, String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+  function s(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "onclick") el.addEventListener("click", v);
+      else el.setAttribute(k, String(v));
+    }
+    for (const c of children.flat()) if (c) el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+    return el;
+  }
+  const link = (hash, text) => h("a", { href: "#" + hash }, text);
+  const enc = encodeURIComponent;
+  const day = (iso) => (iso ? String(iso).slice(0, 10) : "—");
+  const num = (v, d = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(d));
+  const pct = (v) => (v === null || v === undefined ? "—" : Math.round(v * 100) + "%");
+  const colour = (c) => (c === null || c === undefined ? "#bbb" : PALETTE[c % PALETTE.length]);
+  const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
+
+  // ---- data: the live API, or the answers embedded in the report --------------------------
+  async function get(path, params) {
+    const query = new URLSearchParams(params || {});
+    if (!embedded) {
+      const r = await fetch(apiBase + "/" + path + (query.toString() ? "?" + query : ""));
+      if (r.status === 404) return null;
+      if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+      return r.json();
+    }
+    return local(path, params || {});
+  }
+  function local(path, p) {
+    const d = embedded;
+    const [head, ...rest] = path.split("/");
+    if (head === "points") {
+      let items = d.points.slice();
+      if (p.q) {
+        const words = p.q.toLowerCase().split(/\s+/).filter(Boolean);
+        items = items.filter((i) => words.every((w) => i.label.toLowerCase().includes(w)));
+      }
+      if (p.source) items = items.filter((i) => (d.point_sources[i.point_id] || []).includes(p.source));
+      if (p.since) items = items.filter((i) => i.first_seen && i.first_seen.slice(0, 10) >= p.since);
+      if (p.until) items = items.filter((i) => i.first_seen && i.first_seen.slice(0, 10) <= p.until);
+      const keyOf = { sources: (i) => [-i.n_sources, -i.n_docs], documents: (i) => [-i.n_docs, -i.n_sources],
+        first_seen: (i) => [i.first_seen || "9999"], label: (i) => [i.label] }[p.sort || "sources"];
+      items.sort((a, b) => { const x = keyOf(a), y = keyOf(b);
+        for (let k = 0; k < x.length; k++) { if (x[k] < y[k]) return -1; if (x[k] > y[k]) return 1; } return 0; });
+      const off = Number(p.offset || 0), lim = Number(p.limit || 50);
+      return { total: items.length, offset: off, items: items.slice(off, off + lim), partial: d.partial.points };
+    }
+    if (head === "point") return d.point_detail[p.id] || null;
+    if (head === "reuse") return d.reuse[p.kind] || { kind: p.kind, total: 0, items: [] };
+    if (head === "cluster") return d.cluster_detail[p.id] || null;
+    if (head === "edge") return d.edge_detail[p.a + "\u0000" + p.b] || d.edge_detail[p.b + "\u0000" + p.a] || null;
+    if (head === "sources") {
+      const off = Number(p.offset || 0), lim = Number(p.limit || 100);
+      return { ...d.sources, offset: off, items: d.sources.items.slice(off, off + lim) };
+    }
+    if (head === "source") return d.source_detail[p.name] || null;
+    if (head === "search") {
+      const words = String(p.q || "").toLowerCase().split(/\s+/).filter(Boolean);
+      const hits = [];
+      for (const pd of Object.values(d.point_detail)) for (const m of pd.mentions)
+        if (words.length && words.every((w) => m.sentence.toLowerCase().includes(w))) hits.push(m);
+      return { query: p.q, items: hits.slice(0, 50), partial: true };
+    }
+    return d[head] === undefined ? null : d[head];
+  }
+
+  // ---- pieces ---------------------------------------------------------------------------
+  function table(headers, rows, numeric) {
+    return h("table", {}, h("tr", {}, headers.map((t, i) => h("th", { className: numeric && numeric[i] ? "n" : null }, t))),
+      rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { className: numeric && numeric[i] ? "n" : null }, c)))));
+  }
+  function sparkline(months) {
+    const w = 120, ht = 22;
+    if (!months || !months.length) return h("span", { className: "muted" }, "undated");
+    const max = Math.max(...months.map((m) => m.n), 1);
+    if (months.length === 1) return s("svg", { width: w, height: ht, class: "spark", role: "img" },
+      s("title", {}, `${months[0].month}: ${months[0].n}`), s("circle", { cx: 3, cy: ht / 2, r: 2.5, fill: "#1f77b4" }));
+    const step = months.length > 1 ? w / (months.length - 1) : 0;
+    const pts = months.map((m, i) => `${(i * step).toFixed(1)},${(ht - 2 - (m.n / max) * (ht - 4)).toFixed(1)}`).join(" ");
+    return s("svg", { width: w, height: ht, class: "spark", role: "img" },
+      s("title", {}, `${months[0].month} to ${months[months.length - 1].month}, peak ${max} a month`),
+      s("polyline", { points: pts, fill: "none", stroke: "#1f77b4", "stroke-width": 1.5 }));
+  }
+  function pager(total, offset, limit, go) {
+    if (total <= limit) return null;
+    return h("p", { className: "pager" },
+      offset > 0 ? h("button", { onclick: () => go(Math.max(0, offset - limit)) }, "← previous") : null,
+      ` ${offset + 1}–${Math.min(offset + limit, total)} of ${total.toLocaleString()} `,
+      offset + limit < total ? h("button", { onclick: () => go(offset + limit) }, "next →") : null);
+  }
+  function inContext(m) {
+    return h("blockquote", {}, h("span", { className: "muted" }, m.before ? "…" + m.before : ""),
+      h("mark", {}, m.sentence), h("span", { className: "muted" }, m.after ? m.after + "…" : ""));
+  }
+  const partialNote = (on, what) => (on ? h("p", { className: "muted" },
+    `The report holds the top ${what} only; chorus serve shows everything.`) : null);
+
+  // ---- views ----------------------------------------------------------------------------
+  async function viewOverview() {
+    const [o, heat, line] = await Promise.all([get("overview"), get("heatmap"), get("timeline")]);
+    const c = o.counts;
+    const cards = [["documents", c.documents], ["sources", c.sources], ["sentences", c.sentences],
+      ["talking points", c.talking_points], ["reuse clusters", c.reuse_clusters],
+      ["communities", c.communities], ["date range", `${day(o.first)} – ${day(o.last)}`]];
+    const window = o.coord_window_hours;
+    return [h("h2", {}, "Overview"),
+      h("div", { className: "cards" }, cards.map(([k, v]) => h("div", { className: "card" }, h("b", {}, typeof v === "number" ? v.toLocaleString() : v), k))),
+      h("p", { className: "muted" }, "Shared messaging is measured, not judged: repetition across sources is not by itself proof of coordination or inauthenticity."),
+      c.source_edges ? h("p", {}, window === null || window === undefined
+        ? "Coordination: no time window (too few dates); sources co-act on anything they both shared, whenever."
+        : `Coordination: sources co-act on an object when both share it within ${window} hours.`) : null,
+      h("details", {}, h("summary", {}, "Settings used"), h("pre", {}, JSON.stringify(o.settings, null, 2))),
+      heatmap(heat), timelineView(line)];
+  }
+  function heatmap(d) {
+    if (!d || !d.points.length) return null;
+    const cell = {};
+    let max = 1;
+    for (const c of d.cells) { cell[c.source + "\u0000" + c.point_id] = c.n; max = Math.max(max, c.n); }
+    return [h("h3", {}, "Sources × talking points"),
+      h("p", { className: "muted" }, "Documents of each source mentioning each of the points most sources share."),
+      h("div", { className: "scroll" }, h("table", { className: "heat" },
+        h("tr", {}, h("th", {}, "source"), d.points.map((p, i) => h("th", { title: p.label }, link("/point/" + enc(p.point_id), String(i + 1))))),
+        d.sources.map((src) => h("tr", {}, h("td", {}, link("/source/" + enc(src), src)),
+          d.points.map((p) => { const n = cell[src + "\u0000" + p.point_id] || 0;
+            return h("td", { className: "n", title: `${src}: ${n}`, style: { background: n ? `rgba(31,119,180,${0.15 + 0.85 * n / max})` : "" } }, n || ""); })))))];
+  }
+  function timelineView(d) {
+    if (!d || !d.points.length) return null;
+    const all = d.points.flatMap((p) => p.arrivals.map((a) => Date.parse(a.arrived)));
+    if (!all.length) return null;
+    const t0 = Math.min(...all), t1 = Math.max(...all), span = Math.max(t1 - t0, 1);
+    const w = 760, row = 22, left = 30;
+    const svg = s("svg", { width: w + left + 10, height: d.points.length * row + 24, class: "timeline", role: "img" });
+    d.points.forEach((p, i) => {
+      svg.appendChild(s("text", { x: 0, y: i * row + 15, class: "lab" }, String(i + 1)));
+      svg.appendChild(s("line", { x1: left, x2: left + w, y1: i * row + 11, y2: i * row + 11, stroke: "#eee" }));
+      for (const a of p.arrivals) {
+        const x = left + ((Date.parse(a.arrived) - t0) / span) * w;
+        svg.appendChild(s("circle", { cx: x.toFixed(1), cy: i * row + 11, r: 4, fill: colour(a.community), "fill-opacity": 0.75 },
+          s("title", {}, `${a.source}, ${day(a.arrived)}: ${p.label}`)));
+      }
+    });
+    svg.appendChild(s("text", { x: left, y: d.points.length * row + 18, class: "lab" }, day(new Date(t0).toISOString())));
+    svg.appendChild(s("text", { x: left + w - 70, y: d.points.length * row + 18, class: "lab" }, day(new Date(t1).toISOString())));
+    return [h("h3", {}, "How the most shared points spread"),
+      h("p", { className: "muted" }, "Each dot: a source's first mention of the point, coloured by its community."),
+      h("div", { className: "scroll" }, svg),
+      h("ol", { className: "small" }, d.points.map((p) => h("li", {}, link("/point/" + enc(p.point_id), p.label))))];
+  }
+
+  async function viewPoints(params) {
+    const p = { sort: "sources", offset: 0, limit: 50, ...params };
+    const page = await get("points", p);
+    const go = (change) => route("/points", { ...p, ...change });
+    const sortHead = (key, text) => h("a", { href: "#", className: p.sort === key ? "sorted" : null,
+      onclick: (e) => { e.preventDefault(); go({ sort: key, offset: 0 }); } }, text);
+    const form = h("form", { className: "filters" },
+      h("input", { name: "q", placeholder: "words in the label", value: p.q || "" }),
+      h("input", { name: "source", placeholder: "source", value: p.source || "" }),
+      h("input", { name: "since", type: "date", value: p.since || "" }),
+      h("input", { name: "until", type: "date", value: p.until || "" }),
+      h("button", { type: "submit" }, "filter"));
+    form.addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(form);
+      go({ q: f.get("q"), source: f.get("source"), since: f.get("since"), until: f.get("until"), offset: 0 }); });
+    return [h("h2", {}, `Talking points (${page.total.toLocaleString()})`),
+      h("p", { className: "muted" }, "The same claim, in the same or other words, in several documents."), form,
+      partialNote(page.partial, "talking points"),
+      h("table", { className: "points" }, h("tr", {}, h("th", {}, sortHead("label", "talking point")),
+        h("th", { className: "n" }, sortHead("sources", "sources")), h("th", { className: "n" }, sortHead("documents", "documents")),
+        h("th", {}, sortHead("first_seen", "first seen")), h("th", {}, "origin"), h("th", {}, "mentions over time")),
+      page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
+        h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
+        h("td", {}, link("/source/" + enc(i.origin_source), i.origin_source)), h("td", {}, sparkline(i.months))))),
+      pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
+  }
+
+  async function viewPoint(id) {
+    const p = await get("point", { id });
+    if (!p) return notFound("talking point", id);
+    return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
+      h("p", {}, `${p.n_docs} documents, ${p.n_sources} sources; first seen ${day(p.first_seen)} in `,
+        link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`),
+      h("p", { className: "muted" }, (p.keyphrases || []).join(", ")),
+      p.mentions.map((m) => h("div", { className: "mention" },
+        h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end} `,
+          safeUrl(m.url) ? h("a", { href: safeUrl(m.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open") : null),
+        m.title ? h("div", { className: "muted" }, m.title) : null, inContext(m)))];
+  }
+
+  async function viewReuse(kind, params) {
+    const p = { offset: 0, limit: 50, ...params };
+    const page = await get("reuse", { ...p, kind });
+    const note = { reuse: "Copied passages: the material for talking points and coordination.",
+      syndication: "Credited wire copy: shared honestly, not evidence of coordination.",
+      boilerplate: "Templates and page furniture, kept apart." }[kind];
+    return [h("h2", {}, "Copied passages"),
+      h("p", {}, ["reuse", "syndication", "boilerplate"].map((k) => [k === kind ? h("b", {}, k) : link("/reuse/" + k, k), " "])),
+      h("p", { className: "muted" }, note), partialNote(page.partial, "clusters"),
+      table(["passage", "documents", "sources", "first seen", "origin"], page.items.map((c) => [
+        link("/cluster/" + enc(c.cluster_id), c.representative), c.n_docs, c.n_sources, day(c.first_seen), c.origin_source]),
+      [false, true, true, false, false]),
+      pager(page.total, page.offset, p.limit, (offset) => route("/reuse/" + kind, { offset }))];
+  }
+
+  async function viewCluster(id) {
+    const c = await get("cluster", { id });
+    if (!c) return notFound("cluster", id);
+    return [h("h2", {}, `Copied passage (${c.kind})`),
+      h("p", {}, `${c.n_docs} documents, ${c.n_sources} sources; first seen ${day(c.first_seen)} in ${c.origin_source}. Differences from the first copy: `,
+        h("ins", {}, "added"), " ", h("del", {}, "dropped"), "."),
+      h("div", { className: "copies" }, c.copies.map((p) => h("div", { className: "copy" },
+        h("div", {}, h("b", {}, link("/source/" + enc(p.source), p.source)), ` · ${day(p.published_at)} · ${p.doc_id} · characters ${p.start}–${p.end}`),
+        h("p", {}, p.diff.map((r) => [r.op === "same" ? r.text : h(r.op === "added" ? "ins" : "del", {}, r.text), " "])))))];
+  }
+
+  async function viewNetwork() {
+    const net = await get("network");
+    if (!net || !net.nodes.length) return [h("h2", {}, "Coordination network"), h("p", {}, "No coordination has been computed, or no two sources co-act.")];
+    const w = 900, ht = 580, pad = 30, labelRoom = 170;
+    const pos = {};
+    for (const n of net.nodes) pos[n.source] = [pad + n.x * (w - pad - labelRoom), pad + n.y * (ht - 2 * pad)];
+    const maxW = Math.max(...net.edges.map((e) => e.weight), 1);
+    const panel = h("div", { id: "evidence" }, h("p", { className: "muted" }, "Click an edge to see its evidence; click a source to open it."));
+    const svg = s("svg", { width: w, height: ht, class: "graph", role: "img", viewBox: `0 0 ${w} ${ht}` });
+    for (const e of net.edges) {
+      const [x1, y1] = pos[e.source_a], [x2, y2] = pos[e.source_b];
+      const width = 1 + 5 * e.weight / maxW;
+      const g = s("g", { class: "edge", "data-a": e.source_a, "data-b": e.source_b, onclick: () => showEdge(e, panel) },
+        s("line", { x1, y1, x2, y2, stroke: e.significant ? "#555" : "#bbb", "stroke-width": width, "stroke-dasharray": e.significant ? "" : "4 3" }),
+        s("line", { x1, y1, x2, y2, stroke: "transparent", "stroke-width": Math.max(width, 12), class: "hit" }),
+        s("title", {}, `${e.source_a} — ${e.source_b}: ${e.n_objects} objects, weight ${num(e.weight)}, q ${num(e.q_value, 3)}`));
+      svg.appendChild(g);
+    }
+    for (const n of net.nodes) {
+      const [x, y] = pos[n.source];
+      svg.appendChild(s("g", { class: "node", onclick: () => route("/source/" + enc(n.source)) },
+        s("circle", { cx: x, cy: y, r: 5 + Math.min(10, Math.sqrt(n.n_objects || 1) / 2), fill: colour(n.community) }),
+        s("text", { x: x + 8, y: y + 4 }, n.source),
+        s("title", {}, `${n.source}: community ${n.community === null ? "none" : n.community + 1}, originator ${pct(n.originator)}, amplifier ${pct(n.amplifier)}`)));
+    }
+    const window = net.window_hours;
+    return [h("h2", {}, "Coordination network"),
+      h("p", {}, window === null || window === undefined
+        ? "No time window: too few dates, so sources co-act on anything they both shared, whenever they shared it."
+        : `Two sources co-act on an object when both share it within ${window} hours. Solid edges are significant (q ≤ ${net.fdr}); dashed ones are not.`),
+      h("p", { className: "muted" }, "An edge is shared messaging beyond chance, not proof of coordination or inauthenticity. Credited wire copy and one site's own templates never make an edge."),
+      h("div", { className: "scroll" }, svg), panel];
+  }
+
+  async function showEdge(e, panel) {
+    panel.replaceChildren(h("p", { className: "muted" }, "loading…"));
+    const d = await get("edge", { a: e.source_a, b: e.source_b });
+    if (!d) { panel.replaceChildren(h("p", {}, "This edge's evidence is not in the report; chorus serve shows it.")); return; }
+    panel.replaceChildren(h("h3", { className: "edge-title" }, `${d.source_a} — ${d.source_b}`),
+      h("p", {}, `${d.n_objects} shared objects, weight ${num(d.weight)}, median lag ${num(d.median_lag_hours, 1)} h, p ${num(d.p_value, 4)}, q ${num(d.q_value, 4)}`),
+      table(["object", d.source_a, d.source_b], d.evidence.map((v) => [v.object_kind,
+        [h("div", { className: "muted" }, `${v.doc_a} · ${day(v.time_a)} · ${v.start_a === null ? "characters unknown" : `characters ${v.start_a}–${v.end_a}`}`), h("blockquote", {}, v.text_a)],
+        [h("div", { className: "muted" }, `${v.doc_b} · ${day(v.time_b)} · ${v.start_b === null ? "characters unknown" : `characters ${v.start_b}–${v.end_b}`}`), h("blockquote", {}, v.text_b)]])));
+  }
+
+  async function viewSources(params) {
+    const p = { offset: 0, limit: 100, ...params };
+    const page = await get("sources", p);
+    return [h("h2", {}, `Sources (${page.total.toLocaleString()})`),
+      table(["source", "documents", "first", "last", "community", "originator", "amplifier"],
+        page.items.map((r) => [link("/source/" + enc(r.source), r.source), r.n_docs, day(r.first), day(r.last),
+          r.community === null ? "—" : r.community + 1, pct(r.originator), pct(r.amplifier)]),
+        [false, true, false, false, true, true, true]),
+      pager(page.total, page.offset, p.limit, (offset) => route("/sources", { offset }))];
+  }
+
+  async function viewSource(name) {
+    const d = await get("source", { name });
+    if (!d) return notFound("source", name);
+    const rel = (rows, verb) => rows.length ? table(["source", "objects", "median lag, hours"],
+      rows.map((r) => [link("/source/" + enc(r.source), r.source), r.n_objects, num(r.median_lag_hours, 1)]), [false, true, true])
+      : h("p", { className: "muted" }, `No source ${verb}.`);
+    return [h("h2", {}, d.source),
+      h("p", {}, `${d.n_docs} documents, ${day(d.first)} – ${day(d.last)}; community ${d.community === null ? "none" : d.community + 1}; first on ${pct(d.originator)} of its co-actions (originator), following on ${pct(d.amplifier)} (amplifier).`),
+      h("h3", {}, "Its talking points"),
+      d.points.length ? table(["talking point", "sources", "its mentions", "first seen", "first here?"],
+        d.points.map((p) => [link("/point/" + enc(p.point_id), p.label), p.n_sources, p.n_mentions_here, day(p.first_seen), p.originated_here ? "yes" : ""]),
+      [false, true, true, false, false]) : h("p", { className: "muted" }, "None."),
+      h("h3", {}, "Who it follows (they were first on what it shared)"), rel(d.follows, "it follows"),
+      h("h3", {}, "Who follows it"), rel(d.followed_by, "follows it")];
+  }
+
+  async function viewSearch(params) {
+    const form = h("form", { className: "filters" },
+      h("input", { name: "q", placeholder: "words or a sentence", value: params.q || "", size: 60 }),
+      h("select", { name: "mode" }, h("option", { value: "text", selected: params.mode !== "like" }, "sentences containing these words"),
+        embedded ? null : h("option", { value: "like", selected: params.mode === "like" }, "talking points like this sentence")),
+      h("button", { type: "submit" }, "search"));
+    form.addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(form); route("/search", { q: f.get("q"), mode: f.get("mode") }); });
+    const out = [h("h2", {}, "Search"), form];
+    if (!params.q) return out;
+    if (params.mode === "like") {
+      const r = await get("similar", { q: params.q });
+      out.push(h("p", { className: "muted" }, `${r.items.length} talking points`),
+        table(["talking point", "similarity", "sources", "documents"], r.items.map((i) => [
+          link("/point/" + enc(i.point_id), i.label), num(i.score), i.n_sources, i.n_docs]), [false, true, true, true]));
+      return out;
+    }
+    const r = await get("search", { q: params.q });
+    out.push(h("p", { className: "muted results" }, `${r.items.length} sentences` + (r.partial ? " (in the talking points the report holds)" : "")),
+      r.items.map((m) => h("div", { className: "mention" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end}`,
+        h("blockquote", {}, m.sentence || m.text))));
+    return out;
+  }
+
+  async function viewWatchlists() {
+    const d = await get("watchlists");
+    if (!d || !d.watchlists.length) return [h("h2", {}, "Watchlists"), h("p", {}, "No watchlist stored.")];
+    return [h("h2", {}, "Watchlists"), d.watchlists.map((w) => [h("h3", {}, w.name),
+      w.matched ? [table(["id", "talking point", "documents", "sources", "first", "last"],
+        w.items.map((i) => [i.item_id, i.text, i.n_docs, i.n_sources, day(i.first_seen), day(i.last_seen)]), [false, false, true, true, false, false]),
+      table(["source", "share of its documents", "documents", "items"], w.sources.map((r) => [r.source, pct(r.share), `${r.n_docs_pushing} of ${r.n_docs}`, r.n_items]), [false, true, true, true])]
+        : h("p", { className: "muted" }, "Not matched yet.")])];
+  }
+
+  const notFound = (what, id) => [h("h2", {}, `No such ${what}`), h("p", {}, id)];
+
+  // ---- routing --------------------------------------------------------------------------
+  function route(path, params) {
+    const q = new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v !== "" && v !== null && v !== undefined));
+    location.hash = path + (q.toString() ? "?" + q : "");
+  }
+  async function render() {
+    const [path, query] = (location.hash.slice(1) || "/").split("?");
+    const params = Object.fromEntries(new URLSearchParams(query || ""));
+    const parts = path.split("/").filter(Boolean);
+    const arg = parts.slice(1).map(decodeURIComponent).join("/");
+    let view;
+    try {
+      switch (parts[0]) {
+        case undefined: view = await viewOverview(); break;
+        case "points": view = await viewPoints(params); break;
+        case "point": view = await viewPoint(arg); break;
+        case "reuse": view = await viewReuse(arg || "reuse", params); break;
+        case "cluster": view = await viewCluster(arg); break;
+        case "network": view = await viewNetwork(); break;
+        case "sources": view = await viewSources(params); break;
+        case "source": view = await viewSource(arg); break;
+        case "search": view = await viewSearch(params); break;
+        case "watchlists": view = await viewWatchlists(); break;
+        default: view = notFound("page", path);
+      }
+    } catch (err) {
+      view = [h("h2", {}, "Something went wrong"), h("p", {}, String(err))];
+    }
+    main.replaceChildren(...[view].flat(3).filter(Boolean));
+    document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("here", a.getAttribute("href") === "#/" + (parts[0] || "")));
+    main.dataset.ready = "true";
+  }
+  window.addEventListener("hashchange", render);
+  render();
+})();

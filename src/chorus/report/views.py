@@ -1,0 +1,506 @@
+"""What the report and the web app show, as JSON-ready records read from the store.
+
+Each function answers one view (the overview, a page of talking points, one point, the
+network, one edge's evidence, one source...). The web app serves them as its JSON API; the
+report embeds the answers to a bounded set of them. Values are plain (str, int, float, None,
+lists and dicts): dates are ISO strings, and a URL is kept only when it is http(s), so no view
+ever hands the page a ``javascript:`` link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from typing import Any
+
+from chorus.store import Store
+
+Record = dict[str, Any]
+
+_CONTEXT = 160  # characters of context either side of a highlighted sentence
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
+
+
+def safe_url(url: object) -> str | None:
+    """The URL if it is a plain http(s) address, else ``None`` (never made a link)."""
+    return url if isinstance(url, str) and _SAFE_URL.match(url) else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _records(store: Store, sql: str, params: list[Any] | None = None) -> list[Record]:
+    rows = store.con.sql(sql, params=params or []).to_arrow_table().to_pylist()
+    return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+
+def _has(store: Store, table: str) -> bool:
+    return table in store.table_names() and bool(store.count(table))
+
+
+def overview(store: Store) -> Record:
+    """Corpus size, date range, what each stage found, and the settings it ran with."""
+    (n_docs, n_sources, first, last) = store.con.execute(
+        "SELECT count(*), count(DISTINCT source), min(published_at), max(published_at) "
+        "FROM documents"
+    ).fetchall()[0]
+    counts = {
+        "documents": n_docs,
+        "sources": n_sources,
+        "sentences": store.count("sentences"),
+        "talking_points": store.count("points") if "points" in store.table_names() else 0,
+        "reuse_clusters": store.count("reuse_clusters"),
+        "communities": store.count("communities") if "communities" in store.table_names() else 0,
+        "source_edges": store.count("source_edges") if "source_edges" in store.table_names() else 0,
+    }
+    settings: Record = {}
+    for stage, table in (
+        ("reuse", "reuse_runs"),
+        ("points", "points_runs"),
+        ("coord", "coord_runs"),
+    ):
+        if table in store.table_names():
+            row = store.con.execute(
+                f"SELECT settings FROM {table} ORDER BY finished_at DESC LIMIT 1"
+            ).fetchall()
+            if row and row[0][0]:
+                settings[stage] = json.loads(row[0][0])
+    return {
+        "counts": counts,
+        "first": _plain(first),
+        "last": _plain(last),
+        "settings": settings,
+        "coord_window_hours": _coord_window(store),
+    }
+
+
+def _coord_window(store: Store) -> float | None:
+    if "coord_runs" not in store.table_names():
+        return None
+    row = store.con.execute(
+        "SELECT window_hours FROM coord_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+_POINT_SORTS = {
+    "sources": "n_sources DESC, n_docs DESC, point_id",
+    "documents": "n_docs DESC, n_sources DESC, point_id",
+    "first_seen": "first_seen NULLS LAST, point_id",
+    "label": "label, point_id",
+}
+
+
+def points_page(
+    store: Store,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    sort: str = "sources",
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    query: str | None = None,
+) -> Record:
+    """A page of talking points, each with a monthly count of its mentions (the sparkline).
+    ``source`` keeps points that source mentions; ``since``/``until`` (ISO dates) keep points
+    first seen in that range; ``query`` keeps labels containing every word."""
+    if not _has(store, "points"):
+        return {"total": 0, "offset": offset, "items": []}
+    where, params = ["TRUE"], []
+    if source:
+        where.append(
+            "point_id IN (SELECT m.point_id FROM mentions m JOIN documents d USING (doc_id) "
+            "WHERE d.source = ?)"
+        )
+        params.append(source)
+    if since:
+        where.append("first_seen >= CAST(? AS TIMESTAMP)")
+        params.append(since)
+    if until:
+        where.append("first_seen < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY")
+        params.append(until)
+    for word in (query or "").split()[:8]:
+        where.append("label ILIKE ?")
+        params.append(f"%{word}%")
+    order = _POINT_SORTS.get(sort, _POINT_SORTS["sources"])
+    clause = " AND ".join(where)
+    total = store.con.execute(f"SELECT count(*) FROM points WHERE {clause}", params).fetchall()
+    items = _records(
+        store,
+        f"""SELECT point_id, label, keyphrases, n_mentions, n_docs, n_sources, first_seen,
+                   last_seen, origin_doc_id, origin_source
+            FROM points WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?""",
+        [*params, limit, offset],
+    )
+    _add_sparklines(store, items)
+    return {"total": total[0][0], "offset": offset, "items": items}
+
+
+def _add_sparklines(store: Store, items: list[Record]) -> None:
+    """Per point, its mentions per month from its first to its last (gaps as zeros)."""
+    ids = [i["point_id"] for i in items]
+    if not ids:
+        return
+    rows = store.con.execute(
+        """SELECT m.point_id, strftime(d.published_at, '%Y-%m') AS month, count(*)
+           FROM mentions m JOIN documents d USING (doc_id)
+           WHERE m.point_id IN (SELECT unnest(?)) AND d.published_at IS NOT NULL
+           GROUP BY ALL ORDER BY 1, 2""",
+        [ids],
+    ).fetchall()
+    by_point: dict[str, dict[str, int]] = {}
+    for point, month, n in rows:
+        by_point.setdefault(point, {})[month] = n
+    for item in items:
+        months = by_point.get(item["point_id"], {})
+        item["months"] = _month_series(months)
+
+
+def _month_series(counts: dict[str, int], cap: int = 120) -> list[Record]:
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    year, month = int(first[:4]), int(first[5:])
+    out: list[Record] = []
+    while len(out) < cap:
+        key = f"{year:04d}-{month:02d}"
+        out.append({"month": key, "n": counts.get(key, 0)})
+        if key >= last:
+            break
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def point_detail(store: Store, point_id: str, *, limit: int = 200) -> Record | None:
+    """A talking point and its mentions: the sentence with context either side, the
+    document, source, date, link and offsets."""
+    head = _records(store, "SELECT * FROM points WHERE point_id = ?", [point_id])
+    if not head:
+        return None
+    mentions = _records(
+        store,
+        f"""SELECT m.doc_id, d.source, d.title, d.url, d.published_at, m.start, m."end",
+                   m.similarity,
+                   substr(d.text, greatest(m.start - {_CONTEXT}, 0) + 1,
+                          m.start - greatest(m.start - {_CONTEXT}, 0)) AS before,
+                   substr(d.text, m.start + 1, m."end" - m.start) AS sentence,
+                   substr(d.text, m."end" + 1, {_CONTEXT}) AS after
+            FROM mentions m JOIN documents d USING (doc_id)
+            WHERE m.point_id = ?
+            ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ?""",
+        [point_id, limit],
+    )
+    for m in mentions:
+        m["url"] = safe_url(m["url"])
+    return {**head[0], "mentions": mentions}
+
+
+def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int = 50) -> Record:
+    """A page of reuse clusters of one kind (``reuse``, ``syndication``, ``boilerplate``)."""
+    total = store.con.execute(
+        "SELECT count(*) FROM reuse_clusters WHERE kind = ?", [kind]
+    ).fetchall()[0][0]
+    items = _records(
+        store,
+        """SELECT cluster_id, kind, n_passages, n_docs, n_sources, n_words, first_seen,
+                  origin_doc_id, origin_source, left(representative, 400) AS representative
+           FROM reuse_clusters WHERE kind = ?
+           ORDER BY n_sources DESC, n_docs DESC, cluster_id LIMIT ? OFFSET ?""",
+        [kind, limit, offset],
+    )
+    return {"kind": kind, "total": total, "offset": offset, "items": items}
+
+
+def reuse_detail(store: Store, cluster_id: str, *, limit: int = 30) -> Record | None:
+    """A reuse cluster with its copies side by side: each copy's words marked against the
+    origin's (``same``, ``added``; what a copy dropped is marked ``removed``)."""
+    head = _records(store, "SELECT * FROM reuse_clusters WHERE cluster_id = ?", [cluster_id])
+    if not head:
+        return None
+    copies = _records(
+        store,
+        """SELECT p.doc_id, d.source, d.url, d.published_at, p.start, p."end", p.text
+           FROM passages p JOIN documents d USING (doc_id) WHERE p.cluster_id = ?
+           ORDER BY (p.doc_id = ?) DESC, d.published_at NULLS LAST, p.doc_id, p.start LIMIT ?""",
+        [cluster_id, head[0]["origin_doc_id"], limit],
+    )
+    origin = copies[0]["text"] if copies else ""
+    for copy in copies:
+        copy["url"] = safe_url(copy["url"])
+        copy["diff"] = word_diff(origin, copy["text"])
+    return {**head[0], "copies": copies}
+
+
+def word_diff(origin: str, copy: str) -> list[Record]:
+    """The copy as runs of words: ``same`` as the origin, ``added``, or ``removed`` (in the
+    origin, not the copy)."""
+    a, b = origin.split(), copy.split()
+    out: list[Record] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.append({"op": "same", "text": " ".join(b[j1:j2])})
+            continue
+        if i2 > i1:
+            out.append({"op": "removed", "text": " ".join(a[i1:i2])})
+        if j2 > j1:
+            out.append({"op": "added", "text": " ".join(b[j1:j2])})
+    return out
+
+
+def network(store: Store, *, max_edges: int = 2000) -> Record:
+    """The source graph: nodes (sources on an edge, with community and roles, laid out) and
+    edges (strongest evidence first, at most ``max_edges``)."""
+    if not _has(store, "source_edges"):
+        return {"nodes": [], "edges": [], "window_hours": _coord_window(store), "fdr": 0.05}
+    fdr = _fdr(store)
+    edges = _records(
+        store,
+        """SELECT source_a, source_b, weight, n_objects, median_lag_hours, p_value, q_value,
+                  coalesce(q_value <= ?, FALSE) AS significant
+           FROM source_edges ORDER BY q_value NULLS LAST, weight DESC, source_a, source_b
+           LIMIT ?""",
+        [fdr, max_edges],
+    )
+    names = sorted({e["source_a"] for e in edges} | {e["source_b"] for e in edges})
+    nodes = _records(
+        store,
+        """SELECT source, n_docs, n_objects, community, originator, amplifier,
+                  median_follow_hours
+           FROM sources WHERE source IN (SELECT unnest(?)) ORDER BY source""",
+        [names],
+    )
+    _layout(nodes, edges)
+    return {"nodes": nodes, "edges": edges, "window_hours": _coord_window(store), "fdr": fdr}
+
+
+def _fdr(store: Store) -> float:
+    row = store.con.execute(
+        "SELECT settings FROM coord_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    return float(json.loads(row[0][0]).get("fdr", 0.05)) if row and row[0][0] else 0.05
+
+
+def _layout(nodes: list[Record], edges: list[Record]) -> None:
+    """Positions in [0, 1]², seeded (the same graph draws the same way every time)."""
+    import random
+
+    import igraph as ig
+
+    if not nodes:
+        return
+    index = {n["source"]: i for i, n in enumerate(nodes)}
+    graph = ig.Graph(
+        n=len(nodes), edges=[(index[e["source_a"]], index[e["source_b"]]) for e in edges]
+    )
+    random.seed(0)
+    seed = [[random.random(), random.random()] for _ in nodes]
+    coords = graph.layout_fruchterman_reingold(
+        weights=[max(e["weight"], 0.01) for e in edges] if edges else None, seed=seed, niter=500
+    ).coords
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    wx, wy = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    for node, (x, y) in zip(nodes, coords, strict=True):
+        node["x"] = round((x - min(xs)) / wx, 4)
+        node["y"] = round((y - min(ys)) / wy, 4)
+
+
+def edge_detail(store: Store, source_a: str, source_b: str, *, limit: int = 100) -> Record | None:
+    """One edge and its evidence: per object, the passage in each of the two documents."""
+    from chorus.coord import read_edge_evidence
+
+    a, b = sorted((source_a, source_b))
+    head = _records(store, "SELECT * FROM source_edges WHERE source_a = ? AND source_b = ?", [a, b])
+    if not head:
+        return None
+    evidence = read_edge_evidence(store, a, b, limit=limit).to_pylist()
+    return {**head[0], "evidence": [{k: _plain(v) for k, v in e.items()} for e in evidence]}
+
+
+def sources_page(store: Store, *, offset: int = 0, limit: int = 100) -> Record:
+    """Sources by activity, with their community and roles when coordination ran."""
+    total = store.con.execute("SELECT count(DISTINCT source) FROM documents").fetchall()[0][0]
+    has_roles = _has(store, "sources")
+    roles = (
+        "s.community, s.n_objects, s.originator, s.amplifier, s.median_follow_hours"
+        if has_roles
+        else "NULL AS community, NULL AS n_objects, NULL AS originator, NULL AS amplifier, "
+        "NULL AS median_follow_hours"
+    )
+    join = "LEFT JOIN sources s USING (source)" if has_roles else ""
+    items = _records(
+        store,
+        f"""SELECT d.source, count(*) AS n_docs, min(d.published_at) AS first,
+                   max(d.published_at) AS last, {roles}
+            FROM documents d {join}
+            GROUP BY ALL ORDER BY n_docs DESC, d.source LIMIT ? OFFSET ?""",
+        [limit, offset],
+    )
+    return {"total": total, "offset": offset, "items": items}
+
+
+def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | None:
+    """A source: its talking points, who it follows (sources first on what it shared after
+    them) and who follows it, from the coordination evidence."""
+    head = _records(
+        store,
+        """SELECT source, count(*) AS n_docs, min(published_at) AS first,
+                  max(published_at) AS last
+           FROM documents WHERE source = ? GROUP BY source""",
+        [source],
+    )
+    if not head:
+        return None
+    out: Record = {**head[0], "community": None, "originator": None, "amplifier": None}
+    if _has(store, "sources"):
+        roles = _records(store, "SELECT * FROM sources WHERE source = ?", [source])
+        if roles:
+            out.update({k: roles[0][k] for k in ("community", "originator", "amplifier")})
+    out["points"] = (
+        _records(
+            store,
+            """SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
+                      count(*) AS n_mentions_here, p.origin_source = ? AS originated_here
+               FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
+               WHERE d.source = ?
+               GROUP BY ALL ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id
+               LIMIT ?""",
+            [source, source, limit],
+        )
+        if _has(store, "points")
+        else []
+    )
+    out["follows"], out["followed_by"] = _following(store, source, limit)
+    return out
+
+
+def _following(store: Store, source: str, limit: int) -> tuple[list[Record], list[Record]]:
+    """From the edge evidence: the sources this one shared objects after (it follows them),
+    and those that shared after it; with how many objects and the median lag."""
+    if not _has(store, "edge_evidence"):
+        return [], []
+    sql = """
+        WITH mine AS (
+            SELECT CASE WHEN source_a = ? THEN source_b ELSE source_a END AS other,
+                   CASE WHEN source_a = ? THEN time_a ELSE time_b END AS mine,
+                   CASE WHEN source_a = ? THEN time_b ELSE time_a END AS theirs
+            FROM edge_evidence WHERE (source_a = ? OR source_b = ?)
+              AND time_a IS NOT NULL AND time_b IS NOT NULL)
+        SELECT other AS source, count(*) AS n_objects,
+               round(median(abs(epoch(mine) - epoch(theirs))) / 3600, 2) AS median_lag_hours
+        FROM mine WHERE {cond} GROUP BY other
+        ORDER BY n_objects DESC, other LIMIT ?"""
+    params = [source] * 5
+    follows = _records(store, sql.format(cond="mine > theirs"), [*params, limit])
+    followed = _records(store, sql.format(cond="mine < theirs"), [*params, limit])
+    return follows, followed
+
+
+def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Record:
+    """Sources x talking points: how many documents of each source mention each point, for
+    the points most sources share and the sources that mention them most."""
+    if not _has(store, "points"):
+        return {"sources": [], "points": [], "cells": []}
+    points = _records(
+        store,
+        """SELECT point_id, left(label, 120) AS label, n_sources FROM points
+           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+        [n_points],
+    )
+    ids = [p["point_id"] for p in points]
+    cells = _records(
+        store,
+        """SELECT d.source, m.point_id, count(DISTINCT m.doc_id) AS n
+           FROM mentions m JOIN documents d USING (doc_id)
+           WHERE m.point_id IN (SELECT unnest(?)) GROUP BY ALL""",
+        [ids],
+    )
+    totals: dict[str, int] = {}
+    for c in cells:
+        totals[c["source"]] = totals.get(c["source"], 0) + 1
+    sources = sorted(totals, key=lambda s: (-totals[s], s))[:n_sources]
+    keep = set(sources)
+    return {
+        "sources": sources,
+        "points": points,
+        "cells": [c for c in cells if c["source"] in keep],
+    }
+
+
+def timeline(store: Store, *, n_points: int = 12, per_point: int = 200) -> Record:
+    """How the points most sources share spread: each one's first mention per source, with
+    the source's community."""
+    if not _has(store, "points"):
+        return {"points": []}
+    points = _records(
+        store,
+        """SELECT point_id, left(label, 120) AS label, n_sources FROM points
+           WHERE first_seen IS NOT NULL
+           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+        [n_points],
+    )
+    has_roles = _has(store, "sources")
+    community = "s.community" if has_roles else "NULL"
+    join = "LEFT JOIN sources s ON s.source = d.source" if has_roles else ""
+    for point in points:
+        point["arrivals"] = _records(
+            store,
+            f"""SELECT d.source, min(d.published_at) AS arrived, any_value({community}) AS community
+                FROM mentions m JOIN documents d USING (doc_id) {join}
+                WHERE m.point_id = ? AND d.published_at IS NOT NULL
+                GROUP BY d.source ORDER BY arrived, d.source LIMIT ?""",
+            [point["point_id"], per_point],
+        )
+    return {"points": points}
+
+
+def watchlists(store: Store, *, limit: int = 100) -> Record:
+    """Per stored watchlist that has been matched: hits per item and per source."""
+    if "watchlists" not in store.table_names():
+        return {"watchlists": []}
+    from chorus.match import watch_item_hits, watch_source_shares, watchlist_names
+
+    out = []
+    for name in watchlist_names(store):
+        ran = store.con.execute(
+            "SELECT count(*) FROM watch_runs WHERE watchlist = ?", [name]
+        ).fetchall()[0][0]
+        items = watch_item_hits(store, name).slice(0, limit).to_pylist() if ran else []
+        shares = watch_source_shares(store, name).to_pylist() if ran else []
+        out.append(
+            {
+                "name": name,
+                "matched": bool(ran),
+                "items": [{k: _plain(v) for k, v in r.items()} for r in items],
+                "sources": [
+                    {k: _plain(v) for k, v in r.items()} for r in shares if r["n_docs_pushing"]
+                ][:limit],
+            }
+        )
+    return {"watchlists": out}
+
+
+def search_sentences(store: Store, query: str, *, limit: int = 50) -> Record:
+    """Sentences containing every word of ``query`` (case aside), with their document."""
+    words = query.split()[:8]
+    if not words:
+        return {"query": query, "items": []}
+    where = " AND ".join(["s.text ILIKE ?"] * len(words))
+    items = _records(
+        store,
+        f"""SELECT s.doc_id, d.source, d.published_at, s.start, s."end", s.text
+            FROM sentences s JOIN documents d USING (doc_id)
+            WHERE {where} ORDER BY d.published_at NULLS LAST, s.doc_id, s.start LIMIT ?""",
+        [*(f"%{w}%" for w in words), limit],
+    )
+    return {"query": query, "items": items}

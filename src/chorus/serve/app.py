@@ -1,0 +1,215 @@
+"""The web app: the report's views over the live store, plus search, filters and a JSON API
+(OpenAPI at ``/openapi.json``).
+
+The store is opened read-only; each worker thread reads through its own cursor. Pages are the
+report's own script, served from this app only: the Content-Security-Policy allows no other
+script, style or connection, and no page loads anything from elsewhere (FastAPI's interactive
+docs, which load from a CDN, are off).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from chorus import __version__
+from chorus.report import views
+from chorus.report.html import page_shell, static_text
+from chorus.serve.similar import SimilarPoints
+from chorus.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_MAX_PAGE = 500
+
+
+def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
+    """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime)."""
+    from fastapi import FastAPI, HTTPException, Query, Request, Response
+    from fastapi.responses import HTMLResponse, PlainTextResponse
+
+    store = open_store(db, read_only=True)
+    local = threading.local()
+
+    def reader() -> Store:
+        # DuckDB connections are not shared across threads: one cursor per worker thread.
+        current = getattr(local, "store", None)
+        if current is None:
+            current = local.store = Store(store.path, store.con.cursor(), read_only=True)
+        return current
+
+    similar = SimilarPoints(store, embedder=similar_embedder)
+    similar_lock = threading.Lock()
+    app = FastAPI(
+        title="chorus",
+        version=__version__,
+        description="Talking points, copied passages and the coordination network of a "
+        "chorus store. Read-only.",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    shell = page_shell(
+        head='<link rel="stylesheet" href="/static/app.css">',
+        body_attrs='data-mode="serve" data-api="/api"',
+        tail='<script src="/static/app.js"></script>',
+        subtitle=f"live · {store.path.name} · chorus {__version__}",
+    )
+    script, style = static_text("app.js"), static_text("app.css")
+
+    def found(value: dict[str, Any] | None, what: str) -> dict[str, Any]:
+        if value is None:
+            raise HTTPException(status_code=404, detail=f"no such {what}")
+        return value
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return shell
+
+    @app.get("/static/app.js", include_in_schema=False)
+    def app_js() -> PlainTextResponse:
+        return PlainTextResponse(script, media_type="text/javascript")
+
+    @app.get("/static/app.css", include_in_schema=False)
+    def app_css() -> PlainTextResponse:
+        return PlainTextResponse(style, media_type="text/css")
+
+    @app.get("/api/overview")
+    def overview() -> dict[str, Any]:
+        """Corpus size, what each stage found, and its settings."""
+        return views.overview(reader())
+
+    @app.get("/api/points")
+    def points(
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=_MAX_PAGE),
+        sort: str = Query("sources", pattern="^(sources|documents|first_seen|label)$"),
+        source: str | None = None,
+        since: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+        until: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+        q: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of talking points, filtered by source, first-seen date and label words."""
+        return views.points_page(
+            reader(),
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            source=source or None,
+            since=since or None,
+            until=until or None,
+            query=q,
+        )
+
+    @app.get("/api/point")
+    def point(id: str, limit: int = Query(200, ge=1, le=2000)) -> dict[str, Any]:
+        """One talking point with its mentions in context."""
+        return found(views.point_detail(reader(), id, limit=limit), "talking point")
+
+    @app.get("/api/reuse")
+    def reuse(
+        kind: str = Query("reuse", pattern="^(reuse|syndication|boilerplate)$"),
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=_MAX_PAGE),
+    ) -> dict[str, Any]:
+        """A page of copied-passage clusters of one kind."""
+        return views.reuse_page(reader(), kind=kind, offset=offset, limit=limit)
+
+    @app.get("/api/cluster")
+    def cluster(id: str) -> dict[str, Any]:
+        """One cluster with its copies and their differences."""
+        return found(views.reuse_detail(reader(), id), "cluster")
+
+    @app.get("/api/network")
+    def network(max_edges: int = Query(2000, ge=1, le=20000)) -> dict[str, Any]:
+        """The source graph, laid out."""
+        return views.network(reader(), max_edges=max_edges)
+
+    @app.get("/api/edge")
+    def edge(a: str, b: str, limit: int = Query(100, ge=1, le=2000)) -> dict[str, Any]:
+        """One edge and its evidence."""
+        return found(views.edge_detail(reader(), a, b, limit=limit), "edge")
+
+    @app.get("/api/sources")
+    def sources(
+        offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=_MAX_PAGE)
+    ) -> dict[str, Any]:
+        """Sources by activity, with their community and roles."""
+        return views.sources_page(reader(), offset=offset, limit=limit)
+
+    @app.get("/api/source")
+    def source(name: str) -> dict[str, Any]:
+        """One source: its talking points, who it follows and who follows it."""
+        return found(views.source_detail(reader(), name), "source")
+
+    @app.get("/api/heatmap")
+    def heatmap() -> dict[str, Any]:
+        """Sources x the most shared talking points."""
+        return views.heatmap(reader())
+
+    @app.get("/api/timeline")
+    def timeline() -> dict[str, Any]:
+        """How the most shared talking points spread."""
+        return views.timeline(reader())
+
+    @app.get("/api/watchlists")
+    def watchlists() -> dict[str, Any]:
+        """Hits per item and per source of each matched watchlist."""
+        return views.watchlists(reader())
+
+    @app.get("/api/search")
+    def search(q: str = Query(..., max_length=500), limit: int = Query(50, ge=1, le=500)) -> Any:
+        """Sentences containing every word of ``q``."""
+        return views.search_sentences(reader(), q, limit=limit)
+
+    @app.get("/api/similar")
+    def similar_points(
+        q: str = Query(..., max_length=2000), limit: int = Query(20, ge=1, le=200)
+    ) -> dict[str, Any]:
+        """Talking points whose label is like the sentence ``q``."""
+        with similar_lock:
+            hits = similar.search(q, limit=limit)
+        score = dict(hits)
+        rows = (
+            reader()
+            .con.execute(
+                "SELECT point_id, label, n_sources, n_docs FROM points "
+                "WHERE point_id IN (SELECT unnest(?))",
+                [list(score)],
+            )
+            .fetchall()
+        )
+        items = [
+            {"point_id": p, "label": label, "n_sources": ns, "n_docs": nd, "score": score[p]}
+            for p, label, ns, nd in rows
+        ]
+        items.sort(key=lambda i: (-i["score"], i["point_id"]))
+        return {"query": q, "items": items}
+
+    app.state.store = store
+    return app
+
+
+def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the store until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")

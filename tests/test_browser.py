@@ -1,0 +1,212 @@
+"""The report and the web app in real headless Chromium (Debian's package, driven by
+Playwright): they load without console errors, the graph draws, an edge click shows its
+evidence, search answers, and a corpus full of script payloads runs none of them.
+Screenshots go to a temp folder (printed with -s)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from chorus.report import write_report
+from chorus.store import open_store
+
+from .conftest import HOSTILE
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"screenshots: {folder}")
+    return folder
+
+
+class Page:
+    """A page that records console errors, page errors and dialogs."""
+
+    def __init__(self, browser: Any, base: str, shots: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.base, self.shots = base, shots
+        self.errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def show(self, fragment: str, shot: str | None = None) -> Any:
+        # The page marks <main data-ready> when a view is drawn: clear it, then go.
+        self.page.evaluate(
+            "() => { const m = document.getElementById('main'); if (m) m.dataset.ready = ''; }"
+        )
+        self.page.goto(self.base + fragment)
+        self.page.wait_for_selector("main[data-ready=true]", state="attached", timeout=15000)
+        if shot:
+            self.page.screenshot(path=str(self.shots / f"{shot}.png"), full_page=True)
+        return self.page
+
+    def pwned(self) -> Any:
+        return self.page.evaluate("window.__pwned")
+
+
+@pytest.fixture(scope="module")
+def seed_report(analysed_seeds: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    with open_store(analysed_seeds, read_only=True) as store:
+        path = write_report(store, tmp_path_factory.mktemp("report") / "report.html")
+    return path.as_uri()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def serve_url(analysed_seeds: Path) -> Iterator[str]:
+    yield from _serve(analysed_seeds)
+
+
+def _serve(db: Path) -> Iterator[str]:
+    import uvicorn
+
+    from chorus.serve import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _network_and_evidence(page: Page, prefix: str) -> None:
+    p = page.show("#/network", f"{prefix}-network")
+    edges = p.locator("svg.graph g.edge")
+    assert edges.count() >= 4  # the five seed sources are joined
+    assert p.locator("svg.graph g.node").count() == 5
+    edges.first.click()
+    p.wait_for_selector("#evidence h3.edge-title")
+    rows = p.locator("#evidence table tr")
+    assert rows.count() >= 3  # a header and the edge's objects
+    assert "characters" in p.locator("#evidence").inner_text()
+    p.screenshot(path=str(page.shots / f"{prefix}-edge-evidence.png"), full_page=True)
+
+
+def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None:
+    page = Page(browser, seed_report, shots)
+    p = page.show("#/", "report-overview")
+    assert "talking points" in p.locator("main").inner_text()
+    p = page.show("#/points", "report-points")
+    assert p.locator("table.points tr").count() > 10
+    p.locator("table.points th a", has_text="first seen").click()
+    p.wait_for_selector("th a.sorted")
+    first = p.locator("table.points tr").nth(1).locator("a").first
+    first.click()
+    p.wait_for_selector("div.mention mark")
+    p.screenshot(path=str(shots / "report-point.png"), full_page=True)
+    _network_and_evidence(page, "report")
+    p = page.show("#/search?q=uprising", "report-search")
+    assert p.locator("div.mention").count() >= 1
+    assert page.errors == []
+
+
+def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:
+    page = Page(browser, serve_url, shots)
+    page.show("#/", "app-overview")
+    _network_and_evidence(page, "app")
+    p = page.show("#/search?q=uprising&mode=text", "app-search")
+    assert p.locator("div.mention").count() >= 1
+    p = page.show("#/search?" + "q=" + quote("the regime silences its opponents") + "&mode=like")
+    assert p.locator("main table tr").count() >= 2
+    p = page.show("#/points?source=001_3446158c2f518966", "app-points-filtered")
+    assert p.locator("table.points tr").count() >= 2
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("mode", ["report", "app"])
+def test_hostile_corpus_runs_no_script(
+    browser: Any, hostile_store: Path, shots: Path, tmp_path: Path, mode: str
+) -> None:
+    with open_store(hostile_store, read_only=True) as store:
+        point = store.con.execute("SELECT point_id FROM points LIMIT 1").fetchall()[0][0]
+        cluster = store.con.execute("SELECT cluster_id FROM reuse_clusters LIMIT 1").fetchall()[0][
+            0
+        ]
+        kind = store.con.execute("SELECT kind FROM reuse_clusters LIMIT 1").fetchall()[0][0]
+        assert store.count("source_edges") > 0
+        if mode == "report":
+            bases: Iterator[str] = iter([write_report(store, tmp_path / "r.html").as_uri()])
+    if mode == "app":
+        bases = _serve(hostile_store)
+    base = next(bases)
+    page = Page(browser, base, shots)
+    fragments = [
+        "#/",
+        "#/points",
+        f"#/point/{quote(point, safe='')}",
+        f"#/reuse/{kind}",
+        f"#/cluster/{quote(cluster, safe='')}",
+        "#/sources",
+        f"#/source/{quote(HOSTILE + 'site0', safe='')}",
+        "#/search?q=committee",
+    ]
+    for i, fragment in enumerate(fragments):
+        p = page.show(fragment, f"hostile-{mode}-{i}")
+        assert page.pwned() is None, fragment
+    p = page.show(f"#/source/{quote(HOSTILE + 'site0', safe='')}")
+    assert HOSTILE + "site0" in p.locator("main h2").inner_text()  # shown as text
+    _hostile_edge(page, mode)
+    assert page.pwned() is None
+    assert p.locator("a[href^='javascript']").count() == 0
+    assert page.errors == []
+    for _ in bases:  # stop the server
+        pass
+
+
+def _hostile_edge(page: Page, mode: str) -> None:
+    p = page.show("#/network", f"hostile-{mode}-network")
+    # A level line has a zero-height box, which Playwright calls invisible; its 12 px hit
+    # stroke is what a user clicks.
+    p.locator("svg.graph g.edge").first.click(force=True)
+    p.wait_for_selector("#evidence h3.edge-title")
+    assert "window.__pwned" in p.locator("#evidence").inner_text()

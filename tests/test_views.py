@@ -1,0 +1,101 @@
+"""The views the report and the web app share: read from an analysed seed store and checked
+against the store itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chorus.report import views
+from chorus.report.html import data_block
+from chorus.store import open_store
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://example.org/a?b=1", True),
+        ("http://example.org", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("data:text/html,<script>", False),
+        ('https://example.org/"><script>', False),
+        (" https://example.org", False),
+        (None, False),
+    ],
+)
+def test_only_plain_http_urls_are_kept(url: str | None, kept: bool) -> None:
+    assert (views.safe_url(url) is not None) is kept
+
+
+@pytest.mark.parametrize(
+    ("origin", "copy", "want"),
+    [
+        ("a b c", "a b c", [("same", "a b c")]),
+        ("a b c", "a x c", [("same", "a"), ("removed", "b"), ("added", "x"), ("same", "c")]),
+        ("a b c", "a b c d", [("same", "a b c"), ("added", "d")]),
+        ("a b c d", "b c", [("removed", "a"), ("same", "b c"), ("removed", "d")]),
+    ],
+)
+def test_word_diff(origin: str, copy: str, want: list[tuple[str, str]]) -> None:
+    assert [(r["op"], r["text"]) for r in views.word_diff(origin, copy)] == want
+
+
+def test_data_block_cannot_close_its_script() -> None:
+    text = data_block({"t": "</script><!-- & <b>"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"t": "</script><!-- & <b>"}
+
+
+def test_views_of_the_seeds(analysed_seeds: Path) -> None:
+    with open_store(analysed_seeds, read_only=True) as store:
+        o = views.overview(store)
+        assert o["counts"]["documents"] == 5 and o["counts"]["communities"] == 1
+        assert set(o["settings"]) == {"reuse", "points", "coord"}
+
+        page = views.points_page(store, limit=5)
+        assert page["total"] == store.count("points") and len(page["items"]) == 5
+        sources = [i["n_sources"] for i in page["items"]]
+        assert sources == sorted(sources, reverse=True)
+        rest = views.points_page(store, offset=5, limit=500)
+        ids = [i["point_id"] for i in page["items"] + rest["items"]]
+        assert len(ids) == len(set(ids)) == page["total"]  # pages neither skip nor repeat
+        one = views.points_page(store, source="004_7d8a5bfdc9a4184b", limit=500)
+        assert 0 < one["total"] < page["total"]
+        words = views.points_page(store, query="Rajavi terrorist")
+        assert words["total"] >= 1
+        assert all("rajavi" in i["label"].lower() for i in words["items"])
+
+        point = views.point_detail(store, page["items"][0]["point_id"])
+        assert point is not None and len(point["mentions"]) == point["n_mentions"]
+        texts = dict(store.con.execute("SELECT doc_id, text FROM documents").fetchall())
+        for m in point["mentions"]:
+            text = texts[m["doc_id"]]
+            assert text[m["start"] : m["end"]] == m["sentence"]
+            assert text[: m["start"]].endswith(m["before"])
+            assert text[m["end"] :].startswith(m["after"])
+        assert views.point_detail(store, "nope") is None
+
+        net = views.network(store)
+        assert len(net["nodes"]) == 5 and net["window_hours"] is None
+        assert all(0 <= n["x"] <= 1 and 0 <= n["y"] <= 1 for n in net["nodes"])
+        assert views.network(store) == net  # the layout is seeded
+        e = net["edges"][0]
+        edge = views.edge_detail(store, e["source_b"], e["source_a"])
+        assert edge is not None and len(edge["evidence"]) == e["n_objects"]
+
+        source = views.source_detail(store, "001_3446158c2f518966")
+        assert source is not None and source["community"] == 0 and source["points"]
+        assert views.source_detail(store, "nope") is None
+
+        heat = views.heatmap(store)
+        assert len(heat["sources"]) == 5 and heat["cells"]
+        line = views.timeline(store)
+        assert all(p["arrivals"] for p in line["points"])
+
+        boiler = views.reuse_page(store, kind="boilerplate")
+        cluster = views.reuse_detail(store, boiler["items"][0]["cluster_id"])
+        assert cluster is not None and len(cluster["copies"]) == 2
+        assert views.search_sentences(store, "uprising")["items"]
