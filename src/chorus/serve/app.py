@@ -46,6 +46,17 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
         return current
 
     similar = SimilarPoints(store, embedder=similar_embedder)
+    # The store is read-only while the app runs, so the views without parameters (the
+    # overview, the laid-out network...) are computed once.
+    cached: dict[tuple[str, int], dict[str, Any]] = {}
+    cache_lock = threading.Lock()
+
+    def once(name: str, arg: int, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with cache_lock:
+            if (name, arg) not in cached:
+                cached[(name, arg)] = make()
+            return cached[(name, arg)]
+
     similar_lock = threading.Lock()
     app = FastAPI(
         title="chorus",
@@ -95,7 +106,7 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     @app.get("/api/overview")
     def overview() -> dict[str, Any]:
         """Corpus size, what each stage found, and its settings."""
-        return views.overview(reader())
+        return once("overview", 0, lambda: views.overview(reader()))
 
     @app.get("/api/points")
     def points(
@@ -141,7 +152,7 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     @app.get("/api/network")
     def network(max_edges: int = Query(2000, ge=1, le=20000)) -> dict[str, Any]:
         """The source graph, laid out."""
-        return views.network(reader(), max_edges=max_edges)
+        return once("network", max_edges, lambda: views.network(reader(), max_edges=max_edges))
 
     @app.get("/api/edge")
     def edge(a: str, b: str, limit: int = Query(100, ge=1, le=2000)) -> dict[str, Any]:
@@ -163,12 +174,12 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     @app.get("/api/heatmap")
     def heatmap() -> dict[str, Any]:
         """Sources x the most shared talking points."""
-        return views.heatmap(reader())
+        return once("heatmap", 0, lambda: views.heatmap(reader()))
 
     @app.get("/api/timeline")
     def timeline() -> dict[str, Any]:
         """How the most shared talking points spread."""
-        return views.timeline(reader())
+        return once("timeline", 0, lambda: views.timeline(reader()))
 
     @app.get("/api/watchlists")
     def watchlists() -> dict[str, Any]:

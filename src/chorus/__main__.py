@@ -1,0 +1,5 @@
+"""``python -m chorus``: the command line."""
+
+from chorus.cli import main
+
+main()
