@@ -157,7 +157,7 @@ def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:
     p = page.show("#/search?q=uprising&mode=text", "app-search")
     assert p.locator("div.mention").count() >= 1
     p = page.show("#/search?" + "q=" + quote("the regime silences its opponents") + "&mode=like")
-    assert p.locator("main table tr").count() >= 2
+    assert p.locator("div.similar").count() >= 1 and p.locator("div.similar blockquote").count()
     p = page.show("#/points?source=001_3446158c2f518966", "app-points-filtered")
     assert p.locator("table.points tr").count() >= 2
     assert page.errors == []

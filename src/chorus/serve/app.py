@@ -195,7 +195,8 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     def similar_points(
         q: str = Query(..., max_length=2000), limit: int = Query(20, ge=1, le=200)
     ) -> dict[str, Any]:
-        """Talking points whose label is like the sentence ``q``."""
+        """Talking points whose label is like the sentence ``q``, each with a few of its
+        sentences."""
         with similar_lock:
             hits = similar.search(q, limit=limit)
         score = dict(hits)
@@ -213,6 +214,10 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
             for p, label, ns, nd in rows
         ]
         items.sort(key=lambda i: (-i["score"], i["point_id"]))
+        # A few of each point's sentences: what "sentences like this one" finds.
+        for item in items:
+            detail = views.point_detail(reader(), item["point_id"], limit=3)
+            item["mentions"] = detail["mentions"] if detail else []
         return {"query": q, "items": items}
 
     app.state.store = store

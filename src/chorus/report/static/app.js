@@ -317,16 +317,19 @@
     const form = h("form", { className: "filters" },
       h("input", { name: "q", placeholder: "words or a sentence", value: params.q || "", size: 60 }),
       h("select", { name: "mode" }, h("option", { value: "text", selected: params.mode !== "like" }, "sentences containing these words"),
-        embedded ? null : h("option", { value: "like", selected: params.mode === "like" }, "talking points like this sentence")),
+        embedded ? null : h("option", { value: "like", selected: params.mode === "like" }, "sentences and talking points like this one")),
       h("button", { type: "submit" }, "search"));
     form.addEventListener("submit", (e) => { e.preventDefault(); const f = new FormData(form); route("/search", { q: f.get("q"), mode: f.get("mode") }); });
     const out = [h("h2", {}, "Search"), form];
     if (!params.q) return out;
     if (params.mode === "like") {
       const r = await get("similar", { q: params.q });
-      out.push(h("p", { className: "muted" }, `${r.items.length} talking points`),
-        table(["talking point", "similarity", "sources", "documents"], r.items.map((i) => [
-          link("/point/" + enc(i.point_id), i.label), num(i.score), i.n_sources, i.n_docs]), [false, true, true, true]));
+      out.push(h("p", { className: "muted results" }, `${r.items.length} talking points like it, most alike first`),
+        r.items.map((i) => h("div", { className: "mention similar" },
+          h("div", {}, link("/point/" + enc(i.point_id), i.label)),
+          h("div", { className: "muted" }, `similarity ${num(i.score)} · ${i.n_sources} sources · ${i.n_docs} documents`),
+          (i.mentions || []).map((m) => h("div", { className: "small" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end}`,
+            h("blockquote", {}, m.sentence))))));
       return out;
     }
     const r = await get("search", { q: params.q });
