@@ -181,9 +181,11 @@ def _month_series(counts: dict[str, int], cap: int = 120) -> list[Record]:
     return out
 
 
-def point_detail(store: Store, point_id: str, *, limit: int = 200) -> Record | None:
-    """A talking point and its mentions: the sentence with context either side, the
-    document, source, date, link and offsets."""
+def point_detail(
+    store: Store, point_id: str, *, offset: int = 0, limit: int = 200
+) -> Record | None:
+    """A talking point and a page of its mentions (earliest first): the sentence with
+    context either side, the document, source, date, link and offsets."""
     head = _records(store, "SELECT * FROM points WHERE point_id = ?", [point_id])
     if not head:
         return None
@@ -197,12 +199,12 @@ def point_detail(store: Store, point_id: str, *, limit: int = 200) -> Record | N
                    substr(d.text, m."end" + 1, {_CONTEXT}) AS after
             FROM mentions m JOIN documents d USING (doc_id)
             WHERE m.point_id = ?
-            ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ?""",
-        [point_id, limit],
+            ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ? OFFSET ?""",
+        [point_id, limit, offset],
     )
     for m in mentions:
         m["url"] = safe_url(m["url"])
-    return {**head[0], "mentions": mentions}
+    return {**head[0], "offset": offset, "mentions": mentions}
 
 
 def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int = 50) -> Record:

@@ -131,9 +131,11 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
         )
 
     @app.get("/api/point")
-    def point(id: str, limit: int = Query(200, ge=1, le=2000)) -> dict[str, Any]:
-        """One talking point with its mentions in context."""
-        return found(views.point_detail(reader(), id, limit=limit), "talking point")
+    def point(
+        id: str, offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=2000)
+    ) -> dict[str, Any]:
+        """One talking point with a page of its mentions in context."""
+        return found(views.point_detail(reader(), id, offset=offset, limit=limit), "talking point")
 
     @app.get("/api/reuse")
     def reuse(

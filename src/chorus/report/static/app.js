@@ -202,9 +202,11 @@
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
 
-  async function viewPoint(id) {
-    const p = await get("point", { id });
+  async function viewPoint(id, params) {
+    const offset = Number((params || {}).offset || 0), limit = 100;
+    const p = await get("point", { id, offset, limit });
     if (!p) return notFound("talking point", id);
+    const shown = p.mentions.length;
     return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
       h("p", {}, `${p.n_docs} documents, ${p.n_sources} sources; first seen ${day(p.first_seen)} in `,
         link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`),
@@ -212,7 +214,9 @@
       p.mentions.map((m) => h("div", { className: "mention" },
         h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end} `,
           safeUrl(m.url) ? h("a", { href: safeUrl(m.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open") : null),
-        m.title ? h("div", { className: "muted" }, m.title) : null, inContext(m)))];
+        m.title ? h("div", { className: "muted" }, m.title) : null, inContext(m))),
+      embedded && shown < p.n_mentions ? h("p", { className: "muted" }, `The report holds ${shown} of its ${p.n_mentions} mentions; chorus serve shows every one.`)
+        : pager(p.n_mentions, offset, limit, (o) => route("/point/" + enc(id), { offset: o }))];
   }
 
   async function viewReuse(kind, params) {
@@ -366,7 +370,7 @@
       switch (parts[0]) {
         case undefined: view = await viewOverview(); break;
         case "points": view = await viewPoints(params); break;
-        case "point": view = await viewPoint(arg); break;
+        case "point": view = await viewPoint(arg, params); break;
         case "reuse": view = await viewReuse(arg || "reuse", params); break;
         case "cluster": view = await viewCluster(arg); break;
         case "network": view = await viewNetwork(); break;
