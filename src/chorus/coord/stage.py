@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -53,29 +52,10 @@ def find_coordination(
     """Rebuild ``source_edges``, ``edge_evidence``, ``sources`` and ``communities``."""
     settings = settings or CoordSettings()
     started = time.perf_counter()
-    table = sharing_events(store, settings.kinds)
     sources = sorted(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
-    source_no = {s: i for i, s in enumerate(sources)}
-    rows = _events_table(table)
-    objects = sorted({(k, o) for k, o in zip(rows["kind"], rows["object_id"], strict=True)})
-    object_no = {key: i for i, key in enumerate(objects)}
-    events = Events(
-        source=np.array([source_no[s] for s in rows["source"]], dtype=np.int64),
-        obj=np.array(
-            [object_no[(k, o)] for k, o in zip(rows["kind"], rows["object_id"], strict=True)],
-            dtype=np.int64,
-        ),
-        time=np.array(
-            [t.timestamp() / 3600 if t else np.nan for t in rows["time"]], dtype=np.float64
-        ),
-        doc=np.unique(np.array(rows["doc_id"], dtype=object), return_inverse=True)[1].astype(
-            np.int64
-        )
-        if rows["doc_id"]
-        else np.zeros(0, dtype=np.int64),
-    )
+    rows, events, n_objects = _events(store, sharing_events(store, settings.kinds), sources)
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
     if not np.isfinite(events.time).any():
         window = None
@@ -101,10 +81,10 @@ def find_coordination(
     if not significant.any():
         significant = np.ones(edges.weight.size, dtype=bool)
     community = _communities(edges, significant, len(sources), settings)
-    _write(store, sources, objects, rows, events, edges, community, window, settings)
+    _write(store, sources, n_objects, rows, events, edges, community, window, settings)
     return CoordSummary(
         n_sources=len(sources),
-        n_objects=len(objects),
+        n_objects=n_objects,
         n_edges=int(edges.weight.size),
         n_significant=int((edges.q_value <= settings.fdr).sum()),
         n_communities=len({c for c in community if c >= 0}),
@@ -116,28 +96,41 @@ def find_coordination(
     )
 
 
-def _events_table(table: pa.Table) -> dict[str, list[Any]]:
-    """The events as columns, sorted (source, kind, object, date, document) so that the
-    numbering, and everything downstream, is the same from run to run."""
-    rows = sorted(
-        zip(
-            table.column("source").to_pylist(),
-            table.column("kind").to_pylist(),
-            table.column("object_id").to_pylist(),
-            table.column("published_at").to_pylist(),
-            table.column("doc_id").to_pylist(),
-            strict=True,
-        ),
-        key=lambda r: (r[0], r[1], r[2], r[3] is None, r[3] or dt.datetime.min, r[4]),
+def _events(store: Store, table: pa.Table, sources: list[str]) -> tuple[pa.Table, Events, int]:
+    """The events sorted (source, kind, object, date, document), so that the numbering and
+    everything downstream is the same from run to run, and numbered: sources by their place
+    in ``sources``, objects by (kind, id), documents by id. Done in DuckDB: millions of rows."""
+    con = store.con
+    con.register("_coord_events", table)
+    con.register("_coord_sources", pa.table({"source": pa.array(sources, pa.string())}))
+    try:
+        rows = con.sql(
+            """WITH numbered AS (
+                   SELECT source, (row_number() OVER (ORDER BY source)) - 1 AS source_no
+                   FROM _coord_sources)
+               SELECT e.source, e.kind, e.object_id, e.doc_id, e.published_at AS time,
+                      n.source_no,
+                      (dense_rank() OVER (ORDER BY e.kind, e.object_id)) - 1 AS obj,
+                      (dense_rank() OVER (ORDER BY e.doc_id)) - 1 AS doc,
+                      epoch_us(e.published_at) / 3600e6 AS hours
+               FROM _coord_events e JOIN numbered n USING (source)
+               ORDER BY e.source, e.kind, e.object_id, e.published_at NULLS LAST, e.doc_id"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_coord_events")
+        con.unregister("_coord_sources")
+
+    def ints(name: str) -> np.ndarray:
+        return np.asarray(rows.column(name).to_numpy(), dtype=np.int64)
+
+    events = Events(
+        source=ints("source_no"),
+        obj=ints("obj"),
+        time=np.asarray(rows.column("hours").to_numpy(zero_copy_only=False), dtype=np.float64),
+        doc=ints("doc"),
     )
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 5
-    return {
-        "source": list(columns[0]),
-        "kind": list(columns[1]),
-        "object_id": list(columns[2]),
-        "time": list(columns[3]),
-        "doc_id": list(columns[4]),
-    }
+    n_objects = int(events.obj.max()) + 1 if events.obj.size else 0
+    return rows, events, n_objects
 
 
 def _window_from_data(events: Events) -> float | None:
@@ -208,8 +201,8 @@ def _communities(
 def _write(
     store: Store,
     sources: list[str],
-    objects: list[tuple[str, str]],
-    rows: dict[str, list[Any]],
+    n_objects: int,
+    rows: pa.Table,
     events: Events,
     edges: Edges,
     community: list[int],
@@ -228,19 +221,18 @@ def _write(
             "q_value": pa.array(_nan_to_none(edges.q_value), pa.float64()),
         }
     )
-    a, b = edges.evidence_a, edges.evidence_b
-    obj_kind = [objects[o][0] for o in events.obj[a].tolist()]
-    obj_id = [objects[o][1] for o in events.obj[a].tolist()]
+    a = pa.array(edges.evidence_a, pa.int64())
+    b = pa.array(edges.evidence_b, pa.int64())
     evidence = pa.table(
         {
-            "source_a": pa.array(name[events.source[a]].tolist(), pa.string()),
-            "source_b": pa.array(name[events.source[b]].tolist(), pa.string()),
-            "object_kind": pa.array(obj_kind, pa.string()),
-            "object_id": pa.array(obj_id, pa.string()),
-            "doc_a": pa.array([rows["doc_id"][i] for i in a.tolist()], pa.string()),
-            "doc_b": pa.array([rows["doc_id"][i] for i in b.tolist()], pa.string()),
-            "time_a": pa.array([rows["time"][i] for i in a.tolist()], pa.timestamp("us")),
-            "time_b": pa.array([rows["time"][i] for i in b.tolist()], pa.timestamp("us")),
+            "source_a": rows.column("source").take(a),
+            "source_b": rows.column("source").take(b),
+            "object_kind": rows.column("kind").take(a),
+            "object_id": rows.column("object_id").take(a),
+            "doc_a": rows.column("doc_id").take(a),
+            "doc_b": rows.column("doc_id").take(b),
+            "time_a": rows.column("time").take(a).cast(pa.timestamp("us")),
+            "time_b": rows.column("time").take(b).cast(pa.timestamp("us")),
         }
     )
     source_table = _source_table(store, sources, events, edges, community)
@@ -268,7 +260,7 @@ def _write(
                 json.dumps(asdict(settings)),
                 window,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                len(objects),
+                n_objects,
             ],
         )
 
