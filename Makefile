@@ -29,7 +29,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium \
 	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
-test: lint $(CHROMIUM)
+# The Spark tests run Spark in local mode, on Java 17.
+JAVA := /usr/bin/java
+$(JAVA):
+	$(SUDO) apt-get install -y openjdk-17-jre-headless \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y openjdk-17-jre-headless)
+
+test: lint $(CHROMIUM) $(JAVA)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

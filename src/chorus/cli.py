@@ -789,6 +789,68 @@ def report(db: Path, output: Path, quiet: bool) -> None:
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
+@cli.group()
+def spark() -> None:
+    """Run the stages on Apache Spark (preview: documents, sentences, passage reuse)."""
+
+
+@spark.command("run")
+@click.option(
+    "--input", "inputs", multiple=True, required=True, help="JSON Lines file(s) (.gz too)."
+)
+@click.option("--output", required=True, help="Folder for the Parquet tables (any Spark path).")
+@click.option(
+    "--stages",
+    default="segment,reuse",
+    show_default=True,
+    help="Comma-separated: segment, reuse.",
+)
+@click.option("--bands", default=64, show_default=True, type=click.IntRange(1, 100_000))
+@handle_errors
+def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> None:
+    """Run chorus as a Spark job: under spark-submit it uses the cluster it is given, else
+    Spark in local mode on every core. Writes documents, rejects, sentences, passages and
+    reuse_clusters as Parquet folders; `chorus load` brings them into a store.
+
+    \b
+    Examples:
+      chorus spark run --input corpus.jsonl.gz --output out/
+      spark-submit --master yarn $(which chorus) spark run --input hdfs:///c --output hdfs:///o
+    """
+    from chorus.spark import run_job
+    from chorus.spark.job import spark_session
+
+    chosen = tuple(s.strip() for s in stages.split(",") if s.strip())
+    summary = run_job(spark_session(), list(inputs), output, stages=chosen, bands=bands)
+    click.echo(
+        f"spark: {summary.n_documents:,} documents ({summary.n_rejects:,} rejected), "
+        f"{summary.n_sentences:,} sentences, {summary.n_clusters:,} reuse clusters, "
+        f"{summary.n_passages:,} passages; tables in {output}"
+    )
+
+
+@cli.command()
+@db_option
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@handle_errors
+def load(db: Path, folder: Path) -> None:
+    """Load the Parquet tables a Spark job wrote into a new store, so report, serve, match
+    and export work on them.
+
+    \b
+    Example:
+      chorus load out/ --db cluster.duckdb
+    """
+    from chorus.store.load import load_tables
+
+    with open_store(db) as store:
+        s = load_tables(store, folder)
+    click.echo(
+        f"loaded {s.n_documents:,} documents, {s.n_sentences:,} sentences, "
+        f"{s.n_clusters:,} reuse clusters, {s.n_passages:,} passages into {db}"
+    )
+
+
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

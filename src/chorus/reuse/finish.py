@@ -14,10 +14,11 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -95,7 +96,7 @@ def _stable_id(prefix: str, *parts: object) -> str:
 def collect_windows(
     store: Store,
     runs: list[Run],
-    doc_ids: list[str],
+    doc_ids: Sequence[str] | Mapping[int, str],
     width: int,
     progress: ProgressFactory,
 ) -> tuple[dict[int, DocInfo], list[list[EndWindow]]]:
@@ -163,7 +164,7 @@ def collect_windows(
 def finish(
     store: Store,
     runs: list[Run],
-    doc_ids: list[str],
+    doc_ids: Sequence[str] | Mapping[int, str],
     settings: ReuseSettings,
     progress: ProgressFactory,
 ) -> tuple[list[ClusterRow], list[PassageRow]]:
@@ -311,6 +312,28 @@ _PASSAGE_SCHEMA = pa.schema(
 )
 
 
+def cluster_table(clusters: list[ClusterRow]) -> pa.Table:
+    return pa.Table.from_pylist([asdict(c) for c in clusters], schema=_CLUSTER_SCHEMA)
+
+
+def cut_passages(con: duckdb.DuckDBPyConnection, passages: list[PassageRow]) -> pa.Table:
+    """The ``passages`` rows with their text, cut from the ``documents`` ``con`` sees."""
+    con.register(
+        "_new_passages",
+        pa.Table.from_pylist([asdict(p) for p in passages], schema=_PASSAGE_SCHEMA),
+    )
+    try:
+        return con.sql(
+            f"""SELECT p.passage_id, p.cluster_id, p.doc_id, p.start,
+                       (p."end" + {_CLOSERS_SQL})::INTEGER AS "end",
+                       substring(d.text, p.start + 1, p."end" + {_CLOSERS_SQL} - p.start) AS text
+                FROM _new_passages p JOIN documents d USING (doc_id)
+                ORDER BY p.cluster_id, p.doc_id, p.start"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_new_passages")
+
+
 def write_tables(
     store: Store,
     clusters: list[ClusterRow],
@@ -324,22 +347,8 @@ def write_tables(
         con.execute("DELETE FROM passages")
         con.execute("DELETE FROM reuse_clusters")
         con.execute("DELETE FROM reuse_runs")
-        store.insert_arrow(
-            "reuse_clusters",
-            pa.Table.from_pylist([asdict(c) for c in clusters], schema=_CLUSTER_SCHEMA),
-        )
-        con.register(
-            "_new_passages",
-            pa.Table.from_pylist([asdict(p) for p in passages], schema=_PASSAGE_SCHEMA),
-        )
-        con.execute(
-            f"""INSERT INTO passages
-                SELECT p.passage_id, p.cluster_id, p.doc_id, p.start, p."end" + {_CLOSERS_SQL},
-                       substring(d.text, p.start + 1, p."end" + {_CLOSERS_SQL} - p.start)
-                FROM _new_passages p JOIN documents d USING (doc_id)
-                ORDER BY p.cluster_id, p.doc_id, p.start"""
-        )
-        con.unregister("_new_passages")
+        store.insert_arrow("reuse_clusters", cluster_table(clusters))
+        store.insert_arrow("passages", cut_passages(con, passages))
         con.execute(
             "INSERT INTO reuse_runs VALUES (?, ?, ?)",
             [

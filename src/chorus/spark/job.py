@@ -1,0 +1,137 @@
+"""``chorus spark run``: the job a cluster runs (under ``spark-submit``, or in local mode).
+
+Reads JSON Lines, writes each stage's tables as Parquet with the store's columns, one folder
+per table under the output: ``documents``, ``rejects``, ``sentences``, and with the reuse
+stage ``passages`` and ``reuse_clusters``. ``chorus load`` brings them into a store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from chorus.ingest.mapping import FieldMap
+from chorus.reuse.settings import ReuseSettings
+
+log = logging.getLogger(__name__)
+
+SPARK_STAGES = ("segment", "reuse")
+
+
+@dataclass(frozen=True)
+class SparkSummary:
+    n_documents: int
+    n_rejects: int
+    n_sentences: int
+    n_clusters: int
+    n_passages: int
+
+
+def spark_session(app_name: str = "chorus") -> Any:
+    """The active session (what ``spark-submit`` configured), else a local one on every core."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    # Local mode: the workers run this very Python, which has chorus installed.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return (
+        builder.master(os.environ.get("CHORUS_SPARK_MASTER", "local[*]"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # A local run has a few cores: a few shuffle partitions, not Spark's 200.
+        .config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
+        .getOrCreate()
+    )
+
+
+def run_job(
+    spark: Any,
+    inputs: list[str],
+    output: str,
+    *,
+    stages: tuple[str, ...] = SPARK_STAGES,
+    fields: FieldMap | None = None,
+    reuse: ReuseSettings | None = None,
+    bands: int = 64,
+) -> SparkSummary:
+    """Run the stages over ``inputs`` and write their tables under ``output``."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from chorus.spark.documents import SENTENCE_COLUMNS, documents_to_sentences, read_documents
+    from chorus.spark.reuse import spark_reuse
+
+    unknown = set(stages) - set(SPARK_STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; choose from {SPARK_STAGES}")
+    parsed = read_documents(spark, inputs, fields=fields).cache()
+    good = parsed.where(F.col("problem").isNull())
+    # One document per id: the first in input order, as a single batch on one machine keeps.
+    place = Window.partitionBy("doc_id").orderBy("origin_file", "origin_line")
+    ranked = good.withColumn(
+        "origin_file", F.regexp_extract("origin", r"^(.*):\d+$", 1)
+    ).withColumn("origin_line", F.regexp_extract("origin", r":(\d+)$", 1).cast("long"))
+    ranked = (
+        ranked.withColumn("rank", F.row_number().over(place))
+        .withColumn("first_origin", F.first("origin").over(place))
+        .withColumn("first_hash", F.first("text_hash").over(place))
+    )
+    documents = ranked.where("rank = 1").drop(
+        "rank", "origin_file", "origin_line", "first_origin", "first_hash"
+    )
+    # A repeat with the same text is the same document; with other text, a reject worded
+    # as the single-machine ingest words it.
+    duplicates = ranked.where("rank > 1 AND text_hash <> first_hash").select(
+        F.col("origin_file").alias("file"),
+        F.col("origin_line").alias("line"),
+        F.lit(None).cast("string").alias("field"),
+        F.format_string(
+            "duplicate id '%s' with different text (first at %s); use --replace to keep the last",
+            "doc_id",
+            "first_origin",
+        ).alias("reason"),
+    )
+    rejects = parsed.where(F.col("problem").isNotNull()).select(
+        F.regexp_extract("origin", r"^(.*):\d+$", 1).alias("file"),
+        F.regexp_extract("origin", r":(\d+)$", 1).cast("long").alias("line"),
+        F.col("problem_field").alias("field"),
+        F.col("problem").alias("reason"),
+    )
+    rejects = rejects.unionByName(duplicates)
+    documents = documents.drop("problem", "problem_field").cache()
+    documents.write.mode("overwrite").parquet(f"{output}/documents")
+    rejects.write.mode("overwrite").parquet(f"{output}/rejects")
+    n_sentences = n_clusters = n_passages = 0
+    if "segment" in stages:
+        sentences = documents.select("doc_id", "text").mapInArrow(
+            documents_to_sentences, SENTENCE_COLUMNS
+        )
+        sentences.write.mode("overwrite").parquet(f"{output}/sentences")
+        n_sentences = spark.read.parquet(f"{output}/sentences").count()
+    if "reuse" in stages:
+        clusters, passages = spark_reuse(documents, settings=reuse, bands=bands)
+        _write_arrow(spark, clusters, f"{output}/reuse_clusters")
+        _write_arrow(spark, passages, f"{output}/passages")
+        n_clusters, n_passages = clusters.num_rows, passages.num_rows
+    summary = SparkSummary(
+        n_documents=documents.count(),
+        n_rejects=rejects.count(),
+        n_sentences=n_sentences,
+        n_clusters=n_clusters,
+        n_passages=n_passages,
+    )
+    log.info("spark job: %s", summary)
+    return summary
+
+
+def _write_arrow(spark: Any, table: Any, path: str) -> None:
+    """A small Arrow table (the reuse results) written as a Parquet folder like the others."""
+    spark.createDataFrame(table).coalesce(1).write.mode("overwrite").parquet(path)

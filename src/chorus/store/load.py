@@ -1,0 +1,104 @@
+"""``chorus load``: tables a Spark job wrote (Parquet folders, one per table) into a store, so
+``report``, ``serve``, ``match`` and ``export`` work on cluster results unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from chorus.errors import ChorusError
+from chorus.store.store import Store, scalar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    n_documents: int
+    n_sentences: int
+    n_rejects: int
+    n_clusters: int
+    n_passages: int
+
+
+def _parquet(folder: Path, table: str) -> str | None:
+    path = folder / table
+    if path.is_dir() and any(path.glob("*.parquet")):
+        return str(path / "*.parquet")
+    if path.with_suffix(".parquet").is_file():
+        return str(path.with_suffix(".parquet"))
+    return None
+
+
+def load_tables(store: Store, folder: str | Path) -> LoadSummary:
+    """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, ``passages`` and
+    ``reuse_clusters``) from ``folder`` into an empty store, as one batch: all or nothing."""
+    root = Path(folder)
+    docs = _parquet(root, "documents")
+    if docs is None:
+        raise ChorusError(f"{root}: no documents table (a folder of Parquet files) to load")
+    if store.count("documents"):
+        raise ChorusError(f"{store.path} already holds documents; load into a new store")
+    sentences = _parquet(root, "sentences")
+    if sentences is None:
+        raise ChorusError(f"{root}: no sentences table; run the job with the segment stage")
+    con = store.con
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with store.transaction():
+        batch_id = int(scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches"))
+        con.execute(
+            f"""INSERT INTO documents_all
+                SELECT doc_id, source, url, title, published_at, lang, text, text_hash, ?, ?,
+                       origin, extra::JSON, row_number() OVER (ORDER BY doc_id)
+                FROM read_parquet('{docs}')""",
+            [now, batch_id],
+        )
+        con.execute(
+            f"""INSERT INTO sentences_all
+                SELECT s.doc_id, s.sent_no, s.start, s."end", s.text, ?, d.seq
+                FROM read_parquet('{sentences}') s
+                JOIN documents_all d ON d.doc_id = s.doc_id AND d.batch_id = ?""",
+            [batch_id, batch_id],
+        )
+        rejects = _parquet(root, "rejects")
+        if rejects:
+            con.execute(
+                f"""INSERT INTO rejects_all (batch_id, file, line, field, reason)
+                    SELECT ?, file, line, field, reason FROM read_parquet('{rejects}')""",
+                [batch_id],
+            )
+        n_docs = int(
+            scalar(con, "SELECT count(*) FROM documents_all WHERE batch_id = ?", [batch_id])
+        )
+        con.execute(
+            """INSERT INTO batches (batch_id, state, started_at, finished_at, paths, n_read,
+                                    n_new, n_replaced, n_unchanged, n_rejected, settings)
+               VALUES (?, 'done', ?, ?, ?, ?, ?, 0, 0, ?, ?)""",
+            [
+                batch_id,
+                now,
+                now,
+                [str(root)],
+                n_docs,
+                n_docs,
+                int(scalar(con, "SELECT count(*) FROM rejects_all WHERE batch_id = ?", [batch_id])),
+                json.dumps({"loaded_from": str(root)}),
+            ],
+        )
+        for table in ("passages", "reuse_clusters"):
+            path = _parquet(root, table)
+            if path:
+                con.execute(f"DELETE FROM {table}")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{path}')")
+    summary = LoadSummary(
+        n_documents=n_docs,
+        n_sentences=store.count("sentences"),
+        n_rejects=store.count("rejects"),
+        n_clusters=store.count("reuse_clusters"),
+        n_passages=store.count("passages"),
+    )
+    log.info("load: %s", summary)
+    return summary
