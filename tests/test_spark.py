@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from chorus.ingest import NoLanguageDetector, ingest_paths
+from chorus.points import find_points
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 from chorus.store.load import load_tables
@@ -68,6 +70,28 @@ def _clusters(store: Store) -> set[tuple[str, frozenset[tuple[str, int, int]]]]:
     return {(kinds[c], frozenset(g)) for c, g in groups.items()}
 
 
+def _points(store: Store) -> set[frozenset[tuple[str, int]]]:
+    groups: dict[str, set[tuple[str, int]]] = {}
+    for point, doc, sent in store.con.execute(
+        "SELECT point_id, doc_id, sent_no FROM mentions"
+    ).fetchall():
+        groups.setdefault(point, set()).add((doc, sent))
+    return {frozenset(g) for g in groups.values()}
+
+
+def _pair_agreement(
+    a: set[frozenset[tuple[str, int]]], b: set[frozenset[tuple[str, int]]]
+) -> float:
+    """Pairwise F1 of two groupings of mentions: the share of same-point pairs they agree on."""
+
+    def pairs(groups: set[frozenset[tuple[str, int]]]) -> set[tuple[object, object]]:
+        return {(x, y) for g in groups for x in g for y in g if x < y}
+
+    pa_, pb = pairs(a), pairs(b)
+    both = len(pa_ & pb)
+    return 2 * both / max(len(pa_) + len(pb), 1)
+
+
 def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> None:
     from chorus.spark import run_job
 
@@ -94,3 +118,19 @@ def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> 
         assert any(planted <= {doc for doc, _, _ in group} for _, group in found)
         with pytest.raises(Exception, match="already holds documents"):
             load_tables(cluster, out)
+        # Points from the executors' embeddings are the single-machine points; nothing is
+        # embedded again.
+        cached = cluster.con.execute("SELECT count(*) FROM _embeddings").fetchall()[0][0]
+        assert cached == summary.n_embeddings > 100
+        find_points(cluster)
+        assert cluster.con.execute("SELECT count(*) FROM _embeddings").fetchall()[0][0] == cached
+        find_points(one)
+        # The executors batch sentences differently, so a vector can differ from the
+        # one-machine vector by one float16 step (about 1e-3); a sentence on the edge between
+        # two points can change sides. Everything else is the same.
+        assert _pair_agreement(_points(cluster), _points(one)) >= 0.97
+        spark_vectors = dict(cluster.con.execute("SELECT key, vector FROM _embeddings").fetchall())
+        for key, vector in one.con.execute("SELECT key, vector FROM _embeddings").fetchall():
+            a = np.frombuffer(spark_vectors[key], np.float16).astype(np.float32)
+            b = np.frombuffer(vector, np.float16).astype(np.float32)
+            assert np.abs(a - b).max() <= 2e-3

@@ -791,7 +791,8 @@ def report(db: Path, output: Path, quiet: bool) -> None:
 
 @cli.group()
 def spark() -> None:
-    """Run the stages on Apache Spark (preview: documents, sentences, passage reuse)."""
+    """Run the stages on Apache Spark (preview: documents, sentences, passage reuse, the
+    talking points' embeddings)."""
 
 
 @spark.command("run")
@@ -801,16 +802,17 @@ def spark() -> None:
 @click.option("--output", required=True, help="Folder for the Parquet tables (any Spark path).")
 @click.option(
     "--stages",
-    default="segment,reuse",
+    default="segment,reuse,embed",
     show_default=True,
-    help="Comma-separated: segment, reuse.",
+    help="Comma-separated: segment, reuse, embed (the talking points' embeddings).",
 )
 @click.option("--bands", default=64, show_default=True, type=click.IntRange(1, 100_000))
 @handle_errors
 def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> None:
     """Run chorus as a Spark job: under spark-submit it uses the cluster it is given, else
-    Spark in local mode on every core. Writes documents, rejects, sentences, passages and
-    reuse_clusters as Parquet folders; `chorus load` brings them into a store.
+    Spark in local mode on every core. Writes documents, rejects, sentences, passages,
+    reuse_clusters and the talking points' embeddings as Parquet folders; `chorus load`
+    brings them into a store, where `chorus points` then only groups the cached vectors.
 
     \b
     Examples:
@@ -825,7 +827,8 @@ def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> 
     click.echo(
         f"spark: {summary.n_documents:,} documents ({summary.n_rejects:,} rejected), "
         f"{summary.n_sentences:,} sentences, {summary.n_clusters:,} reuse clusters, "
-        f"{summary.n_passages:,} passages; tables in {output}"
+        f"{summary.n_passages:,} passages, {summary.n_embeddings:,} claims embedded; "
+        f"tables in {output}"
     )
 
 
@@ -847,7 +850,8 @@ def load(db: Path, folder: Path) -> None:
         s = load_tables(store, folder)
     click.echo(
         f"loaded {s.n_documents:,} documents, {s.n_sentences:,} sentences, "
-        f"{s.n_clusters:,} reuse clusters, {s.n_passages:,} passages into {db}"
+        f"{s.n_clusters:,} reuse clusters, {s.n_passages:,} passages, "
+        f"{s.n_embeddings:,} cached embeddings into {db}"
     )
 
 

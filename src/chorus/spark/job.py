@@ -1,8 +1,9 @@
 """``chorus spark run``: the job a cluster runs (under ``spark-submit``, or in local mode).
 
 Reads JSON Lines, writes each stage's tables as Parquet with the store's columns, one folder
-per table under the output: ``documents``, ``rejects``, ``sentences``, and with the reuse
-stage ``passages`` and ``reuse_clusters``. ``chorus load`` brings them into a store.
+per table under the output: ``documents``, ``rejects``, ``sentences``; with the reuse stage
+``passages`` and ``reuse_clusters``; with the embed stage ``_embeddings`` (every claim's
+vector, the points stage's cache). ``chorus load`` brings them into a store.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chorus.ingest.mapping import FieldMap
+from chorus.points.settings import PointsSettings
 from chorus.reuse.settings import ReuseSettings
 
 log = logging.getLogger(__name__)
 
-SPARK_STAGES = ("segment", "reuse")
+SPARK_STAGES = ("segment", "reuse", "embed")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SparkSummary:
     n_sentences: int
     n_clusters: int
     n_passages: int
+    n_embeddings: int
 
 
 def spark_session(app_name: str = "chorus") -> Any:
@@ -60,6 +63,7 @@ def run_job(
     stages: tuple[str, ...] = SPARK_STAGES,
     fields: FieldMap | None = None,
     reuse: ReuseSettings | None = None,
+    points: PointsSettings | None = None,
     bands: int = 64,
 ) -> SparkSummary:
     """Run the stages over ``inputs`` and write their tables under ``output``."""
@@ -116,17 +120,29 @@ def run_job(
         )
         sentences.write.mode("overwrite").parquet(f"{output}/sentences")
         n_sentences = spark.read.parquet(f"{output}/sentences").count()
+    clusters = passages = None
     if "reuse" in stages:
         clusters, passages = spark_reuse(documents, settings=reuse, bands=bands)
         _write_arrow(spark, clusters, f"{output}/reuse_clusters")
         _write_arrow(spark, passages, f"{output}/passages")
         n_clusters, n_passages = clusters.num_rows, passages.num_rows
+    n_embeddings = 0
+    if "embed" in stages:
+        from chorus.spark.embed import spark_embeddings
+
+        if "segment" not in stages or clusters is None or passages is None:
+            raise ValueError("the embed stage needs the segment and reuse stages")
+        sentences = spark.read.parquet(f"{output}/sentences")
+        embeddings = spark_embeddings(sentences, passages, clusters, settings=points)
+        embeddings.write.mode("overwrite").parquet(f"{output}/_embeddings")
+        n_embeddings = spark.read.parquet(f"{output}/_embeddings").count()
     summary = SparkSummary(
         n_documents=documents.count(),
         n_rejects=rejects.count(),
         n_sentences=n_sentences,
         n_clusters=n_clusters,
         n_passages=n_passages,
+        n_embeddings=n_embeddings,
     )
     log.info("spark job: %s", summary)
     return summary

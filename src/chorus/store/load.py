@@ -22,6 +22,7 @@ class LoadSummary:
     n_rejects: int
     n_clusters: int
     n_passages: int
+    n_embeddings: int
 
 
 def _parquet(folder: Path, table: str) -> str | None:
@@ -34,8 +35,9 @@ def _parquet(folder: Path, table: str) -> str | None:
 
 
 def load_tables(store: Store, folder: str | Path) -> LoadSummary:
-    """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, ``passages`` and
-    ``reuse_clusters``) from ``folder`` into an empty store, as one batch: all or nothing."""
+    """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, ``passages``,
+    ``reuse_clusters`` and the embedding cache ``_embeddings``) from ``folder`` into an empty
+    store, as one batch: all or nothing."""
     root = Path(folder)
     docs = _parquet(root, "documents")
     if docs is None:
@@ -88,6 +90,12 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
                 json.dumps({"loaded_from": str(root)}),
             ],
         )
+        embeddings = _parquet(root, "_embeddings")
+        if embeddings:
+            con.execute(
+                f"""INSERT INTO _embeddings SELECT model, key, vector
+                    FROM read_parquet('{embeddings}')"""
+            )
         for table in ("passages", "reuse_clusters"):
             path = _parquet(root, table)
             if path:
@@ -99,6 +107,7 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
         n_rejects=store.count("rejects"),
         n_clusters=store.count("reuse_clusters"),
         n_passages=store.count("passages"),
+        n_embeddings=int(scalar(con, "SELECT count(*) FROM _embeddings")),
     )
     log.info("load: %s", summary)
     return summary
