@@ -93,11 +93,14 @@ print(json.dumps({"shingle": t1 - t0, "minhash_lsh": t2 - t1, "pairs": pairs}))
 )
 
 
-def write_corpus(path: Path, scale: int, seed: int = 11) -> tuple[int, int]:
+def write_corpus(path: Path, scale: int, seed: int = 11, docs: int = 0) -> tuple[int, int]:
+    """``scale`` copies of the news corpus (of its first ``docs`` articles, when given)."""
     rng = random.Random(seed)
     with gzip.open(NEWS, "rt", encoding="utf-8") as fh:
         originals = [json.loads(line) for line in fh]
-    docs = chars = 0
+    if docs:
+        originals = originals[:docs]
+    n_docs = chars = 0
     lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     with path.open("w", encoding="utf-8") as out:
         for copy in range(scale):
@@ -121,9 +124,9 @@ def write_corpus(path: Path, scale: int, seed: int = 11) -> tuple[int, int]:
                     "text": text,
                 }
                 out.write(json.dumps(row) + "\n")
-                docs += 1
+                n_docs += 1
                 chars += len(text)
-    return docs, chars
+    return n_docs, chars
 
 
 def main() -> None:
