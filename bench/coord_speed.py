@@ -92,21 +92,34 @@ def main() -> None:
         rows = opened.con.execute(
             "SELECT source_a, source_b FROM source_edges WHERE q_value <= 0.05"
         ).fetchall()
+        wire = sorted(planted.wire_docs)
+        wire_edges = opened.con.execute(
+            """SELECT count(*) FROM (
+                   SELECT source_a, source_b FROM edge_evidence GROUP BY 1, 2
+                   HAVING bool_and(list_contains(?, doc_a) AND list_contains(?, doc_b)))""",
+            [wire, wire],
+        ).fetchall()[0][0]
     found = {(min(a, b), max(a, b)) for a, b in rows}
     started = time.perf_counter()
     anchor = anchor_pairs(docs)
     anchor_secs = time.perf_counter() - started
     print(f"{'method':44} {'seconds':>8} {'P':>6} {'R':>6} {'F1':>6} {'organic flagged':>16}")
-    p, r, f, flagged = score(found, planted)
-    print(f"{'chorus coord (q <= 0.05)':44} {secs:8.1f} {p:6.3f} {r:6.3f} {f:6.3f} {flagged:16.1%}")
+    p, r, f_chorus, flagged_chorus = score(found, planted)
+    print(
+        f"{'chorus coord (q <= 0.05)':44} {secs:8.1f} {p:6.3f} {r:6.3f} {f_chorus:6.3f} "
+        f"{flagged_chorus:16.1%}"
+    )
     p, r, f, flagged = score(anchor, planted)
     print(
         f"{'anchor: same sentence within 6 h':44} {anchor_secs:8.1f} {p:6.3f} {r:6.3f} {f:6.3f} "
         f"{flagged:16.1%}"
     )
     print(
-        f"ratio chorus/anchor time: {secs / anchor_secs:.2f}; target under 2 min: "
-        f"{'met' if secs < 120 else 'NOT met'}"
+        f"edges made by wire copy alone: {wire_edges}; ratio chorus/anchor time: "
+        f"{secs / anchor_secs:.2f}; targets: under 2 min {'met' if secs < 120 else 'NOT met'}, "
+        f"F1 >= 0.90 {'met' if f_chorus >= 0.9 else 'NOT met'}, organic flagged < 2% "
+        f"{'met' if flagged_chorus < 0.02 else 'NOT met'}, no syndication edge "
+        f"{'met' if wire_edges == 0 else 'NOT met'}"
     )
 
 

@@ -47,7 +47,7 @@ def _brute_force(
     for (sa, oa, ta), (sb, ob, tb) in itertools.combinations(rows, 2):
         if oa != ob or sa == sb:
             continue
-        if window is not None and not math.isnan(ta - tb) and abs(ta - tb) > window:
+        if window is not None and (math.isnan(ta - tb) or abs(ta - tb) > window):
             continue
         key = (min(sa, sb), max(sa, sb))
         weight, count = out.get(key, (0.0, 0))
@@ -327,8 +327,8 @@ def _closest_brute_force(events: Events, window: float | None) -> dict[tuple[int
         if si == sj or events.obj[i] != events.obj[j]:
             continue
         lag = abs(float(events.time[i]) - float(events.time[j]))
-        if window is not None and not math.isnan(lag) and lag > window:
-            continue
+        if window is not None and (math.isnan(lag) or lag > window):
+            continue  # with a window, an undated document co-acts with nothing
         key = (min(si, sj), max(si, sj), int(events.obj[i]))
         lag = math.inf if math.isnan(lag) else lag
         out[key] = min(out.get(key, math.inf), lag)

@@ -3,8 +3,10 @@ significance test out.
 
 An event is (source, object, time): a document of a source shared an object (a talking
 point, a copied passage, a link) at a time. Two sources co-act on an object when two of
-their documents on it fall within ``window`` hours of each other (any time apart, when
-either is undated). An edge's weight sums, over the objects its two sources co-act on, how rare each
+their documents on it fall within ``window`` hours of each other. A document without a date
+co-acts with nothing while there is a window: when it appeared is unknown, and news corpora
+have undated archives that would otherwise join every outlet to every other. With no window
+(a corpus with too few dates), sharing at any time counts. An edge's weight sums, over the objects its two sources co-act on, how rare each
 object is (log of sources over sources sharing it): an object everyone shares is weak
 evidence.
 
@@ -96,8 +98,7 @@ def _within(time_a: np.ndarray, time_b: np.ndarray, window: float | None) -> np.
     if window is None:
         return np.ones(time_a.size, dtype=bool)
     lag = np.abs(time_a - time_b)
-    # An undated event co-acts at any distance: its time is unknown, not far.
-    out: np.ndarray = np.isnan(lag) | (lag <= window)
+    out: np.ndarray = lag <= window  # NaN (an undated side) is never within
     return out
 
 
@@ -227,8 +228,8 @@ def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_
     time (ties: the lowest event numbers), oriented ``source[a] < source[b]``, sorted.
 
     Only pairs that can fall within the window are enumerated: on each object, events are
-    sorted by time and each dated event meets the later ones up to ``window`` hours on, plus
-    every undated one (an undated event meets all). Pairs are made ``chunk_pairs`` at a time
+    sorted by time and each dated event meets the later ones up to ``window`` hours on; an
+    undated event meets every other only when there is no window. Pairs are made ``chunk_pairs`` at a time
     and reduced to the closest per (source pair, object) as they go, so a story that a
     thousand documents cover over years costs its near-in-time pairs, not its square."""
     size = events.source.size
@@ -265,8 +266,12 @@ def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_
         reach = np.searchsorted(key, key + window + slack, side="right")
         reach = np.minimum(np.maximum(reach, position + 1), u_start)
     lo1 = position + 1
-    hi1 = np.where(is_undated, end, reach)
-    lo2 = np.where(is_undated, end, np.maximum(u_start, hi1))
+    if window is None:
+        hi1 = np.where(is_undated, end, reach)
+        lo2 = np.where(is_undated, end, np.maximum(u_start, hi1))
+    else:
+        hi1 = np.where(is_undated, lo1, reach)
+        lo2 = end
     hi2 = end
     count1 = np.maximum(hi1 - lo1, 0)
     count2 = np.maximum(hi2 - lo2, 0)
