@@ -6,9 +6,9 @@ point, a copied passage, a link) at a time. Two sources co-act on an object when
 their documents on it fall within ``window`` hours of each other. A document without a date
 co-acts with nothing while there is a window: when it appeared is unknown, and news corpora
 have undated archives that would otherwise join every outlet to every other. With no window
-(a corpus with too few dates), sharing at any time counts. An edge's weight sums, over the objects its two sources co-act on, how rare each
-object is (log of sources over sources sharing it): an object everyone shares is weak
-evidence.
+(a corpus with too few dates), sharing at any time counts. An edge's weight sums, over the
+objects its two sources co-act on, how rare each object is (log of sources over sources
+sharing it): an object everyone shares is weak evidence.
 
 Two null models keep every source's activity and every object's popularity. ``time``: each
 source's times are shuffled among its own objects (permutation p-values); it asks whether
@@ -229,9 +229,10 @@ def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_
 
     Only pairs that can fall within the window are enumerated: on each object, events are
     sorted by time and each dated event meets the later ones up to ``window`` hours on; an
-    undated event meets every other only when there is no window. Pairs are made ``chunk_pairs`` at a time
-    and reduced to the closest per (source pair, object) as they go, so a story that a
-    thousand documents cover over years costs its near-in-time pairs, not its square."""
+    undated event meets every other only when there is no window. Pairs are made
+    ``chunk_pairs`` at a time and reduced to the closest per (source pair, object) as they
+    go, so a story that a thousand documents cover over years costs its near-in-time pairs,
+    not its square."""
     size = events.source.size
     empty = np.zeros(0, dtype=np.int64)
     if size < 2:

@@ -304,7 +304,14 @@ def _write(
         for table in ("mentions", "points", "points_runs"):
             con.execute(f"DELETE FROM {table}")
         store.insert_arrow("points", points)
-        store.insert_arrow("mentions", mentions)
+        # Stored in point order: DuckDB's per-row-group min/max then skip straight to one
+        # point's mentions, which is what the report and the app ask for.
+        store.insert_arrow(
+            "mentions",
+            mentions.sort_by(
+                [("point_id", "ascending"), ("doc_id", "ascending"), ("sent_no", "ascending")]
+            ),
+        )
         con.execute(
             "INSERT INTO points_runs VALUES (?, ?, ?)",
             [

@@ -207,6 +207,31 @@ def point_detail(
     return {**head[0], "offset": offset, "mentions": mentions}
 
 
+def first_mentions(
+    store: Store, point_ids: list[str], *, per_point: int = 3
+) -> dict[str, list[Record]]:
+    """The earliest ``per_point`` mentions of each point, in one query."""
+    if not point_ids:
+        return {}
+    rows = _records(
+        store,
+        """SELECT * EXCLUDE (rank) FROM (
+               SELECT m.point_id, m.doc_id, d.source, d.published_at, m.start, m."end",
+                      m.text AS sentence,
+                      row_number() OVER (PARTITION BY m.point_id
+                                         ORDER BY d.published_at NULLS LAST, m.doc_id, m.start)
+                          AS rank
+               FROM mentions m JOIN documents d USING (doc_id)
+               WHERE m.point_id IN (SELECT unnest(?)))
+           WHERE rank <= ? ORDER BY point_id, published_at NULLS LAST, doc_id, start""",
+        [point_ids, per_point],
+    )
+    out: dict[str, list[Record]] = {}
+    for row in rows:
+        out.setdefault(row.pop("point_id"), []).append(row)
+    return out
+
+
 def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int = 50) -> Record:
     """A page of reuse clusters of one kind (``reuse``, ``syndication``, ``boilerplate``)."""
     total = store.con.execute(

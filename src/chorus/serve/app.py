@@ -217,9 +217,9 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
         ]
         items.sort(key=lambda i: (-i["score"], i["point_id"]))
         # A few of each point's sentences: what "sentences like this one" finds.
+        sample = views.first_mentions(reader(), [i["point_id"] for i in items], per_point=3)
         for item in items:
-            detail = views.point_detail(reader(), item["point_id"], limit=3)
-            item["mentions"] = detail["mentions"] if detail else []
+            item["mentions"] = sample.get(item["point_id"], [])
         return {"query": q, "items": items}
 
     app.state.store = store
