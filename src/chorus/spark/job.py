@@ -47,6 +47,9 @@ def spark_session(app_name: str = "chorus") -> Any:
         builder.master(os.environ.get("CHORUS_SPARK_MASTER", "local[*]"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Local mode runs everything in this one JVM: Spark's 1 GB default is too small
+        # for the shuffle of a news-sized corpus.
+        .config("spark.driver.memory", os.environ.get("CHORUS_SPARK_MEMORY", "6g"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         # A local run has a few cores: a few shuffle partitions, not Spark's 200.
