@@ -233,51 +233,36 @@ def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_
     ``chunk_pairs`` at a time and reduced to the closest per (source pair, object) as they
     go, so a story that a thousand documents cover over years costs its near-in-time pairs,
     not its square."""
-    size = events.source.size
     empty = np.zeros(0, dtype=np.int64)
+    # With a window, an undated event meets nobody: leave it out. Without one, every event
+    # of an object meets every later one.
+    kept = np.arange(events.source.size)
+    if window is not None:
+        kept = kept[~np.isnan(events.time)]
+    size = kept.size
     if size < 2:
         return Pairs(empty, empty)
-    undated = np.isnan(events.time)
-    order = np.lexsort((np.where(undated, 0.0, events.time), undated, events.obj))
+    times = events.time[kept]
+    inner = np.lexsort((np.nan_to_num(times), events.obj[kept]))
+    order = kept[inner]
     obj = events.obj[order]
-    times = events.time[order]
-    is_undated = undated[order]
+    times = times[inner]
     starts = np.flatnonzero(np.r_[True, obj[1:] != obj[:-1]])
     ends = np.r_[starts[1:], size]
-    segment = np.repeat(np.arange(starts.size), ends - starts)
-    end = ends[segment]
-    # Per object, where its undated events begin (they sort last).
-    und_pos = np.flatnonzero(is_undated)
-    undated_start = ends.copy()
-    if und_pos.size:
-        np.minimum.at(undated_start, segment[und_pos], und_pos)
-    u_start = undated_start[segment]
-    position = np.arange(size)
-    # Range 1: later events of the same object within reach; range 2: the undated ones.
+    end = np.repeat(ends, ends - starts)
+    lo = np.arange(size) + 1
     if window is None:
-        reach = u_start
+        hi = end
     else:
-        # Search the (object, time) order for each dated event's time + window; the slack
-        # is trimmed by the exact test below.
-        span = float(np.nanmax(events.time) - np.nanmin(events.time)) if (~undated).any() else 0.0
-        base = float(np.nanmin(events.time)) if (~undated).any() else 0.0
-        stride = span + window + 2.0
-        key = obj * stride + np.where(is_undated, stride - 1.0, times - base)
+        # Search the (object, time) order for each event's time + window; the slack is
+        # trimmed by the exact test below.
+        base = float(times.min())
+        stride = float(times.max()) - base + window + 2.0
+        key = obj * stride + (times - base)
         slack = 4 * float(np.spacing(np.abs(key).max())) + 1e-9
-        reach = np.searchsorted(key, key + window + slack, side="right")
-        reach = np.minimum(np.maximum(reach, position + 1), u_start)
-    lo1 = position + 1
-    if window is None:
-        hi1 = np.where(is_undated, end, reach)
-        lo2 = np.where(is_undated, end, np.maximum(u_start, hi1))
-    else:
-        hi1 = np.where(is_undated, lo1, reach)
-        lo2 = end
-    hi2 = end
-    count1 = np.maximum(hi1 - lo1, 0)
-    count2 = np.maximum(hi2 - lo2, 0)
-    per_event = count1 + count2
-    cumulative = np.cumsum(per_event)
+        hi = np.minimum(np.searchsorted(key, key + window + slack, side="right"), end)
+    count = np.maximum(hi - lo, 0)
+    cumulative = np.cumsum(count)
     best_a: list[np.ndarray] = []
     best_b: list[np.ndarray] = []
     begin = 0
@@ -286,9 +271,7 @@ def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_
         stop = int(np.searchsorted(cumulative, done + chunk_pairs, side="right"))
         stop = max(stop, begin + 1)
         rows = np.arange(begin, stop)
-        left = np.concatenate([np.repeat(rows, count1[rows]), np.repeat(rows, count2[rows])])
-        right = np.concatenate([_ranges(lo1[rows], count1[rows]), _ranges(lo2[rows], count2[rows])])
-        a, b = order[left], order[right]
+        a, b = order[np.repeat(rows, count[rows])], order[_ranges(lo[rows], count[rows])]
         keep = events.source[a] != events.source[b]
         a, b = a[keep], b[keep]
         keep = _within(events.time[a], events.time[b], window)

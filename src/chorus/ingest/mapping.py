@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import pyarrow as pa
+
 from chorus.errors import InputProblem
 from chorus.ingest.dates import DateStatus, parse_date
 from chorus.ingest.language import LanguageDetector
@@ -50,6 +52,21 @@ class DocumentRow(NamedTuple):
     origin: str
     extra: str | None
     date_status: DateStatus
+
+
+# The Arrow types of a document row's stored fields (all of DocumentRow but date_status).
+DOCUMENT_FIELDS = [
+    ("doc_id", pa.string()),
+    ("source", pa.string()),
+    ("url", pa.string()),
+    ("title", pa.string()),
+    ("published_at", pa.timestamp("us")),
+    ("lang", pa.string()),
+    ("text", pa.string()),
+    ("text_hash", pa.string()),
+    ("origin", pa.string()),
+    ("extra", pa.string()),
+]
 
 
 def text_hash(text: str) -> str:

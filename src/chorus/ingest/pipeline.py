@@ -28,7 +28,13 @@ from chorus.errors import BatchRefusedError, ChorusError, InputProblem
 from chorus.ingest.dates import DateStatus
 from chorus.ingest.formats import Format, read_path
 from chorus.ingest.language import LanguageDetector, default_language_detector
-from chorus.ingest.mapping import DEFAULT_MAX_CHARS, DocumentRow, FieldMap, to_document
+from chorus.ingest.mapping import (
+    DEFAULT_MAX_CHARS,
+    DOCUMENT_FIELDS,
+    DocumentRow,
+    FieldMap,
+    to_document,
+)
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment.stage import segment_documents
 from chorus.store import Store, scalar
@@ -38,21 +44,7 @@ log = logging.getLogger(__name__)
 OnError = Literal["raise", "skip"]
 _KEEP_PROBLEMS = 1000  # problems kept in memory for the message; all are counted
 
-_DOCS_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("title", pa.string()),
-        ("published_at", pa.timestamp("us")),
-        ("lang", pa.string()),
-        ("text", pa.string()),
-        ("text_hash", pa.string()),
-        ("origin", pa.string()),
-        ("extra", pa.string()),
-        ("seq", pa.int64()),
-    ]
-)
+_DOCS_SCHEMA = pa.schema([*DOCUMENT_FIELDS, ("seq", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,7 @@ class _Writer:
         self.seq += len(self.rows)
         cols = list(zip(*self.rows, strict=True))
         docs = pa.Table.from_arrays(
-            [pa.array(cols[i], _DOCS_SCHEMA.field(i).type) for i in range(10)]
+            [pa.array(cols[i], type_) for i, (_, type_) in enumerate(DOCUMENT_FIELDS)]
             + [pa.array(seqs, pa.int64())],
             schema=_DOCS_SCHEMA,
         )

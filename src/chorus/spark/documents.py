@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 
 from chorus.errors import InputProblem
-from chorus.ingest.language import LanguageDetector, NoLanguageDetector
-from chorus.ingest.mapping import FieldMap, to_document
+from chorus.ingest.language import default_language_detector
+from chorus.ingest.mapping import DOCUMENT_FIELDS, FieldMap, to_document
 from chorus.ingest.records import RawRecord
 from chorus.segment.stage import SENTENCES_SCHEMA, segment_documents
 
@@ -23,37 +23,16 @@ DOCUMENT_COLUMNS = (
 SENTENCE_COLUMNS = "doc_id STRING, sent_no INT, start INT, end INT, text STRING"
 
 _DOC_SCHEMA = pa.schema(
-    [
-        ("doc_id", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("title", pa.string()),
-        ("published_at", pa.timestamp("us")),
-        ("lang", pa.string()),
-        ("text", pa.string()),
-        ("text_hash", pa.string()),
-        ("origin", pa.string()),
-        ("extra", pa.string()),
-        ("problem_field", pa.string()),
-        ("problem", pa.string()),
-    ]
+    [*DOCUMENT_FIELDS, ("problem_field", pa.string()), ("problem", pa.string())]
 )
 
 
-def _detector(name: str) -> LanguageDetector:
-    if name == "none":
-        return NoLanguageDetector()
-    from chorus.ingest.language import default_language_detector
-
-    return default_language_detector()
-
-
 def records_to_documents(
-    batches: Iterator[pa.RecordBatch], *, fields: FieldMap, detector: str = "fasttext"
+    batches: Iterator[pa.RecordBatch], *, fields: FieldMap
 ) -> Iterator[pa.RecordBatch]:
     """(file, line, value: one JSON object) → document rows; a bad record becomes a row with
     ``problem`` set (the caller keeps those as rejects)."""
-    lang = _detector(detector)
+    lang = default_language_detector()  # per partition: the compressed model is under 1 MB
     for batch in batches:
         out: dict[str, list[Any]] = {name: [] for name in _DOC_SCHEMA.names}
         for file, line, value in zip(
