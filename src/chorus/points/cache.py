@@ -1,6 +1,11 @@
 """Embeddings cached in the store, keyed by model and text, so a second run embeds nothing
 it has embedded before. Vectors are kept as float16 bytes: half the space, and cosine
-differences below 1e-3."""
+differences below 1e-3.
+
+A model's output for a text depends, in the last bits, on the other texts in its batch (the
+matrix shapes change the kernels' summation order). So what is missing from the cache is
+embedded in canonical batches (:func:`embedding_batches`): longest first, ties by key, 64 at a
+time. The Spark engine forms the same batches, and both engines get the same vectors."""
 
 from __future__ import annotations
 
@@ -13,17 +18,24 @@ import pyarrow as pa
 
 from chorus.points.core import EmbedFn
 from chorus.points.embedders import Embedder
-from chorus.progress import ProgressBar, ProgressFactory, no_progress
+from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-_BATCH = 2048
+EMBED_BATCH = 64
 _CHUNK = 50_000
+_INSERT = 2048
 
 
 def text_key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def embedding_order(texts: Sequence[str]) -> list[int]:
+    """The canonical embedding order: longest text first (fewest padded positions per
+    batch), ties by :func:`text_key`. Consecutive runs of ``EMBED_BATCH`` form the batches."""
+    return sorted(range(len(texts)), key=lambda i: (-len(texts[i]), text_key(texts[i])))
 
 
 def cached_embed(
@@ -37,23 +49,40 @@ def cached_embed(
     def embed(texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), embedder.dim), dtype=np.float16)
         bar = progress(desc=f"points: embed ({embedder.name})", total=len(texts), unit="sent")
-        n_cached = 0
+        missing: list[int] = []
         try:
             for lo in range(0, len(texts), _CHUNK):
                 chunk = texts[lo : lo + _CHUNK]
-                n_cached += _embed_chunk(store, embedder, chunk, out[lo : lo + len(chunk)], bar)
+                hit = _read_chunk(store, embedder, chunk, out[lo : lo + len(chunk)])
+                missing.extend((lo + np.flatnonzero(~hit)).tolist())
+                bar.update(int(hit.sum()))
+            order = embedding_order([texts[i] for i in missing])
+            todo = [missing[i] for i in order]
+            for lo in range(0, len(todo), _INSERT):
+                rows = todo[lo : lo + _INSERT]
+                _embed_rows(store, embedder, [texts[i] for i in rows], out, rows)
+                bar.update(len(rows))
         finally:
             bar.close()
-        log.info("embeddings: %d cached, %d computed", n_cached, len(texts) - n_cached)
+        log.info("embeddings: %d cached, %d computed", len(texts) - len(missing), len(missing))
         return out
 
     return embed
 
 
-def _embed_chunk(
-    store: Store, embedder: Embedder, texts: Sequence[str], out: np.ndarray, bar: ProgressBar
-) -> int:
-    """Fill ``out`` with the vectors of ``texts``; returns how many came from the cache."""
+def embed_batches(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """float16 vectors of ``texts`` (already in :func:`embedding_order`), ``EMBED_BATCH`` at a
+    time: the batches both engines form."""
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float16)
+    for lo in range(0, len(texts), EMBED_BATCH):
+        out[lo : lo + EMBED_BATCH] = embedder.embed(texts[lo : lo + EMBED_BATCH])
+    return out
+
+
+def _read_chunk(
+    store: Store, embedder: Embedder, texts: Sequence[str], out: np.ndarray
+) -> np.ndarray:
+    """Fill ``out`` with the cached vectors of ``texts``; returns which were cached."""
     keys = [text_key(t) for t in texts]
     con = store.con
     con.register("_wanted", pa.table({"key": pa.array(keys, pa.string())}))
@@ -67,24 +96,27 @@ def _embed_chunk(
     for k, v in zip(found.column(0).to_pylist(), found.column(1).to_pylist(), strict=True):
         out[position[k]] = np.frombuffer(v, dtype=np.float16)
         hit[position[k]] = True
-    bar.update(int(hit.sum()))
-    missing = np.flatnonzero(~hit)
-    for lo in range(0, missing.size, _BATCH):
-        rows = missing[lo : lo + _BATCH]
-        vectors = embedder.embed([texts[i] for i in rows.tolist()]).astype(np.float16)
-        out[rows] = vectors
-        # Units are distinct texts, so each key occurs once per call.
-        con.register(
-            "_new_vectors",
-            pa.table(
-                {
-                    "model": pa.array([embedder.name] * rows.size, pa.string()),
-                    "key": pa.array([keys[i] for i in rows.tolist()], pa.string()),
-                    "vector": pa.array([v.tobytes() for v in vectors], pa.binary()),
-                }
-            ),
-        )
-        con.execute("INSERT INTO _embeddings SELECT * FROM _new_vectors")
-        con.unregister("_new_vectors")
-        bar.update(int(rows.size))
-    return int(hit.sum())
+    return hit
+
+
+def _embed_rows(
+    store: Store, embedder: Embedder, texts: Sequence[str], out: np.ndarray, rows: list[int]
+) -> None:
+    """Embed ``texts`` (a whole number of canonical batches), put them in ``out[rows]`` and
+    in the cache."""
+    vectors = embed_batches(embedder, texts)
+    out[rows] = vectors
+    con = store.con
+    # Units are distinct texts, so each key occurs once per call.
+    con.register(
+        "_new_vectors",
+        pa.table(
+            {
+                "model": pa.array([embedder.name] * len(texts), pa.string()),
+                "key": pa.array([text_key(t) for t in texts], pa.string()),
+                "vector": pa.array([v.tobytes() for v in vectors], pa.binary()),
+            }
+        ),
+    )
+    con.execute("INSERT INTO _embeddings SELECT * FROM _new_vectors")
+    con.unregister("_new_vectors")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import sparse
@@ -58,22 +59,24 @@ def average_linkage(
     for part in np.split(np.arange(lo.size), bounds):
         if not (w[part] >= threshold).any():
             continue
-        for members in _cluster_component(
+        for members in cluster_component(
             lo[part].tolist(), hi[part].tolist(), w[part].tolist(), groups, threshold, floor
         ):
             labels[members] = min(members)
     return labels
 
 
-def _cluster_component(
+def cluster_component(
     lo: list[int],
     hi: list[int],
     weights: list[float],
-    groups: np.ndarray,
+    groups: np.ndarray | Mapping[int, int],
     threshold: float,
     floor: float,
 ) -> list[list[int]]:
-    """Average linkage within one component: edges are distinct, across documents."""
+    """Average linkage within one component of the graph of pairs at or above ``threshold``
+    (its edges sorted by ``lo``, ``hi``: distinct, across documents, every edge inside it).
+    ``groups[x]`` is node x's document. Returns the clusters of more than one node."""
     nodes = sorted(set(lo) | set(hi))
     adjacency: dict[int, dict[int, float]] = {x: {} for x in nodes}
     for a, b, w in zip(lo, hi, weights, strict=True):

@@ -17,6 +17,7 @@ from scipy import sparse
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 30_000
+PROBES = 16
 _BLOCK = 2048
 _CHUNK = 100_000
 _LEXICAL_FEATURES = 1 << 21
@@ -94,8 +95,81 @@ def _exact(vectors: np.ndarray, groups: np.ndarray, k: int) -> Edges:
     )
 
 
+def ivf_cells(n: int) -> int:
+    """How many inverted-file cells a search over ``n`` rows uses (one: exact)."""
+    return 1 if n <= EXACT_LIMIT else max(1, int(np.sqrt(n)))
+
+
+def kmeans_sample(n: int, cells: int, *, seed: int) -> np.ndarray:
+    """The rows (sorted) whose vectors train the centroids: a seeded sample, the same
+    whichever engine draws it."""
+    rng = np.random.default_rng(seed)
+    out: np.ndarray = np.sort(rng.choice(n, size=min(n, max(cells * 40, 20_000)), replace=False))
+    return out
+
+
+def ivf_probes(vectors: np.ndarray, centroids: np.ndarray, probes: int = PROBES) -> np.ndarray:
+    """Each row's ``probes`` nearest centroids, nearest first (ties by number); the first
+    is the cell the row is filed under."""
+    width = min(probes, centroids.shape[0])
+    out = np.empty((vectors.shape[0], width), dtype=np.int64)
+    for lo in range(0, vectors.shape[0], 20_000):
+        sims = _rows(vectors, lo, lo + 20_000) @ centroids.T
+        top = np.argpartition(-sims, width - 1, axis=1)[:, :width]
+        order = np.lexsort((top, -np.take_along_axis(sims, top, axis=1)), axis=1)
+        out[lo : lo + 20_000] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def search_cell(
+    query_vectors: np.ndarray,
+    query_groups: np.ndarray,
+    member_vectors: np.ndarray,
+    member_ids: np.ndarray,
+    member_groups: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query row, its ``k`` best members of one cell in other groups: (ids, scores),
+    best first, ties by id; -1 and -inf pad. In blocks of at most ~8M similarities, however
+    large a cell grows. The unit of work of both engines: the same shapes, the same sums."""
+    nq, nm = query_vectors.shape[0], member_ids.size
+    best = np.full((nq, k), -1, dtype=np.int64)
+    best_score = np.full((nq, k), -np.inf, dtype=np.float32)
+    if nq == 0 or nm == 0:
+        return best, best_score
+    step = max(1, 8_000_000 // max(nm, 1))
+    block_m = max(1, 8_000_000 // max(min(nq, step), 1))
+    for qlo in range(0, nq, step):
+        xq = query_vectors[qlo : qlo + step].astype(np.float32)
+        gq = query_groups[qlo : qlo + step]
+        for mlo in range(0, nm, block_m):
+            m = slice(mlo, mlo + block_m)
+            sims = xq @ member_vectors[m].astype(np.float32).T
+            sims[gq[:, None] == member_groups[m][None, :]] = -np.inf
+            kk = min(k, sims.shape[1])
+            part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            scores = np.concatenate(
+                [best_score[qlo : qlo + step], np.take_along_axis(sims, part, axis=1)], axis=1
+            )
+            ids = np.concatenate([best[qlo : qlo + step], member_ids[m][part]], axis=1)
+            order = np.lexsort((ids, -scores), axis=1)[:, :k]
+            best_score[qlo : qlo + step] = np.take_along_axis(scores, order, axis=1)
+            best[qlo : qlo + step] = np.take_along_axis(ids, order, axis=1)
+    return best, best_score
+
+
+def merge_best(
+    ids: np.ndarray, scores: np.ndarray, more_ids: np.ndarray, more_scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of two candidate lists per row, ties by id."""
+    scores = np.concatenate([scores, more_scores], axis=1)
+    ids = np.concatenate([ids, more_ids], axis=1)
+    order = np.lexsort((ids, -scores), axis=1)[:, :k]
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+
 def _partitioned(
-    vectors: np.ndarray, groups: np.ndarray, k: int, *, seed: int, probes: int = 16
+    vectors: np.ndarray, groups: np.ndarray, k: int, *, seed: int, probes: int = PROBES
 ) -> Edges:
     """Inverted-file search: every row is filed under the nearest of about sqrt(n) centroids
     (k-means on a seeded sample) and compared exactly with the rows filed under its
@@ -103,13 +177,8 @@ def _partitioned(
     independent partition (the unit of work the Spark engine distributes)."""
     n = vectors.shape[0]
     cells = max(1, int(np.sqrt(n)))
-    centroids = _kmeans(vectors, cells, seed=seed)
-    probe = np.empty((n, min(probes, cells)), dtype=np.int64)
-    for lo in range(0, n, 20_000):
-        sims = _rows(vectors, lo, lo + 20_000) @ centroids.T
-        top = np.argpartition(-sims, probe.shape[1] - 1, axis=1)[:, : probe.shape[1]]
-        order = np.lexsort((top, -np.take_along_axis(sims, top, axis=1)), axis=1)
-        probe[lo : lo + 20_000] = np.take_along_axis(top, order, axis=1)
+    centroids = kmeans(vectors[kmeans_sample(n, cells, seed=seed)], cells, seed=seed)
+    probe = ivf_probes(vectors, centroids, probes)
     home = probe[:, 0]
     by_home = np.argsort(home, kind="stable")
     home_bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
@@ -123,25 +192,12 @@ def _partitioned(
         queries = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // probe.shape[1]
         if members.size == 0 or queries.size == 0:
             continue
-        # Blocks of at most ~8M similarities, however large a cell grows.
-        step = max(1, 8_000_000 // max(members.size, 1))
-        block_m = max(1, 8_000_000 // max(min(queries.size, step), 1))
-        for qlo in range(0, queries.size, step):
-            q = queries[qlo : qlo + step]
-            xq = vectors[q].astype(np.float32)
-            for mlo in range(0, members.size, block_m):
-                m = members[mlo : mlo + block_m]
-                sims = xq @ vectors[m].astype(np.float32).T
-                sims[groups[q][:, None] == groups[m][None, :]] = -np.inf
-                kk = min(k, m.size)
-                part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-                scores = np.concatenate(
-                    [best_score[q], np.take_along_axis(sims, part, axis=1)], axis=1
-                )
-                ids = np.concatenate([best[q], m[part]], axis=1)
-                order = np.lexsort((ids, -scores), axis=1)[:, :k]
-                best_score[q] = np.take_along_axis(scores, order, axis=1)
-                best[q] = np.take_along_axis(ids, order, axis=1)
+        found, found_score = search_cell(
+            vectors[queries], groups[queries], vectors[members], members, groups[members], k
+        )
+        best[queries], best_score[queries] = merge_best(
+            best[queries], best_score[queries], found, found_score, k
+        )
     rows = np.repeat(np.arange(n), k)
     keep = np.isfinite(best_score.ravel())
     log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, cells, int(keep.sum()))
@@ -153,13 +209,11 @@ def _rows(vectors: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return out
 
 
-def _kmeans(vectors: np.ndarray, cells: int, *, seed: int, iterations: int = 8) -> np.ndarray:
-    """Spherical k-means centroids from a seeded sample (enough to file rows, not to be
-    optimal: a poor centroid costs recall only through ``probes``)."""
-    rng = np.random.default_rng(seed)
-    n = vectors.shape[0]
-    sample = np.sort(rng.choice(n, size=min(n, max(cells * 40, 20_000)), replace=False))
-    x = vectors[sample].astype(np.float32)
+def kmeans(x: np.ndarray, cells: int, *, seed: int, iterations: int = 8) -> np.ndarray:
+    """Spherical k-means centroids of the sample ``x`` (:func:`kmeans_sample`): enough to
+    file rows, not to be optimal; a poor centroid costs recall only through the probes."""
+    rng = np.random.default_rng([seed, 1])
+    x = x.astype(np.float32)
     centroids: np.ndarray = x[np.sort(rng.choice(x.shape[0], size=cells, replace=False))].copy()
     for _ in range(iterations):
         assigned = np.argmax(x @ centroids.T, axis=1)
@@ -178,7 +232,13 @@ def lexical_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
     """TF-IDF rows over words and word pairs (English stop words dropped): two sentences that
     share rare terms score high, whatever their wording elsewhere. Terms are hashed into a
     fixed number of columns, so memory stays bounded however large the vocabulary grows."""
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    counts = hashed_counts(texts)
+    return tfidf_rows(counts, lexical_idf(document_frequency(counts), len(texts)))
+
+
+def hashed_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Counts of each text's hashed terms (words and word pairs, no stop words)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
 
     counts = HashingVectorizer(
         ngram_range=(1, 2),
@@ -188,8 +248,33 @@ def lexical_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
         norm=None,
         dtype=np.float32,
     ).transform(texts)
-    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
-    return sparse.csr_matrix(matrix, dtype=np.float32)
+    return sparse.csr_matrix(counts, dtype=np.float32)
+
+
+def document_frequency(counts: sparse.csr_matrix) -> np.ndarray:
+    """How many rows have each hashed term: sums over partitions add up to the corpus's."""
+    out: np.ndarray = np.bincount(counts.indices, minlength=_LEXICAL_FEATURES)
+    return out
+
+
+def lexical_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """Smoothed idf, as scikit-learn's ``TfidfTransformer`` computes it (in float32)."""
+    idf = np.full(df.size, n + 1, dtype=np.float32)
+    idf /= df.astype(np.float32) + 1.0
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
+def tfidf_rows(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    """Sublinear TF-IDF rows, L2-normalised; each row depends only on itself and ``idf``."""
+    from sklearn.preprocessing import normalize
+
+    out = counts.copy()
+    np.log(out.data, out.data)
+    out.data += 1.0
+    out.data *= idf[out.indices]
+    return sparse.csr_matrix(normalize(out, norm="l2", copy=False), dtype=np.float32)
 
 
 def pair_cosines(matrix: sparse.csr_matrix, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

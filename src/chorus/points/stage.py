@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ class PointsSummary:
 
 
 @dataclass(frozen=True)
-class _Doc:
+class DocInfo:
     source: str
     published_at: dt.datetime | None
 
@@ -69,10 +70,10 @@ def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
     ).to_arrow_table()
 
 
-def _documents(store: Store) -> dict[str, _Doc]:
+def _documents(store: Store) -> dict[str, DocInfo]:
     table = store.con.sql("SELECT doc_id, source, published_at FROM documents").to_arrow_table()
     return {
-        d: _Doc(s, p)
+        d: DocInfo(s, p)
         for d, s, p in zip(
             table.column(0).to_pylist(),
             table.column(1).to_pylist(),
@@ -162,110 +163,158 @@ def _tables(
     sentence_unit: np.ndarray,
     groups: ClaimGroups,
     unit_texts: list[str],
-    docs: dict[str, _Doc],
+    docs: dict[str, DocInfo],
     settings: PointsSettings,
 ) -> tuple[pa.Table, pa.Table]:
     labels = groups.labels
     row_of_unit = {int(u): r for r, u in enumerate(groups.screened.tolist())}
     doc_ids = sentences.column("doc_id").to_pylist()
+    starts = sentences.column("start").to_pylist()
+    ends = sentences.column("end").to_pylist()
+    sent_nos = sentences.column("sent_no").to_pylist()
     sentence_rows: dict[int, list[int]] = defaultdict(list)
     for row, unit in enumerate(sentence_unit.tolist()):
         if unit >= 0:
             sentence_rows[int(labels[unit])].append(row)
 
-    kept: list[tuple[int, list[int]]] = []
-    for group, rows in sentence_rows.items():
-        spanned = {doc_ids[r] for r in rows}
-        if settings.span == "sources":
-            spanned = {docs[d].source for d in spanned}
-        if len(spanned) >= settings.min_span:
-            kept.append((group, rows))
-
-    starts = sentences.column("start").to_pylist()
-    ends = sentences.column("end").to_pylist()
-    sent_nos = sentences.column("sent_no").to_pylist()
-    far_past = dt.datetime.max
-
-    point_rows: list[dict[str, object]] = []
-    # Tuples, not dicts: a large corpus has millions of mentions.
-    mention_rows: list[tuple[object, ...]] = []
-    classes: list[list[str]] = []
-    for _group, rows in kept:
+    built: list[BuiltPoint] = []
+    for rows in sentence_rows.values():
         units = sorted({int(sentence_unit[r]) for r in rows})
-        if len(units) == 1:
-            # One sentence repeated word for word (the screen may have skipped embedding it).
-            label_unit = units[0]
-            similarity = {label_unit: 1.0}
-        else:
-            vectors = np.stack([groups.vectors[row_of_unit[u]] for u in units]).astype(np.float32)
-            central = vectors @ vectors.mean(axis=0)
-            # The most central sentence labels the point; ties go to the smaller unit.
-            label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
-            label_vector = vectors[units.index(label_unit)]
-            similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
-        label_row = min(r for r in rows if int(sentence_unit[r]) == label_unit)
-        label = texts[label_row]
-        point_id = (
-            "tp_"
-            + hashlib.blake2b(unit_texts[label_unit].encode("utf-8"), digest_size=6).hexdigest()
+        point = build_point(
+            PointSentences(
+                doc_ids=[doc_ids[r] for r in rows],
+                sent_nos=[sent_nos[r] for r in rows],
+                starts=[starts[r] for r in rows],
+                ends=[ends[r] for r in rows],
+                texts=[texts[r] for r in rows],
+                units=[int(sentence_unit[r]) for r in rows],
+            ),
+            unit_texts={u: unit_texts[u] for u in units},
+            unit_vectors=(
+                {u: groups.vectors[row_of_unit[u]] for u in units} if len(units) > 1 else {}
+            ),
+            docs=docs,
+            settings=settings,
         )
-        docs_here = sorted({doc_ids[r] for r in rows})
-        dates = [p for p in (docs[d].published_at for d in docs_here) if p is not None]
-        origin = min(docs_here, key=lambda d: (docs[d].published_at or far_past, d))
-        point_rows.append(
-            {
-                "point_id": point_id,
-                "label": label,
-                "keyphrases": [],
-                "n_mentions": len(rows),
-                "n_docs": len(docs_here),
-                "n_sources": len({docs[d].source for d in docs_here}),
-                "first_seen": min(dates, default=None),
-                "last_seen": max(dates, default=None),
-                "origin_doc_id": origin,
-                "origin_source": docs[origin].source,
-            }
+        if point is not None:
+            built.append(point)
+    return points_tables(built)
+
+
+@dataclass(frozen=True)
+class PointSentences:
+    """The sentences of one group (a candidate point), in (document, sentence) order, with
+    the unit (distinct claim) each one states."""
+
+    doc_ids: list[str]
+    sent_nos: list[int]
+    starts: list[int]
+    ends: list[int]
+    texts: list[str]
+    units: list[int]
+
+
+@dataclass(frozen=True)
+class BuiltPoint:
+    """One point's row, its mention rows (tuples: millions of them) and its claims."""
+
+    row: dict[str, object]
+    mentions: list[tuple[object, ...]]
+    claims: list[str]
+
+
+def build_point(
+    group: PointSentences,
+    *,
+    unit_texts: dict[int, str],
+    unit_vectors: dict[int, np.ndarray],
+    docs: Mapping[str, DocInfo],
+    settings: PointsSettings,
+) -> BuiltPoint | None:
+    """A group's point, or ``None`` when it spans too few documents (or sources). One group
+    at a time, so either engine can build points wherever a group's sentences are."""
+    spanned = set(group.doc_ids)
+    if settings.span == "sources":
+        spanned = {docs[d].source for d in spanned}
+    if len(spanned) < settings.min_span:
+        return None
+    units = sorted(set(group.units))
+    if len(units) == 1:
+        # One sentence repeated word for word (the screen may have skipped embedding it).
+        label_unit = units[0]
+        similarity = {label_unit: 1.0}
+    else:
+        vectors = np.stack([unit_vectors[u] for u in units]).astype(np.float32)
+        central = vectors @ vectors.mean(axis=0)
+        # The most central sentence labels the point; ties go to the smaller unit.
+        label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
+        label_vector = vectors[units.index(label_unit)]
+        similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
+    rows = range(len(group.units))
+    label_row = min(r for r in rows if group.units[r] == label_unit)
+    point_id = (
+        "tp_" + hashlib.blake2b(unit_texts[label_unit].encode("utf-8"), digest_size=6).hexdigest()
+    )
+    docs_here = sorted(set(group.doc_ids))
+    dates = [p for p in (docs[d].published_at for d in docs_here) if p is not None]
+    far_past = dt.datetime.max
+    origin = min(docs_here, key=lambda d: (docs[d].published_at or far_past, d))
+    row: dict[str, object] = {
+        "point_id": point_id,
+        "label": group.texts[label_row],
+        "keyphrases": [],
+        "n_mentions": len(group.units),
+        "n_docs": len(docs_here),
+        "n_sources": len({docs[d].source for d in docs_here}),
+        "first_seen": min(dates, default=None),
+        "last_seen": max(dates, default=None),
+        "origin_doc_id": origin,
+        "origin_source": docs[origin].source,
+    }
+    mentions: list[tuple[object, ...]] = [
+        (
+            point_id,
+            group.doc_ids[r],
+            group.sent_nos[r],
+            group.starts[r],
+            group.ends[r],
+            round(float(similarity[group.units[r]]), 4),
+            group.texts[r],
         )
-        classes.append([unit_texts[u] for u in units])
-        for r in sorted(rows, key=lambda r: (doc_ids[r], sent_nos[r])):
-            mention_rows.append(
-                (
-                    point_id,
-                    doc_ids[r],
-                    sent_nos[r],
-                    starts[r],
-                    ends[r],
-                    round(float(similarity[int(sentence_unit[r])]), 4),
-                    texts[r],
-                )
-            )
-    for point_row, phrases in zip(point_rows, keyphrases(classes), strict=True):
+        for r in sorted(rows, key=lambda r: (group.doc_ids[r], group.sent_nos[r]))
+    ]
+    return BuiltPoint(row, mentions, [unit_texts[u] for u in units])
+
+
+def points_tables(built: list[BuiltPoint]) -> tuple[pa.Table, pa.Table]:
+    """The ``points`` table (with keyphrases, which compare every point's claims, so come
+    last) and the ``mentions`` table."""
+    point_rows = [dict(p.row) for p in built]
+    for point_row, phrases in zip(point_rows, keyphrases([p.claims for p in built]), strict=True):
         point_row["keyphrases"] = phrases
-    order = sorted(
-        range(len(point_rows)),
-        key=lambda i: (
-            -int(point_rows[i]["n_docs"]),  # type: ignore[call-overload]
-            str(point_rows[i]["point_id"]),
-        ),
-    )
-    point_rows = [point_rows[i] for i in order]
+    point_rows.sort(key=lambda r: (-int(r["n_docs"]), str(r["point_id"])))  # type: ignore[call-overload]
+    mention_rows = [m for p in built for m in p.mentions]
     return (
-        pa.Table.from_pylist(point_rows, schema=_POINT_SCHEMA),
-        pa.Table.from_arrays(
-            [
-                pa.array(list(column), type=field.type)
-                for column, field in zip(
-                    zip(*mention_rows, strict=True) if mention_rows else [()] * 7,
-                    _MENTION_SCHEMA,
-                    strict=True,
-                )
-            ],
-            schema=_MENTION_SCHEMA,
-        ),
+        pa.Table.from_pylist(point_rows, schema=POINT_SCHEMA),
+        mentions_table(mention_rows),
     )
 
 
-_POINT_SCHEMA = pa.schema(
+def mentions_table(mention_rows: list[tuple[object, ...]]) -> pa.Table:
+    return pa.Table.from_arrays(
+        [
+            pa.array(list(column), type=field.type)
+            for column, field in zip(
+                zip(*mention_rows, strict=True) if mention_rows else [()] * 7,
+                MENTION_SCHEMA,
+                strict=True,
+            )
+        ],
+        schema=MENTION_SCHEMA,
+    )
+
+
+POINT_SCHEMA = pa.schema(
     [
         ("point_id", pa.string()),
         ("label", pa.string()),
@@ -279,7 +328,7 @@ _POINT_SCHEMA = pa.schema(
         ("origin_source", pa.string()),
     ]
 )
-_MENTION_SCHEMA = pa.schema(
+MENTION_SCHEMA = pa.schema(
     [
         ("point_id", pa.string()),
         ("doc_id", pa.string()),
