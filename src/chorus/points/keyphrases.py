@@ -4,19 +4,25 @@ a term scores by its frequency there times how rare it is across all points."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+
+def keyphrase_vectoriser() -> Any:
+    """Words and word pairs, no stop words or numbers: the terms keyphrases are made of."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(
+        ngram_range=(1, 2), stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w'’-]+\b"
+    )
 
 
 def keyphrases(classes: Sequence[Sequence[str]], *, top: int = 5) -> list[list[str]]:
     """The ``top`` terms (words or word pairs) that mark each class of texts."""
     if not classes:
         return []
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    vectoriser = CountVectorizer(
-        ngram_range=(1, 2), stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w'’-]+\b"
-    )
+    vectoriser = keyphrase_vectoriser()
     try:
         counts = vectoriser.fit_transform([" ".join(texts) for texts in classes])
     except ValueError:  # nothing but stop words

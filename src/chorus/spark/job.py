@@ -1,18 +1,24 @@
 """``chorus spark run``: the job a cluster runs (under ``spark-submit``, or in local mode).
 
 Reads JSON Lines, writes each stage's tables as Parquet with the store's columns, one folder
-per table under the output: ``documents``, ``rejects``, ``sentences``; with the reuse stage
-``passages`` and ``reuse_clusters``; with the embed stage ``_embeddings`` (every claim's
-vector, the points stage's cache). ``chorus load`` brings them into a store.
+per table under the output: always ``documents``, ``rejects`` and ``sentences``; with the
+reuse stage ``passages`` and ``reuse_clusters``; with the points stage ``points``,
+``mentions`` and ``_embeddings`` (every claim's vector: the store's embedding cache); with
+the coord stage ``source_edges``, ``edge_evidence``, ``sources``, ``communities`` and
+``coord_runs``. ``chorus load`` brings them into a store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from chorus.ingest.mapping import FieldMap
 from chorus.points.settings import PointsSettings
@@ -20,7 +26,9 @@ from chorus.reuse.settings import ReuseSettings
 
 log = logging.getLogger(__name__)
 
-SPARK_STAGES = ("segment", "reuse", "embed")
+SPARK_STAGES = ("reuse", "points", "coord")
+# What each stage needs run before it (ingest always runs).
+_NEEDS = {"reuse": (), "points": ("reuse",), "coord": ("reuse", "points")}
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,8 @@ class SparkSummary:
     n_sentences: int
     n_clusters: int
     n_passages: int
-    n_embeddings: int
+    n_units: int
+    n_points: int
 
 
 def spark_session(app_name: str = "chorus") -> Any:
@@ -79,6 +88,10 @@ def run_job(
     unknown = set(stages) - set(SPARK_STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; choose from {SPARK_STAGES}")
+    for stage in stages:
+        missing = [need for need in _NEEDS[stage] if need not in stages]
+        if missing:
+            raise ValueError(f"the {stage} stage needs the {', '.join(missing)} stage too")
     parsed = read_documents(spark, inputs, fields=fields).cache()
     good = parsed.where(F.col("problem").isNull())
     # One document per id: the first in input order, as a single batch on one machine keeps.
@@ -117,35 +130,59 @@ def run_job(
     documents.write.mode("overwrite").parquet(f"{output}/documents")
     rejects.write.mode("overwrite").parquet(f"{output}/rejects")
     n_sentences = n_clusters = n_passages = 0
-    if "segment" in stages:
-        sentences = documents.select("doc_id", "text").mapInArrow(
-            documents_to_sentences, SENTENCE_COLUMNS
-        )
-        sentences.write.mode("overwrite").parquet(f"{output}/sentences")
-        n_sentences = spark.read.parquet(f"{output}/sentences").count()
+    sentences = documents.select("doc_id", "text").mapInArrow(
+        documents_to_sentences, SENTENCE_COLUMNS
+    )
+    sentences.write.mode("overwrite").parquet(f"{output}/sentences")
+    n_sentences = spark.read.parquet(f"{output}/sentences").count()
     clusters = passages = None
     if "reuse" in stages:
         clusters, passages = spark_reuse(documents, settings=reuse, bands=bands)
         _write_arrow(spark, clusters, f"{output}/reuse_clusters")
         _write_arrow(spark, passages, f"{output}/passages")
         n_clusters, n_passages = clusters.num_rows, passages.num_rows
-    n_embeddings = 0
-    if "embed" in stages:
-        from chorus.spark.embed import spark_embeddings
+    n_points = n_units = 0
+    if "points" in stages:
+        from chorus.spark.points import spark_points
 
-        if "segment" not in stages or clusters is None or passages is None:
-            raise ValueError("the embed stage needs the segment and reuse stages")
-        sentences = spark.read.parquet(f"{output}/sentences")
-        embeddings = spark_embeddings(sentences, passages, clusters, settings=points)
-        embeddings.write.mode("overwrite").parquet(f"{output}/_embeddings")
-        n_embeddings = spark.read.parquet(f"{output}/_embeddings").count()
+        assert clusters is not None and passages is not None
+        found = spark_points(
+            spark.read.parquet(f"{output}/sentences"),
+            spark.read.parquet(f"{output}/documents"),
+            passages,
+            clusters,
+            settings=points,
+        )
+        found.embeddings.write.mode("overwrite").parquet(f"{output}/_embeddings")
+        found.points.orderBy(F.col("n_docs").desc(), "point_id").write.mode("overwrite").parquet(
+            f"{output}/points"
+        )
+        found.mentions.write.mode("overwrite").parquet(f"{output}/mentions")
+        n_points = spark.read.parquet(f"{output}/points").count()
+        n_units = found.n_units
+        _write_arrow(
+            spark,
+            pa.table(
+                {
+                    "settings": [json.dumps(asdict(points or PointsSettings()))],
+                    "finished_at": pa.array(
+                        [dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")
+                    ),
+                    "stats": [
+                        json.dumps({"n_texts": n_units, "n_screened": n_units, "engine": "spark"})
+                    ],
+                }
+            ),
+            f"{output}/points_runs",
+        )
     summary = SparkSummary(
         n_documents=documents.count(),
         n_rejects=rejects.count(),
         n_sentences=n_sentences,
         n_clusters=n_clusters,
         n_passages=n_passages,
-        n_embeddings=n_embeddings,
+        n_units=n_units,
+        n_points=n_points,
     )
     log.info("spark job: %s", summary)
     return summary

@@ -23,6 +23,24 @@ class LoadSummary:
     n_clusters: int
     n_passages: int
     n_embeddings: int
+    n_points: int
+    n_edges: int
+
+
+# The stages' result tables, in the order the single-machine stages store them (mentions by
+# point: the report reads one point's mentions at a time).
+_RESULT_TABLES = (
+    ("passages", ""),
+    ("reuse_clusters", ""),
+    ("points", "ORDER BY n_docs DESC, point_id"),
+    ("mentions", "ORDER BY point_id, doc_id, sent_no"),
+    ("points_runs", ""),
+    ("source_edges", "ORDER BY source_a, source_b"),
+    ("edge_evidence", "ORDER BY ALL"),
+    ("sources", "ORDER BY source"),
+    ("communities", "ORDER BY community"),
+    ("coord_runs", ""),
+)
 
 
 def _parquet(folder: Path, table: str) -> str | None:
@@ -35,9 +53,9 @@ def _parquet(folder: Path, table: str) -> str | None:
 
 
 def load_tables(store: Store, folder: str | Path) -> LoadSummary:
-    """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, ``passages``,
-    ``reuse_clusters`` and the embedding cache ``_embeddings``) from ``folder`` into an empty
-    store, as one batch: all or nothing."""
+    """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, the embedding
+    cache ``_embeddings`` and the stages' tables: reuse, points, coordination) from ``folder``
+    into an empty store, as one batch: all or nothing."""
     root = Path(folder)
     docs = _parquet(root, "documents")
     if docs is None:
@@ -96,11 +114,13 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
                 f"""INSERT INTO _embeddings SELECT model, key, vector
                     FROM read_parquet('{embeddings}')"""
             )
-        for table in ("passages", "reuse_clusters"):
+        for table, order in _RESULT_TABLES:
             path = _parquet(root, table)
             if path:
                 con.execute(f"DELETE FROM {table}")
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{path}')")
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{path}') {order}"
+                )
     summary = LoadSummary(
         n_documents=n_docs,
         n_sentences=store.count("sentences"),
@@ -108,6 +128,8 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
         n_clusters=store.count("reuse_clusters"),
         n_passages=store.count("passages"),
         n_embeddings=int(scalar(con, "SELECT count(*) FROM _embeddings")),
+        n_points=store.count("points"),
+        n_edges=store.count("source_edges"),
     )
     log.info("load: %s", summary)
     return summary

@@ -1,0 +1,15 @@
+"""Small DataFrame helpers the Spark stages share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def number_rows(frame: Any, order: list[Any], name: str) -> Any:
+    """``frame`` with a column ``name``: each row's place (from 0) in ``order``, which must
+    be total. A distributed sort then ``zipWithIndex``: no single-partition window."""
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    schema = StructType([*frame.schema.fields, StructField(name, LongType(), False)])
+    ranked = frame.orderBy(*order).rdd.zipWithIndex().map(lambda r: (*r[0], r[1]))
+    return frame.sparkSession.createDataFrame(ranked, schema)
