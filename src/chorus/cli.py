@@ -791,8 +791,8 @@ def report(db: Path, output: Path, quiet: bool) -> None:
 
 @cli.group()
 def spark() -> None:
-    """Run the stages on Apache Spark (preview: documents, sentences, passage reuse, the
-    talking points' embeddings)."""
+    """Run the stages on Apache Spark: the same results as on one machine, for corpora past
+    one machine."""
 
 
 @spark.command("run")
@@ -802,21 +802,24 @@ def spark() -> None:
 @click.option("--output", required=True, help="Folder for the Parquet tables (any Spark path).")
 @click.option(
     "--stages",
-    default="segment,reuse,embed",
+    default="reuse,points,coord",
     show_default=True,
-    help="Comma-separated: segment, reuse, embed (the talking points' embeddings).",
+    help="Comma-separated: reuse, points (needs reuse), coord (needs both). Ingest and "
+    "sentences always run.",
 )
 @click.option("--bands", default=64, show_default=True, type=click.IntRange(1, 100_000))
 @handle_errors
 def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> None:
     """Run chorus as a Spark job: under spark-submit it uses the cluster it is given, else
-    Spark in local mode on every core. Writes documents, rejects, sentences, passages,
-    reuse_clusters and the talking points' embeddings as Parquet folders; `chorus load`
-    brings them into a store, where `chorus points` then only groups the cached vectors.
+    Spark in local mode on every core. Writes every table the stages make (documents,
+    rejects, sentences, passages, reuse_clusters, points, mentions, the embedding cache,
+    source_edges, edge_evidence, sources, communities) as Parquet folders; `chorus load`
+    brings them into a store for report, serve, match and export.
 
     \b
     Examples:
       chorus spark run --input corpus.jsonl.gz --output out/
+      chorus spark run --input corpus.jsonl.gz --output out/ --stages reuse
       spark-submit --master yarn $(which chorus) spark run --input hdfs:///c --output hdfs:///o
     """
     from chorus.spark import run_job
@@ -827,8 +830,8 @@ def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> 
     click.echo(
         f"spark: {summary.n_documents:,} documents ({summary.n_rejects:,} rejected), "
         f"{summary.n_sentences:,} sentences, {summary.n_clusters:,} reuse clusters, "
-        f"{summary.n_passages:,} passages, {summary.n_embeddings:,} claims embedded; "
-        f"tables in {output}"
+        f"{summary.n_passages:,} passages, {summary.n_points:,} talking points, "
+        f"{summary.n_edges:,} source edges; tables in {output}"
     )
 
 
@@ -851,6 +854,7 @@ def load(db: Path, folder: Path) -> None:
     click.echo(
         f"loaded {s.n_documents:,} documents, {s.n_sentences:,} sentences, "
         f"{s.n_clusters:,} reuse clusters, {s.n_passages:,} passages, "
+        f"{s.n_points:,} talking points, {s.n_edges:,} source edges, "
         f"{s.n_embeddings:,} cached embeddings into {db}"
     )
 

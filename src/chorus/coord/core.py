@@ -353,16 +353,33 @@ def configuration_p_values(
     expected to share d_a * d_b * sum_o k_o (k_o - 1) / M^2 objects (k_o: sources sharing
     object o; M: all sharings); the p-value is the Poisson tail at the observed count. Busy
     sources sharing popular objects expect many; small sites sharing rare ones, few."""
-    from scipy.stats import poisson
 
     if source_a.size == 0:
         return np.zeros(0)
     sources, objects = _incidences(events)
     degree = np.bincount(sources).astype(np.float64)
     popularity = np.bincount(objects).astype(np.float64)
-    total = float(sources.size)
-    pairs_per_object = float(np.sum(popularity * (popularity - 1)))
-    expected = degree[source_a] * degree[source_b] * pairs_per_object / total**2
+    return configuration_p(
+        degree[source_a],
+        degree[source_b],
+        float(np.sum(popularity * (popularity - 1))),
+        float(sources.size),
+        shared,
+    )
+
+
+def configuration_p(
+    degree_a: np.ndarray,
+    degree_b: np.ndarray,
+    pairs_per_object: float,
+    total: float,
+    shared: np.ndarray,
+) -> np.ndarray:
+    """The Poisson tail of :func:`configuration_p_values`, from the sums it needs (each
+    edge's two degrees, sum_o k_o (k_o - 1), M): what a cluster can add up in parts."""
+    from scipy.stats import poisson
+
+    expected = degree_a * degree_b * pairs_per_object / total**2
     out: np.ndarray = poisson.sf(shared - 1, np.maximum(expected, 1e-12))
     return out
 

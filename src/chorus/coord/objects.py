@@ -99,12 +99,8 @@ def _links(store: Store) -> pa.Table:
     times: list[object] = []
     seen: set[tuple[str, str]] = set()
     for source, doc_id, published_at, page, link in rows:
-        canonical = canonical_url(link)
+        canonical = shared_link(link, page)
         if canonical is None or (doc_id, canonical) in seen:
-            continue
-        own = canonical_url(page) if page else None
-        # A link to the document's own site is navigation, not something shared.
-        if own and canonical.split("/", 1)[0] == own.split("/", 1)[0]:
             continue
         seen.add((doc_id, canonical))
         out["source"].append(source)
@@ -113,3 +109,19 @@ def _links(store: Store) -> pa.Table:
         out["doc_id"].append(doc_id)
         times.append(published_at)
     return pa.table({**out, "published_at": pa.array(times, pa.timestamp("us"))})
+
+
+# ``_URL_PATTERN`` for Python's ``re``, whose ``\s`` is wider than DuckDB's (RE2: ASCII).
+URL_RE = re.compile(r"""https?://[^\t\n\f\r <>"'()\[\]{}]+""")
+
+
+def shared_link(link: str, page: str | None) -> str | None:
+    """A link found in a document as an object, or ``None``: not usable, or pointing to the
+    document's own site (navigation, not something shared)."""
+    canonical = canonical_url(link)
+    if canonical is None:
+        return None
+    own = canonical_url(page) if page else None
+    if own and canonical.split("/", 1)[0] == own.split("/", 1)[0]:
+        return None
+    return canonical

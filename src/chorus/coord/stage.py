@@ -26,7 +26,7 @@ from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-_MIN_WINDOW, _MAX_WINDOW = 1.0, 24.0 * 7
+MIN_WINDOW, MAX_WINDOW = 1.0, 24.0 * 7
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def find_coordination(
     communities_from = "significant edges" if significant.any() else "all edges"
     if not significant.any():
         significant = np.ones(edges.weight.size, dtype=bool)
-    community = _communities(edges, significant, len(sources), settings)
+    community = communities(edges, significant, len(sources), settings)
     _write(store, sources, n_objects, rows, events, edges, community, window, settings)
     return CoordSummary(
         n_sources=len(sources),
@@ -156,10 +156,10 @@ def _window_from_data(events: Events) -> float | None:
     if not second.any():  # no object reached two dated sources: no speed to learn from
         return None
     spread = times[second] - times[np.flatnonzero(second) - 1]
-    return float(np.clip(np.median(spread), _MIN_WINDOW, _MAX_WINDOW))
+    return float(np.clip(np.median(spread), MIN_WINDOW, MAX_WINDOW))
 
 
-def _communities(
+def communities(
     edges: Edges, significant: np.ndarray, n_sources: int, settings: CoordSettings
 ) -> list[int]:
     """Leiden communities (constant Potts model, seeded) over the significant edges; -1 for a source

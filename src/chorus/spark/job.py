@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from chorus.coord.settings import CoordSettings
 from chorus.ingest.mapping import FieldMap
 from chorus.points.settings import PointsSettings
 from chorus.reuse.settings import ReuseSettings
@@ -40,6 +41,7 @@ class SparkSummary:
     n_passages: int
     n_units: int
     n_points: int
+    n_edges: int
 
 
 def spark_session(app_name: str = "chorus") -> Any:
@@ -76,6 +78,7 @@ def run_job(
     fields: FieldMap | None = None,
     reuse: ReuseSettings | None = None,
     points: PointsSettings | None = None,
+    coord: CoordSettings | None = None,
     bands: int = 64,
 ) -> SparkSummary:
     """Run the stages over ``inputs`` and write their tables under ``output``."""
@@ -175,6 +178,21 @@ def run_job(
             ),
             f"{output}/points_runs",
         )
+    n_edges = 0
+    if "coord" in stages:
+        from chorus.spark.coord import spark_coordination
+
+        assert clusters is not None and passages is not None
+        found_coord = spark_coordination(
+            spark.read.parquet(f"{output}/documents"),
+            spark.read.parquet(f"{output}/mentions"),
+            passages,
+            clusters,
+            settings=coord,
+        )
+        for name in ("source_edges", "edge_evidence", "sources", "communities", "coord_runs"):
+            getattr(found_coord, name).write.mode("overwrite").parquet(f"{output}/{name}")
+        n_edges = spark.read.parquet(f"{output}/source_edges").count()
     summary = SparkSummary(
         n_documents=documents.count(),
         n_rejects=rejects.count(),
@@ -183,6 +201,7 @@ def run_job(
         n_passages=n_passages,
         n_units=n_units,
         n_points=n_points,
+        n_edges=n_edges,
     )
     log.info("spark job: %s", summary)
     return summary

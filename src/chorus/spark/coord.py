@@ -1,0 +1,517 @@
+"""The coordination stage on Spark, with the single-machine code per object and per edge.
+
+events (DataFrame unions, links found per document partition) → per object
+(``groupBy(kind, object_id)``): its sharers' first-to-second spread (for the window) and its
+closest co-acting pairs (:func:`~chorus.coord.core.closest_pairs` on the object's own events)
+→ per source pair: weight, evidence, lag and independent objects, in the single-machine order
+→ on the driver, the edges only (one row per source pair that co-acted on ``min_objects``):
+the configuration-model p-values from degrees summed on the cluster, Benjamini-Hochberg and
+Leiden communities → per source: originator and amplifier scores from the evidence.
+
+The time-shuffle null runs on one machine only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from chorus.coord.core import (
+    Edges,
+    Events,
+    benjamini_hochberg,
+    closest_pairs,
+    configuration_p,
+    group_nanmedian,
+)
+from chorus.coord.objects import URL_RE, shared_link
+from chorus.coord.settings import CoordSettings
+from chorus.coord.stage import MAX_WINDOW, MIN_WINDOW, communities
+
+log = logging.getLogger(__name__)
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_EVENT_COLUMNS = (
+    "source STRING, kind STRING, object_id STRING, doc_id STRING, published_at TIMESTAMP_NTZ"
+)
+_PAIR_COLUMNS = (
+    "source_a STRING, source_b STRING, kind STRING, object_id STRING, doc_a STRING, "
+    "doc_b STRING, time_a TIMESTAMP_NTZ, time_b TIMESTAMP_NTZ, rarity DOUBLE"
+)
+_EDGE_COLUMNS = (
+    "source_a STRING, source_b STRING, weight DOUBLE, n_objects INT, n_independent INT, "
+    "median_lag_hours DOUBLE"
+)
+
+
+@dataclass(frozen=True)
+class SparkCoordination:
+    """DataFrames with the store's coordination tables' columns."""
+
+    source_edges: Any
+    edge_evidence: Any
+    sources: Any
+    communities: Any
+    coord_runs: Any
+    window_hours: float | None
+
+
+def _hours(value: dt.datetime | None) -> float:
+    """Hours since 1970 as the store computes them (``epoch_us / 3600e6``); NaN undated."""
+    if value is None:
+        return float("nan")
+    return ((value - _EPOCH) // dt.timedelta(microseconds=1)) / 3600e6
+
+
+def sharing_events(
+    documents: Any,
+    mentions: Any | None,
+    passages: pa.Table,
+    clusters: pa.Table,
+    kinds: tuple[str, ...],
+) -> Any:
+    """(source, kind, object_id, doc_id, published_at), as
+    :func:`chorus.coord.objects.sharing_events` reads them from a store."""
+    from pyspark.sql import functions as F
+
+    spark = documents.sparkSession
+    docs = documents.select("doc_id", "source", "published_at")
+    cluster_kind = spark.createDataFrame(clusters.select(["cluster_id", "kind", "n_sources"]))
+    spans = spark.createDataFrame(passages.select(["cluster_id", "doc_id", "start", "end"]))
+    parts = []
+    if "point" in kinds and mentions is not None:
+        wire = spans.join(cluster_kind.where("kind = 'syndication'"), "cluster_id").select(
+            F.col("doc_id").alias("w_doc"),
+            F.col("start").alias("w_start"),
+            F.col("end").alias("w_end"),
+        )
+        inside = (
+            (F.col("doc_id") == F.col("w_doc"))
+            & (F.col("w_start") < F.col("end"))
+            & (F.col("w_end") > F.col("start"))
+        )
+        kept = mentions.join(F.broadcast(wire), inside, "left_anti")
+        parts.append(
+            kept.join(docs, "doc_id").select(
+                "source",
+                F.lit("point").alias("kind"),
+                F.col("point_id").alias("object_id"),
+                "doc_id",
+                "published_at",
+            )
+        )
+    for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
+        if label not in kinds:
+            continue
+        chosen = cluster_kind.where(F.col("kind") == kind)
+        if kind == "boilerplate":
+            chosen = chosen.where("n_sources >= 2")
+        parts.append(
+            spans.join(chosen.select("cluster_id"), "cluster_id")
+            .join(docs, "doc_id")
+            .select(
+                "source",
+                F.lit(label).alias("kind"),
+                F.col("cluster_id").alias("object_id"),
+                "doc_id",
+                "published_at",
+            )
+        )
+    if "link" in kinds:
+        parts.append(
+            documents.select("source", "doc_id", "published_at", "url", "text").mapInArrow(
+                _links, _EVENT_COLUMNS
+            )
+        )
+    if not parts:
+        return spark.createDataFrame([], _EVENT_COLUMNS)
+    events = parts[0]
+    for part in parts[1:]:
+        events = events.unionByName(part)
+    return events.distinct()
+
+
+def _links(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        out: dict[str, list[Any]] = {
+            k: [] for k in ("source", "kind", "object_id", "doc_id", "published_at")
+        }
+        for source, doc_id, published, page, text in zip(
+            *(
+                batch.column(c).to_pylist()
+                for c in ("source", "doc_id", "published_at", "url", "text")
+            ),
+            strict=True,
+        ):
+            seen: set[str] = set()
+            for link in URL_RE.findall(text or ""):
+                canonical = shared_link(link, page)
+                if canonical is None or canonical in seen:
+                    continue
+                seen.add(canonical)
+                for key, value in zip(
+                    out, (source, "link", canonical, doc_id, published), strict=True
+                ):
+                    out[key].append(value)
+        yield pa.RecordBatch.from_pydict(
+            out,
+            schema=pa.schema(
+                [
+                    ("source", pa.string()),
+                    ("kind", pa.string()),
+                    ("object_id", pa.string()),
+                    ("doc_id", pa.string()),
+                    ("published_at", pa.timestamp("us")),
+                ]
+            ),
+        )
+
+
+def _local_events(table: pa.Table) -> tuple[pa.Table, Events]:
+    """One object's events in the store's order (source, date, document), numbered."""
+    table = table.sort_by(
+        [
+            ("source", "ascending", "at_end"),
+            ("published_at", "ascending", "at_end"),
+            ("doc_id", "ascending", "at_end"),
+        ]
+    )
+    sources = table.column("source").to_pylist()
+    docs = table.column("doc_id").to_pylist()
+    source_no = {s: i for i, s in enumerate(sorted(set(sources)))}
+    doc_no = {d: i for i, d in enumerate(sorted(set(docs)))}
+    events = Events(
+        source=np.array([source_no[s] for s in sources], dtype=np.int64),
+        obj=np.zeros(len(sources), dtype=np.int64),
+        time=np.array([_hours(t) for t in table.column("published_at").to_pylist()]),
+        doc=np.array([doc_no[d] for d in docs], dtype=np.int64),
+    )
+    return table, events
+
+
+def _spread(table: pa.Table) -> pa.Table:
+    """How long the object took from its first dated source to its second (none if fewer)."""
+    _, events = _local_events(table)
+    dated = np.isfinite(events.time)
+    firsts = sorted(
+        {
+            s: float(events.time[dated][events.source[dated] == s].min())
+            for s in set(events.source[dated].tolist())
+        }.values()
+    )
+    spread = [firsts[1] - firsts[0]] if len(firsts) >= 2 else []
+    return pa.table({"spread": pa.array(spread, pa.float64())})
+
+
+def _window(events: Any) -> float | None:
+    """The single-machine window (the median spread, within 1 h and 7 days): the two
+    middle spreads found by a distributed sort, then averaged as ``np.median`` does."""
+    from chorus.spark.frames import number_rows
+
+    spreads = events.groupBy("kind", "object_id").applyInArrow(_spread, "spread DOUBLE").cache()
+    m = spreads.count()
+    if m == 0:
+        return None
+    ranked = number_rows(spreads, ["spread"], "place")
+    middle = sorted(
+        r[0]
+        for r in ranked.where(ranked.place.isin([(m - 1) // 2, m // 2])).select("spread").collect()
+    )
+    return float(np.clip(np.median(np.array(middle)), MIN_WINDOW, MAX_WINDOW))
+
+
+def _closest(table: pa.Table, window: float | None, n_sources: int) -> pa.Table:
+    """The object's closest co-acting pair of documents per pair of sources."""
+    table, events = _local_events(table)
+    pairs = closest_pairs(events, window)
+    rarity = float(np.log(max(n_sources, 1) / max(len(set(events.source.tolist())), 1)))
+    a = pa.array(pairs.a, pa.int64())
+    b = pa.array(pairs.b, pa.int64())
+    return pa.table(
+        {
+            "source_a": table.column("source").take(a),
+            "source_b": table.column("source").take(b),
+            "kind": table.column("kind").take(a),
+            "object_id": table.column("object_id").take(a),
+            "doc_a": table.column("doc_id").take(a),
+            "doc_b": table.column("doc_id").take(b),
+            "time_a": table.column("published_at").take(a),
+            "time_b": table.column("published_at").take(b),
+            "rarity": pa.array(np.full(pairs.a.size, rarity), pa.float64()),
+        }
+    )
+
+
+def _edge(table: pa.Table, min_objects: int) -> pa.Table:
+    """One source pair's edge, summed in the single-machine order (by object); none below
+    ``min_objects``."""
+    n = table.num_rows
+    if n < min_objects or n == 0:
+        return _EDGE_SCHEMA.empty_table()
+    table = table.sort_by([("kind", "ascending"), ("object_id", "ascending")])
+    rarity = np.asarray(table.column("rarity").to_numpy(), dtype=np.float64)
+    # bincount adds in row order, as the single-machine stage's bincount does.
+    weight = float(np.bincount(np.zeros(n, dtype=np.int64), weights=rarity)[0])
+    time_a = np.array([_hours(t) for t in table.column("time_a").to_pylist()])
+    time_b = np.array([_hours(t) for t in table.column("time_b").to_pylist()])
+    lag = group_nanmedian(np.abs(time_a - time_b), np.zeros(n, dtype=np.int64), 1)[0]
+    docs = min(
+        len(set(table.column("doc_a").to_pylist())), len(set(table.column("doc_b").to_pylist()))
+    )
+    return pa.table(
+        {
+            "source_a": [table.column("source_a")[0].as_py()],
+            "source_b": [table.column("source_b")[0].as_py()],
+            "weight": [weight],
+            "n_objects": pa.array([n], pa.int32()),
+            "n_independent": pa.array([min(n, docs)], pa.int32()),
+            "median_lag_hours": [None if not np.isfinite(lag) else float(lag)],
+        },
+        schema=_EDGE_SCHEMA,
+    )
+
+
+_EDGE_SCHEMA = pa.schema(
+    [
+        ("source_a", pa.string()),
+        ("source_b", pa.string()),
+        ("weight", pa.float64()),
+        ("n_objects", pa.int32()),
+        ("n_independent", pa.int32()),
+        ("median_lag_hours", pa.float64()),
+    ]
+)
+
+
+def spark_coordination(
+    documents: Any,
+    mentions: Any | None,
+    passages: pa.Table,
+    clusters: pa.Table,
+    *,
+    settings: CoordSettings | None = None,
+) -> SparkCoordination:
+    """The coordination tables from documents, talking-point mentions and reuse results."""
+    from pyspark.sql import functions as F
+
+    settings = settings or CoordSettings()
+    if settings.null != "configuration":
+        raise ValueError(
+            "the time-shuffle null runs on one machine only; on Spark use configuration"
+        )
+    spark = documents.sparkSession
+    events = sharing_events(documents, mentions, passages, clusters, settings.kinds).cache()
+    sources = sorted(r[0] for r in documents.select("source").distinct().collect())
+    n_sources = len(sources)
+    window = settings.window_hours if settings.window_hours else _window(events)
+    if events.where(F.col("published_at").isNotNull()).limit(1).count() == 0:
+        window = None
+    log.info("spark coord: window %s hours", window)
+    pairs = (
+        events.groupBy("kind", "object_id")
+        .applyInArrow(lambda t: _closest(t, window, n_sources), _PAIR_COLUMNS)
+        .cache()
+    )
+    min_objects = settings.min_objects
+    edge_rows = (
+        pairs.groupBy("source_a", "source_b")
+        .applyInArrow(lambda t: _edge(t, min_objects), _EDGE_COLUMNS)
+        .toArrow()
+        .sort_by([("source_a", "ascending"), ("source_b", "ascending")])
+    )
+    evidence = pairs.join(
+        spark.createDataFrame(edge_rows.select(["source_a", "source_b"])),
+        ["source_a", "source_b"],
+        "left_semi",
+    ).select(
+        "source_a",
+        "source_b",
+        F.col("kind").alias("object_kind"),
+        "object_id",
+        "doc_a",
+        "doc_b",
+        "time_a",
+        "time_b",
+    )
+
+    # The configuration null from degrees summed on the cluster; the edges are few (one per
+    # source pair), so their test and their communities run on the driver.
+    incidences = events.select("source", "kind", "object_id").distinct().cache()
+    degree = dict(incidences.groupBy("source").count().collect())
+    totals = (
+        incidences.groupBy("kind", "object_id")
+        .count()
+        .agg(F.sum(F.col("count") * (F.col("count") - 1)), F.sum("count"))
+        .first()
+    )
+    pairs_per_object, total = float(totals[0] or 0), float(totals[1] or 0)
+    source_no = {s: i for i, s in enumerate(sources)}
+    a_names = edge_rows.column("source_a").to_pylist()
+    b_names = edge_rows.column("source_b").to_pylist()
+    shared = np.asarray(edge_rows.column("n_independent").to_numpy(), dtype=np.float64)
+    p_value = (
+        configuration_p(
+            np.array([degree[s] for s in a_names], dtype=np.float64),
+            np.array([degree[s] for s in b_names], dtype=np.float64),
+            pairs_per_object,
+            total,
+            shared,
+        )
+        if a_names
+        else np.zeros(0)
+    )
+    q_value = benjamini_hochberg(p_value)
+    weight = np.asarray(edge_rows.column("weight").to_numpy(), dtype=np.float64)
+    significant = q_value <= settings.fdr
+    if not significant.any():
+        significant = np.ones(weight.size, dtype=bool)
+    nothing = np.zeros(0, dtype=np.int64)
+    community = communities(
+        Edges(
+            source_a=np.array([source_no[s] for s in a_names], dtype=np.int64),
+            source_b=np.array([source_no[s] for s in b_names], dtype=np.int64),
+            weight=weight,
+            n_objects=np.asarray(edge_rows.column("n_objects").to_numpy(), dtype=np.int64),
+            n_independent=shared.astype(np.int64),
+            median_lag=np.zeros(weight.size),
+            p_value=p_value,
+            q_value=q_value,
+            evidence_edge=nothing,
+            evidence_a=nothing,
+            evidence_b=nothing,
+        ),
+        significant,
+        n_sources,
+        settings,
+    )
+    edge_table = pa.table(
+        {
+            "source_a": edge_rows.column("source_a"),
+            "source_b": edge_rows.column("source_b"),
+            "weight": pa.array(np.round(weight, 4), pa.float64()),
+            "n_objects": edge_rows.column("n_objects"),
+            "median_lag_hours": edge_rows.column("median_lag_hours"),
+            "p_value": pa.array(_none_for_nan(p_value), pa.float64()),
+            "q_value": pa.array(_none_for_nan(q_value), pa.float64()),
+        }
+    )
+    groups: dict[int, list[str]] = {}
+    for s, c in zip(sources, community, strict=True):
+        if c >= 0:
+            groups.setdefault(c, []).append(s)
+    community_table = pa.table(
+        {
+            "community": pa.array(sorted(groups), pa.int32()),
+            "n_sources": pa.array([len(groups[c]) for c in sorted(groups)], pa.int32()),
+            "sources": pa.array([groups[c] for c in sorted(groups)], pa.list_(pa.string())),
+        }
+    )
+    n_objects = events.select("kind", "object_id").distinct().count()
+    runs = pa.table(
+        {
+            "settings": [json.dumps(asdict(settings))],
+            "window_hours": pa.array([window], pa.float64()),
+            "finished_at": pa.array(
+                [dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")
+            ),
+            "n_objects": pa.array([n_objects], pa.int32()),
+        }
+    )
+    source_table = _sources(documents, events, evidence, sources, community)
+    return SparkCoordination(
+        source_edges=spark.createDataFrame(edge_table),
+        edge_evidence=evidence,
+        sources=source_table,
+        communities=spark.createDataFrame(community_table),
+        coord_runs=spark.createDataFrame(runs),
+        window_hours=window,
+    )
+
+
+def _none_for_nan(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in values]
+
+
+def _sources(
+    documents: Any, events: Any, evidence: Any, sources: list[str], community: list[int]
+) -> Any:
+    """Per source, as the single-machine ``sources`` table: documents, objects, community,
+    and from the dated evidence how often it went first or followed, and its median lag."""
+    from pyspark.sql import functions as F
+
+    def roles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ta = np.array([_hours(t) for t in batch.column("time_a").to_pylist()])
+            tb = np.array([_hours(t) for t in batch.column("time_b").to_pylist()])
+            dated = np.isfinite(ta) & np.isfinite(tb)
+            sa = np.array(batch.column("source_a").to_pylist(), dtype=object)[dated]
+            sb = np.array(batch.column("source_b").to_pylist(), dtype=object)[dated]
+            ta, tb = ta[dated], tb[dated]
+            lag = np.abs(ta - tb)
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "source": [*sa.tolist(), *sb.tolist()],
+                    "first": [*(ta < tb).tolist(), *(tb < ta).tolist()],
+                    "follow": [*(tb < ta).tolist(), *(ta < tb).tolist()],
+                    "lag": [*lag.tolist(), *lag.tolist()],
+                }
+            )
+
+    def scores(table: pa.Table) -> pa.Table:
+        first = np.asarray(table.column("first").to_numpy(zero_copy_only=False), dtype=bool)
+        follow = np.asarray(table.column("follow").to_numpy(zero_copy_only=False), dtype=bool)
+        lag = np.asarray(table.column("lag").to_numpy(), dtype=np.float64)
+        total = table.num_rows
+        median = group_nanmedian(lag[follow], np.zeros(int(follow.sum()), dtype=np.int64), 1)[0]
+        return pa.table(
+            {
+                "source": pa.array([table.column("source")[0].as_py()], pa.string()),
+                "originator": pa.array([float(np.round(first.sum() / total, 4))], pa.float64()),
+                "amplifier": pa.array([float(np.round(follow.sum() / total, 4))], pa.float64()),
+                "median_follow_hours": pa.array(
+                    [float(median) if np.isfinite(median) else None], pa.float64()
+                ),
+            }
+        )
+
+    spark = documents.sparkSession
+    per_source = (
+        evidence.select("source_a", "source_b", "time_a", "time_b")
+        .mapInArrow(roles, "source STRING, first BOOLEAN, follow BOOLEAN, lag DOUBLE")
+        .groupBy("source")
+        .applyInArrow(
+            scores,
+            "source STRING, originator DOUBLE, amplifier DOUBLE, median_follow_hours DOUBLE",
+        )
+    )
+    named = spark.createDataFrame(
+        pa.table(
+            {
+                "source": pa.array(sources, pa.string()),
+                "community": pa.array([c if c >= 0 else None for c in community], pa.int32()),
+            }
+        )
+    )
+    n_docs = documents.groupBy("source").agg(F.count("*").cast("int").alias("n_docs"))
+    n_objects = events.groupBy("source").agg(F.count("*").cast("int").alias("n_objects"))
+    return (
+        named.join(n_docs, "source", "left")
+        .join(n_objects, "source", "left")
+        .join(per_source, "source", "left")
+        .select(
+            "source",
+            F.coalesce("n_docs", F.lit(0)).alias("n_docs"),
+            F.coalesce("n_objects", F.lit(0)).alias("n_objects"),
+            "community",
+            "originator",
+            "amplifier",
+            "median_follow_hours",
+        )
+    )
