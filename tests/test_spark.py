@@ -1,5 +1,6 @@
 """The Spark engine in local mode gives the single-machine results: the same documents,
-sentences, rejects and reuse clusters (up to ids), and ``chorus load`` makes a store of them."""
+sentences, rejects, reuse clusters (up to ids), talking points and coordination network (ids
+included), and ``chorus load`` makes a store of them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from chorus.coord import find_coordination
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import find_points
 from chorus.reuse import find_reuse
@@ -38,26 +40,68 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+_FRAMES = ("It is now clear that", "Sources confirm that", "Make no mistake:")
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """News articles, one passage planted in three new documents, a duplicate id and a bad
-    line."""
+    """News articles; one passage planted in three new documents; a campaign of four new
+    sites each publishing three articles within hours that carry the same three claims,
+    copied or restated; a duplicate id and a bad line."""
     path = tmp_path_factory.mktemp("spark") / "corpus.jsonl"
     with gzip.open(NEWS, "rt", encoding="utf-8") as src:
-        rows = [json.loads(line) for line in itertools.islice(src, 60)]
+        rows = [json.loads(line) for line in itertools.islice(src, 80)]
     lines = [
         json.dumps({k: r[k] for k in ("id", "source", "date", "url", "title", "text")})
-        for r in rows
+        for r in rows[:60]
     ]
     planted = rows[5]["text"][:1200]
     lines += [
         json.dumps({"id": f"copy{i}", "source": f"copier{i}", "text": f"Intro {i}. {planted}"})
         for i in range(3)
     ]
+
+    # The campaign's claims and filler come from articles outside the corpus.
+    def sentences(row: dict[str, Any]) -> list[str]:
+        return [
+            s.strip() + "."
+            for s in str(row["text"]).split(". ")
+            if 12 <= len(s.split()) <= 40 and "Caption" not in s
+        ]
+
+    # One claim from each of three articles, filler from others.
+    claims = [sentences(r)[0] for r in rows[60:] if sentences(r)][:3]
+    filler = [s for r in rows[66:] for s in sentences(r)]
+    for site in range(4):
+        for k in range(3):
+            body = [
+                claim if (site + k + c) % 2 else f"{_FRAMES[c]} {claim[0].lower()}{claim[1:]}"
+                for c, claim in enumerate(claims)
+            ]
+            body += filler[(site * 3 + k) * 3 : (site * 3 + k) * 3 + 3]
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"campaign-{site}-{k}",
+                        "source": f"campaign-site{site}",
+                        "text": " ".join(body),
+                        "date": f"2021-03-0{1 + k}T08:{10 * site:02d}:00",
+                    }
+                )
+            )
     lines.append(json.dumps({"id": "copy0", "source": "late", "text": "A later duplicate."}))
     lines.append("{not json")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    """Rows in a canonical order, lists made hashable."""
+    rows = [
+        tuple(tuple(v) if isinstance(v, list) else v for v in row)
+        for row in store.con.execute(sql).fetchall()
+    ]
+    return sorted(rows, key=repr)
 
 
 def _clusters(store: Store) -> set[tuple[str, frozenset[tuple[str, int, int]]]]:
@@ -70,34 +114,12 @@ def _clusters(store: Store) -> set[tuple[str, frozenset[tuple[str, int, int]]]]:
     return {(kinds[c], frozenset(g)) for c, g in groups.items()}
 
 
-def _points(store: Store) -> set[frozenset[tuple[str, int]]]:
-    groups: dict[str, set[tuple[str, int]]] = {}
-    for point, doc, sent in store.con.execute(
-        "SELECT point_id, doc_id, sent_no FROM mentions"
-    ).fetchall():
-        groups.setdefault(point, set()).add((doc, sent))
-    return {frozenset(g) for g in groups.values()}
-
-
-def _pair_agreement(
-    a: set[frozenset[tuple[str, int]]], b: set[frozenset[tuple[str, int]]]
-) -> float:
-    """Pairwise F1 of two groupings of mentions: the share of same-point pairs they agree on."""
-
-    def pairs(groups: set[frozenset[tuple[str, int]]]) -> set[tuple[object, object]]:
-        return {(x, y) for g in groups for x in g for y in g if x < y}
-
-    pa_, pb = pairs(a), pairs(b)
-    both = len(pa_ & pb)
-    return 2 * both / max(len(pa_) + len(pb), 1)
-
-
 def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> None:
     from chorus.spark import run_job
 
     out = tmp_path / "out"
     summary = run_job(spark, [str(corpus)], str(out), bands=7)
-    assert summary.n_documents == 63 and summary.n_rejects == 2
+    assert summary.n_documents == 75 and summary.n_rejects == 2
     with (
         open_store(tmp_path / "spark.duckdb") as cluster,
         open_store(tmp_path / "one.duckdb") as one,
@@ -105,32 +127,117 @@ def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> 
         load_tables(cluster, out)
         ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
         find_reuse(one)
+        find_points(one)
+        find_coordination(one)
         for sql in (
             "SELECT doc_id, source, url, title, published_at, text, text_hash FROM documents",
             'SELECT doc_id, sent_no, start, "end", text FROM sentences',
             "SELECT file, line, reason FROM rejects",
         ):
-            ordered = f"{sql} ORDER BY ALL"
-            assert cluster.con.execute(ordered).fetchall() == one.con.execute(ordered).fetchall()
+            assert _rows(cluster, sql) == _rows(one, sql)
         found = _clusters(cluster)
         assert found == _clusters(one)
         planted = {"copy0", "copy1", "copy2"}
         assert any(planted <= {doc for doc, _, _ in group} for _, group in found)
         with pytest.raises(Exception, match="already holds documents"):
             load_tables(cluster, out)
-        # Points from the executors' embeddings are the single-machine points; nothing is
-        # embedded again.
+        # The same points, ids included, and the same vectors: both engines embed in the
+        # same batches, and every later step sums in the same order.
+        for table in ("points", "mentions", "_embeddings"):
+            assert _rows(cluster, f"SELECT * FROM {table}") == _rows(one, f"SELECT * FROM {table}")
+        campaign = {f"campaign-site{i}" for i in range(4)}
+        assert any(
+            {
+                s
+                for (s,) in cluster.con.execute(
+                    "SELECT DISTINCT d.source FROM mentions m JOIN documents d USING (doc_id) "
+                    "WHERE m.point_id = ?",
+                    [p],
+                ).fetchall()
+            }
+            >= campaign
+            for (p,) in cluster.con.execute("SELECT point_id FROM points").fetchall()
+        )
+        # The same network, evidence, scores and communities.
+        for table in ("source_edges", "edge_evidence", "sources", "communities"):
+            assert _rows(cluster, f"SELECT * FROM {table}") == _rows(one, f"SELECT * FROM {table}")
+        assert _rows(cluster, "SELECT window_hours, n_objects FROM coord_runs") == _rows(
+            one, "SELECT window_hours, n_objects FROM coord_runs"
+        )
+        significant = {
+            (a, b)
+            for a, b in cluster.con.execute(
+                "SELECT source_a, source_b FROM source_edges WHERE q_value <= 0.05"
+            ).fetchall()
+        }
+        # Every campaign pair is an edge; whatever stands out is the campaign (three articles
+        # a site is little evidence, so not every pair passes the test).
+        pairs = {(a, b) for a in campaign for b in campaign if a < b}
+        edges = set(cluster.con.execute("SELECT source_a, source_b FROM source_edges").fetchall())
+        assert pairs <= edges and significant and significant <= pairs
+        # find_points on the loaded store embeds nothing: every vector is cached.
         cached = cluster.con.execute("SELECT count(*) FROM _embeddings").fetchall()[0][0]
-        assert cached == summary.n_embeddings > 100
         find_points(cluster)
         assert cluster.con.execute("SELECT count(*) FROM _embeddings").fetchall()[0][0] == cached
+
+
+def test_inverted_file_search_matches_one_machine(
+    spark: Any, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the exact search's limit both engines search an inverted file (cells, probes):
+    the cells are Spark groups, and the points are still the single-machine points."""
+    from chorus.points import neighbours
+    from chorus.spark import run_job
+
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 400)
+    out = tmp_path / "out"
+    run_job(spark, [str(corpus)], str(out), stages=("reuse", "points"), bands=7)
+    with (
+        open_store(tmp_path / "spark.duckdb") as cluster,
+        open_store(tmp_path / "one.duckdb") as one,
+    ):
+        load_tables(cluster, out)
+        ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
+        find_reuse(one)
         find_points(one)
-        # The executors batch sentences differently, so a vector can differ from the
-        # one-machine vector by one float16 step (about 1e-3); a sentence on the edge between
-        # two points can change sides. Everything else is the same.
-        assert _pair_agreement(_points(cluster), _points(one)) >= 0.97
-        spark_vectors = dict(cluster.con.execute("SELECT key, vector FROM _embeddings").fetchall())
-        for key, vector in one.con.execute("SELECT key, vector FROM _embeddings").fetchall():
-            a = np.frombuffer(spark_vectors[key], np.float16).astype(np.float32)
-            b = np.frombuffer(vector, np.float16).astype(np.float32)
-            assert np.abs(a - b).max() <= 2e-3
+        assert cluster.count("points") > 100
+        for table in ("points", "mentions"):
+            assert _rows(cluster, f"SELECT * FROM {table}") == _rows(one, f"SELECT * FROM {table}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_connected_components_match_scipy(spark: Any, seed: int) -> None:
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    from chorus.spark.components import connected_components
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    src = rng.integers(0, n, 200)
+    dst = rng.integers(0, n, 200)
+    # A long path: the case where label propagation needs as many rounds as nodes.
+    src = np.r_[src, np.arange(n, n + 150)]
+    dst = np.r_[dst, np.arange(n + 1, n + 151)]
+    frame = spark.createDataFrame(
+        [(int(a), int(b)) for a, b in zip(src, dst, strict=True)], "src LONG, dst LONG"
+    )
+    found = {r.node: r.component for r in connected_components(frame).collect()}
+    size = n + 151
+    _, label = scipy_components(
+        sparse.coo_matrix((np.ones(src.size), (src, dst)), shape=(size, size)), directed=False
+    )
+    nodes = sorted(set(src.tolist()) | set(dst.tolist()))
+    smallest: dict[int, int] = {}
+    for node in nodes:
+        smallest.setdefault(int(label[node]), node)
+    assert found == {node: smallest[int(label[node])] for node in nodes}
+
+
+def test_spark_stages_need_their_inputs(spark: Any, corpus: Path, tmp_path: Path) -> None:
+    from chorus.spark import run_job
+
+    with pytest.raises(ValueError, match="points stage needs the reuse"):
+        run_job(spark, [str(corpus)], str(tmp_path / "o"), stages=("points",))
+    with pytest.raises(ValueError, match="unknown stages"):
+        run_job(spark, [str(corpus)], str(tmp_path / "o"), stages=("embed",))

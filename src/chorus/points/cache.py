@@ -72,10 +72,14 @@ def cached_embed(
 
 def embed_batches(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """float16 vectors of ``texts`` (already in :func:`embedding_order`), ``EMBED_BATCH`` at a
-    time: the batches both engines form."""
+    time: the batches both engines form. A short last batch is padded with copies of its
+    last text: with fewer rows the kernels split work by thread count, and a Spark worker
+    (one thread per task) would get other last bits than a laptop (all cores)."""
     out = np.zeros((len(texts), embedder.dim), dtype=np.float16)
     for lo in range(0, len(texts), EMBED_BATCH):
-        out[lo : lo + EMBED_BATCH] = embedder.embed(texts[lo : lo + EMBED_BATCH])
+        batch = list(texts[lo : lo + EMBED_BATCH])
+        padded = batch + [batch[-1]] * (EMBED_BATCH - len(batch))
+        out[lo : lo + len(batch)] = embedder.embed(padded)[: len(batch)]
     return out
 
 
