@@ -1,15 +1,14 @@
 """Spark engine scaling: local[2] on the news corpus at 1x, 2x and 4x, against the
 single-machine engine in the same run.
 
-    python bench/spark_scale.py [--scales 1,2,4] [--docs N] [--stages segment,reuse]
+    python bench/spark_scale.py [--scales 1,2,4] [--docs N] [--stages reuse,points,coord]
 
 Growth is reuse_speed's: copy k of each article has its letters rotated k places (the copies
 share no words, keep the corpus's statistics and its own reuse; 1% carry a planted passage).
 ``--docs N`` takes the first N articles as 1x. Each engine runs in a child process (wall
-time): Spark, ``chorus spark run`` (ingest, segment, reuse; the embed stage is left out by
-default: on two cores it is the single-machine embedding time again, split in two workers);
-one machine, ``chorus ingest`` then ``chorus reuse``. Linear cost shows as a flat time per
-thousand documents down the column.
+time): Spark, ``chorus spark run`` with ``--stages``; one machine, ingest then the same
+stages. Both report what they found (reuse clusters, talking points, source edges), which must
+agree. Linear cost shows as a flat time per document down the column.
 """
 
 from __future__ import annotations
@@ -37,12 +36,17 @@ print(json.dumps(s.__dict__))
 ONE = """
 import sys, json
 import chorus
+from chorus.coord import find_coordination
 from chorus.ingest import NoLanguageDetector
+from chorus.points import find_points
 from chorus.reuse import find_reuse
+stages = sys.argv[3].split(",")
 with chorus.open_store(sys.argv[2]) as store:
     s = chorus.ingest_paths(store, [sys.argv[1]], language_detector=NoLanguageDetector())
     r = find_reuse(store)
-    print(json.dumps({"documents": s.n_new, "clusters": r.n_clusters, "passages": r.n_passages}))
+    points = find_points(store).n_points if "points" in stages else 0
+    edges = find_coordination(store).n_edges if "coord" in stages else 0
+    print(json.dumps({"clusters": r.n_clusters, "points": points, "edges": edges}))
 """
 
 
@@ -50,14 +54,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="1,2,4")
     parser.add_argument("--docs", type=int, default=0, help="first N articles as 1x (0: all)")
-    parser.add_argument("--stages", default="segment,reuse")
+    parser.add_argument("--stages", default="reuse")
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     print(f"# spark scale: news corpus{f' (first {args.docs})' if args.docs else ''} x {scales}")
     print(f"# machine: {machine()}; Spark local[2]; stages {args.stages}")
     print(
         f"{'scale':>5} {'documents':>10} {'spark s':>8} {'one s':>8} {'spark/one':>9} "
-        f"{'spark ms/doc':>12} {'one ms/doc':>10}  clusters (spark, one)"
+        f"{'spark ms/doc':>12} {'one ms/doc':>10}  clusters, points, edges (spark; one)"
     )
     for scale in scales:
         with tempfile.TemporaryDirectory() as tmp:
@@ -66,12 +70,13 @@ def main() -> None:
             n_docs, _ = write_corpus(corpus, scale, docs=args.docs)
             spark_s, _, out = run_child(SPARK, str(corpus), str(folder / "out"), args.stages)
             spark = json.loads(out)
-            one_s, _, out = run_child(ONE, str(corpus), str(folder / "one.duckdb"))
+            one_s, _, out = run_child(ONE, str(corpus), str(folder / "one.duckdb"), args.stages)
             one = json.loads(out)
             print(
                 f"{scale:>5} {n_docs:>10,} {spark_s:>8.1f} {one_s:>8.1f} {spark_s / one_s:>9.2f} "
                 f"{1000 * spark_s / n_docs:>12.2f} {1000 * one_s / n_docs:>10.2f}  "
-                f"{spark['n_clusters']:,}, {one['clusters']:,}",
+                f"{spark['n_clusters']:,}, {spark['n_points']:,}, {spark['n_edges']:,}; "
+                f"{one['clusters']:,}, {one['points']:,}, {one['edges']:,}",
                 flush=True,
             )
 
