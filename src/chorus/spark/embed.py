@@ -5,7 +5,6 @@ embedder, loaded once per Python worker from the installed package."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pyarrow as pa
@@ -13,8 +12,6 @@ import pyarrow as pa
 from chorus.points.text import shared_names
 
 EMBEDDING_COLUMNS = "model STRING, key STRING, vector BINARY"
-# DuckDB's \w (RE2) is ASCII: the points stage counts words this way.
-_WORD = re.compile(r"[0-9A-Za-z_]+")
 _NAME_SAMPLE_DOCS = 2000
 _MODELS: dict[str, Any] = {}
 

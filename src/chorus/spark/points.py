@@ -116,14 +116,15 @@ def spark_points(
     n = units.count()
     log.info("spark points: %d sentences, %d units", claims.count(), n)
 
-    vectors = _embedded(units, settings.model)
+    # Cached: the model is the costly part, and three steps read the vectors.
+    vectors = _embedded(units, settings.model).cache()
     embeddings = units.join(vectors, "unit").select(
         F.lit(embedder(settings.model).name).alias("model"), F.col("tkey").alias("key"), "vector"
     )
     centred = _centred(units.join(vectors, "unit"), n).cache()
-    edges = _neighbours(centred, n, settings)
+    edges = _neighbours(centred, n, settings).cache()
     if settings.lexical_weight:
-        edges = _with_lexical(edges, units, n, settings)
+        edges = _with_lexical(edges, units, n, settings).cache()
     edges = _relative(edges, settings)
     labels = _linkage(edges, units, settings)
     built = _build(claims, units, centred, labels, documents, settings).cache()
