@@ -132,7 +132,7 @@ def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> 
         for sql in (
             "SELECT doc_id, source, url, title, published_at, text, text_hash FROM documents",
             'SELECT doc_id, sent_no, start, "end", text FROM sentences',
-            "SELECT file, line, reason FROM rejects",
+            "SELECT file, line, field, reason FROM rejects",
         ):
             assert _rows(cluster, sql) == _rows(one, sql)
         found = _clusters(cluster)
@@ -241,3 +241,67 @@ def test_spark_stages_need_their_inputs(spark: Any, corpus: Path, tmp_path: Path
         run_job(spark, [str(corpus)], str(tmp_path / "o"), stages=("points",))
     with pytest.raises(ValueError, match="unknown stages"):
         run_job(spark, [str(corpus)], str(tmp_path / "o"), stages=("embed",))
+
+
+def test_parquet_input_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> None:
+    """Parquet files, given by name or as their folder, become the single-machine documents,
+    sentences and rejects: rows numbered within their file, a timestamp column read as one
+    machine reads it, the duplicate id refused at the same row. Input Spark cannot read is a
+    clear error."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from chorus.errors import ChorusError
+    from chorus.spark import run_job
+
+    rows = []
+    for line in corpus.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+
+    def moment(value: object) -> dt.datetime | None:
+        try:
+            return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+        except ValueError:
+            return None
+
+    columns = [(name, pa.string()) for name in ("id", "source", "url", "title", "text")]
+    schema = pa.schema([*columns, ("date", pa.timestamp("us", tz="UTC"))])
+    timed = [{**r, "date": moment(r.get("date"))} for r in rows]
+    assert any(r["date"] for r in timed)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    half = len(rows) // 2
+    files = [parts / "a.parquet", parts / "b.parquet"]
+    for file, chunk in zip(files, (timed[:half], timed[half:]), strict=True):
+        pq.write_table(pa.Table.from_pylist(chunk, schema=schema), file, row_group_size=7)
+    with open_store(tmp_path / "one.duckdb") as one:
+        ingest_paths(one, files, on_error="skip", language_detector=NoLanguageDetector())
+        assert one.count("rejects") == 1
+        for name, inputs in (("files", [str(f) for f in files]), ("folder", [str(parts)])):
+            out = tmp_path / name
+            run_job(spark, inputs, str(out), stages=())
+            with open_store(tmp_path / f"{name}.duckdb") as cluster:
+                load_tables(cluster, out)
+                for sql in (
+                    "SELECT doc_id, source, url, title, published_at, text, text_hash "
+                    "FROM documents",
+                    'SELECT doc_id, sent_no, start, "end", text FROM sentences',
+                    "SELECT file, line, field, reason FROM rejects",
+                ):
+                    assert _rows(cluster, sql) == _rows(one, sql), (name, sql)
+    # Part files whose columns disagree: Spark's reason, naming the column, not a JVM trace.
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(files[0], mixed / "a.parquet")
+    as_text = pa.schema([*columns, ("date", pa.string())])
+    pq.write_table(pa.Table.from_pylist(rows[half:], schema=as_text), mixed / "b.parquet")
+    with pytest.raises(ChorusError, match=r"the Spark job failed: .*\bdate\b"):
+        run_job(spark, [str(mixed)], str(tmp_path / "o"), stages=())
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(ChorusError, match=r"bad\.parquet: not a readable Parquet"):
+        run_job(spark, [str(tmp_path / "bad.parquet")], str(tmp_path / "o"), stages=())

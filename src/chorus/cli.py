@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 from tqdm import tqdm
@@ -797,7 +797,19 @@ def spark() -> None:
 
 @spark.command("run")
 @click.option(
-    "--input", "inputs", multiple=True, required=True, help="JSON Lines file(s) (.gz too)."
+    "--input",
+    "inputs",
+    multiple=True,
+    required=True,
+    help="JSON Lines file(s) (.gz too), Parquet file(s) or folder(s) of Parquet files.",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["jsonl", "parquet"]),
+    default=None,
+    help="What the inputs hold [default: Parquet for .parquet/.pq names and folders of them, "
+    "else JSON Lines].",
 )
 @click.option("--output", required=True, help="Folder for the Parquet tables (any Spark path).")
 @click.option(
@@ -809,7 +821,13 @@ def spark() -> None:
 )
 @click.option("--bands", default=64, show_default=True, type=click.IntRange(1, 100_000))
 @handle_errors
-def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> None:
+def spark_run(
+    inputs: tuple[str, ...],
+    output: str,
+    input_format: Literal["jsonl", "parquet"] | None,
+    stages: str,
+    bands: int,
+) -> None:
     """Run chorus as a Spark job: under spark-submit it uses the cluster it is given, else
     Spark in local mode on every core. Writes every table the stages make (documents,
     rejects, sentences, passages, reuse_clusters, points, mentions, the embedding cache,
@@ -820,13 +838,16 @@ def spark_run(inputs: tuple[str, ...], output: str, stages: str, bands: int) -> 
     Examples:
       chorus spark run --input corpus.jsonl.gz --output out/
       chorus spark run --input corpus.jsonl.gz --output out/ --stages reuse
+      chorus spark run --input crawl/2026/ --format parquet --output out/
       spark-submit --master yarn $(which chorus) spark run --input hdfs:///c --output hdfs:///o
     """
     from chorus.spark import run_job
     from chorus.spark.job import spark_session
 
     chosen = tuple(s.strip() for s in stages.split(",") if s.strip())
-    summary = run_job(spark_session(), list(inputs), output, stages=chosen, bands=bands)
+    summary = run_job(
+        spark_session(), list(inputs), output, format=input_format, stages=chosen, bands=bands
+    )
     click.echo(
         f"spark: {summary.n_documents:,} documents ({summary.n_rejects:,} rejected), "
         f"{summary.n_sentences:,} sentences, {summary.n_clusters:,} reuse clusters, "

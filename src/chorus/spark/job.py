@@ -1,7 +1,7 @@
 """``chorus spark run``: the job a cluster runs (under ``spark-submit``, or in local mode).
 
-Reads JSON Lines, writes each stage's tables as Parquet with the store's columns, one folder
-per table under the output: always ``documents``, ``rejects`` and ``sentences``; with the
+Reads JSON Lines or Parquet, writes each stage's tables as Parquet with the store's columns,
+one folder per table under the output: always ``documents``, ``rejects`` and ``sentences``; with the
 reuse stage ``passages`` and ``reuse_clusters``; with the points stage ``points``,
 ``mentions`` and ``_embeddings`` (every claim's vector: the store's embedding cache); with
 the coord stage ``source_edges``, ``edge_evidence``, ``sources``, ``communities`` and
@@ -21,9 +21,11 @@ from typing import Any
 import pyarrow as pa
 
 from chorus.coord.settings import CoordSettings
+from chorus.errors import ChorusError
 from chorus.ingest.mapping import FieldMap
 from chorus.points.settings import PointsSettings
 from chorus.reuse.settings import ReuseSettings
+from chorus.spark.documents import InputFormat
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +78,66 @@ def run_job(
     *,
     stages: tuple[str, ...] = SPARK_STAGES,
     fields: FieldMap | None = None,
+    format: InputFormat | None = None,
     reuse: ReuseSettings | None = None,
     points: PointsSettings | None = None,
     coord: CoordSettings | None = None,
     bands: int = 64,
 ) -> SparkSummary:
-    """Run the stages over ``inputs`` and write their tables under ``output``."""
+    """Run the stages over ``inputs`` (JSON Lines, or Parquet files and folders: ``format``,
+    else told by the name) and write their tables under ``output``.
+
+    Raises :class:`~chorus.errors.ChorusError` with Spark's own reason when the job fails
+    on input Spark cannot read (a missing path, Parquet files whose columns disagree)."""
+    try:
+        return _run(
+            spark,
+            inputs,
+            output,
+            stages=stages,
+            fields=fields,
+            format=format,
+            reuse=reuse,
+            points=points,
+            coord=coord,
+            bands=bands,
+        )
+    except Exception as exc:
+        reason = _spark_failure(exc)
+        if reason is None:
+            raise
+        raise ChorusError(f"the Spark job failed: {reason}") from exc
+
+
+def _spark_failure(exc: Exception) -> str | None:
+    """The first line of a failure the JVM reports, else None (Python errors, chorus's own
+    and those raised in a worker, keep their traceback)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException, PythonException
+
+    if isinstance(exc, Py4JJavaError):
+        message = str(exc.java_exception.getMessage() or exc.java_exception)
+    elif isinstance(exc, PySparkException) and not isinstance(exc, PythonException):
+        message = str(exc)
+    else:
+        return None
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _run(
+    spark: Any,
+    inputs: list[str],
+    output: str,
+    *,
+    stages: tuple[str, ...],
+    fields: FieldMap | None,
+    format: InputFormat | None,
+    reuse: ReuseSettings | None,
+    points: PointsSettings | None,
+    coord: CoordSettings | None,
+    bands: int,
+) -> SparkSummary:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -95,7 +151,7 @@ def run_job(
         missing = [need for need in _NEEDS[stage] if need not in stages]
         if missing:
             raise ValueError(f"the {stage} stage needs the {', '.join(missing)} stage too")
-    parsed = read_documents(spark, inputs, fields=fields).cache()
+    parsed = read_documents(spark, inputs, fields=fields, format=format).cache()
     good = parsed.where(F.col("problem").isNull())
     # One document per id: the first in input order, as a single batch on one machine keeps.
     place = Window.partitionBy("doc_id").orderBy("origin_file", "origin_line")
@@ -115,7 +171,7 @@ def run_job(
     duplicates = ranked.where("rank > 1 AND text_hash <> first_hash").select(
         F.col("origin_file").alias("file"),
         F.col("origin_line").alias("line"),
-        F.lit(None).cast("string").alias("field"),
+        F.lit("id").alias("field"),
         F.format_string(
             "duplicate id '%s' with different text (first at %s); use --replace to keep the last",
             "doc_id",
