@@ -56,7 +56,7 @@ def spark_session(app_name: str = "chorus") -> Any:
         return active
     # Local mode: the workers run this very Python, which has chorus installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return (
+    session = (
         builder.master(os.environ.get("CHORUS_SPARK_MASTER", "local[*]"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -69,6 +69,10 @@ def spark_session(app_name: str = "chorus") -> Any:
         .config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
         .getOrCreate()
     )
+    # Spark's warnings carry JVM traces (a missing path logs one before the error chorus
+    # reports); a cluster's own logging settings are left alone.
+    session.sparkContext.setLogLevel(os.environ.get("CHORUS_SPARK_LOG_LEVEL", "ERROR"))
+    return session
 
 
 def run_job(
