@@ -305,3 +305,49 @@ def test_parquet_input_matches_one_machine(spark: Any, corpus: Path, tmp_path: P
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(ChorusError, match=r"bad\.parquet: not a readable Parquet"):
         run_job(spark, [str(tmp_path / "bad.parquet")], str(tmp_path / "o"), stages=())
+
+
+def test_spark_submit_runs_on_the_master_it_is_given(corpus: Path, tmp_path: Path) -> None:
+    """The documented command, `spark-submit [options] "$(chorus spark entry)" spark run ...`,
+    runs on the master spark-submit was given, not chorus's local default."""
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    entry = subprocess.run(
+        [bin_dir / "chorus", "spark", "entry"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert entry.endswith("__main__.py") and Path(entry).is_file()
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "CHORUS_SPARK_MASTER": "local[2]"}
+    # Ingest alone on a few lines: what is checked is where the job runs, not the stages.
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(corpus.read_text(encoding="utf-8").splitlines(True)[:10]))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            bin_dir / "spark-submit",
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.ui.enabled=false",
+            entry,
+            "spark",
+            "run",
+            "--input",
+            str(small),
+            "--output",
+            str(out),
+            "--stages",
+            "",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "spark (local[1]): 10 documents (0 rejected)" in done.stdout
+    with open_store(tmp_path / "submitted.duckdb") as store:
+        load_tables(store, out)
+        assert store.count("documents") == 10

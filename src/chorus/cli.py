@@ -839,7 +839,7 @@ def spark_run(
       chorus spark run --input corpus.jsonl.gz --output out/
       chorus spark run --input corpus.jsonl.gz --output out/ --stages reuse
       chorus spark run --input crawl/2026/ --format parquet --output out/
-      spark-submit --master yarn $(which chorus) spark run --input hdfs:///c --output hdfs:///o
+      spark-submit --master yarn "$(chorus spark entry)" spark run --input hdfs:///c --output hdfs:///o
     """
     from chorus.spark import run_job
     from chorus.spark.job import spark_session
@@ -849,11 +849,26 @@ def spark_run(
         spark_session(), list(inputs), output, format=input_format, stages=chosen, bands=bands
     )
     click.echo(
-        f"spark: {summary.n_documents:,} documents ({summary.n_rejects:,} rejected), "
+        f"spark ({summary.master}): {summary.n_documents:,} documents "
+        f"({summary.n_rejects:,} rejected), "
         f"{summary.n_sentences:,} sentences, {summary.n_clusters:,} reuse clusters, "
         f"{summary.n_passages:,} passages, {summary.n_points:,} talking points, "
         f"{summary.n_edges:,} source edges; tables in {output}"
     )
+
+
+@spark.command("entry")
+def spark_entry() -> None:
+    """Print the Python file spark-submit runs for chorus (spark-submit takes a .py file,
+    not the `chorus` command). Everything after it is chorus's own arguments.
+
+    \b
+    Example:
+      spark-submit --master yarn "$(chorus spark entry)" spark run --input hdfs:///c --output hdfs:///o
+    """
+    import chorus
+
+    click.echo(str(Path(chorus.__file__).with_name("__main__.py")))
 
 
 @cli.command()

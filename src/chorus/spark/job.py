@@ -36,6 +36,7 @@ _NEEDS = {"reuse": (), "points": ("reuse",), "coord": ("reuse", "points")}
 
 @dataclass(frozen=True)
 class SparkSummary:
+    master: str  # where the job ran: local[2], yarn, spark://...
     n_documents: int
     n_rejects: int
     n_sentences: int
@@ -47,13 +48,22 @@ class SparkSummary:
 
 
 def spark_session(app_name: str = "chorus") -> Any:
-    """The active session (what ``spark-submit`` configured), else a local one on every core."""
+    """The active session; else, under ``spark-submit``, a session on the cluster it was
+    given; else a local one on every core."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName(app_name)
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # spark-submit started the JVM with the cluster's master, memory and name: setting
+        # ours would run the whole job on the driver. Only session settings are chorus's.
+        return (
+            SparkSession.builder.config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+    builder = SparkSession.builder.appName(app_name)
     # Local mode: the workers run this very Python, which has chorus installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
@@ -254,6 +264,7 @@ def _run(
             getattr(found_coord, name).write.mode("overwrite").parquet(f"{output}/{name}")
         n_edges = spark.read.parquet(f"{output}/source_edges").count()
     summary = SparkSummary(
+        master=str(spark.sparkContext.master),
         n_documents=documents.count(),
         n_rejects=rejects.count(),
         n_sentences=n_sentences,
