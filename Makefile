@@ -38,7 +38,7 @@ $(JAVA):
 test: lint $(CHROMIUM) $(JAVA)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) $(JAVA)
+bench: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reuse_quality.py
@@ -47,6 +47,8 @@ bench: $(STAMP) $(JAVA)
 	$(BIN)/python bench/points_speed.py
 	$(BIN)/python bench/match_quality.py
 	$(BIN)/python bench/coord_quality.py --docs 1000
+	$(BIN)/python bench/coord_speed.py
+	$(BIN)/python bench/serve_load.py
 	$(BIN)/python bench/spark_scale.py --docs 2000 --stages reuse,points,coord
 
 clean:
