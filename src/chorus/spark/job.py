@@ -55,21 +55,19 @@ def spark_session(app_name: str = "chorus") -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # The settings the job relies on, wherever it runs: dates in UTC, Arrow transfers.
+    builder = SparkSession.builder.config("spark.sql.session.timeZone", "UTC").config(
+        "spark.sql.execution.arrow.pyspark.enabled", "true"
+    )
     if os.environ.get("PYSPARK_GATEWAY_PORT"):
         # spark-submit started the JVM with the cluster's master, memory and name: setting
-        # ours would run the whole job on the driver. Only session settings are chorus's.
-        return (
-            SparkSession.builder.config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate()
-        )
-    builder = SparkSession.builder.appName(app_name)
+        # ours would run the whole job on the driver.
+        return builder.getOrCreate()
     # Local mode: the workers run this very Python, which has chorus installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
-        builder.master(os.environ.get("CHORUS_SPARK_MASTER", "local[*]"))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        builder.appName(app_name)
+        .master(os.environ.get("CHORUS_SPARK_MASTER", "local[*]"))
         # Local mode runs everything in this one JVM: Spark's 1 GB default is too small
         # for the shuffle of a news-sized corpus.
         .config("spark.driver.memory", os.environ.get("CHORUS_SPARK_MEMORY", "6g"))
