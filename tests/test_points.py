@@ -3,6 +3,7 @@ corpus, the seed corpus's talking points, determinism, and the CLI."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from pathlib import Path
@@ -16,11 +17,13 @@ from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import PointsSettings, find_points, group_claims, load_embedder
 from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import _exact, _partitioned, centre
+from chorus.points.score import cohesion, point_score
 from chorus.points.text import claim_text, mask_names, shared_names
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 
 from .conftest import SEEDS, write_jsonl
+from .seedkey import check_seed_points
 
 
 def _oracle(sims: np.ndarray, groups: np.ndarray, threshold: float) -> list[set[int]]:
@@ -192,17 +195,6 @@ def test_span_in_sources(tmp_path: Path) -> None:
     store.close()
 
 
-# Sentences (document, sentence number) that state each of EXPECTED.md's P1 to P5, by a
-# careful reading; a point is found when one of ours holds a sentence of every listed document.
-SEED_POINTS = {
-    "P1": {"001": {4, 10, 20}, "002": {5, 6}, "003": {0, 12, 14}},
-    "P2": {"000": {6, 17}, "001": {12}},
-    "P3": {"000": {9, 10, 11}, "001": {5}, "002": {11, 14, 16, 17}, "003": {7}},
-    "P4": {"001": {14, 15, 16, 22}, "002": {15}},
-    "P5": {"001": {0}, "002": {0}, "003": {2}},
-}
-
-
 @pytest.fixture(scope="module")
 def seed_points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[str, int]]]:
     store = open_store(tmp_path_factory.mktemp("seeds") / "seeds.duckdb")
@@ -218,27 +210,22 @@ def seed_points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple
     return points
 
 
-def _found(points: dict[str, set[tuple[str, int]]], want: dict[str, set[int]]) -> bool:
-    return any(
-        all(any((doc, s) in members for s in sents) for doc, sents in want.items())
-        for members in points.values()
-    )
+# The strict check of the whole key (every item, no mixing, few unkeyed points) is issue 17's
+# target and is not met: ``bench/points_seeds.py`` prints it item by item. What holds today
+# is asserted here, strictly, so a regression shows.
+@pytest.mark.parametrize("name", ["P2", "P4"])
+def test_seed_items_met_strictly(seed_points: dict[str, set[tuple[str, int]]], name: str) -> None:
+    check = check_seed_points(seed_points)
+    result = next(i for i in check.items if i.item == name)
+    assert result.ok, result
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "P1",
-        "P2",
-        "P3",
-        "P4",
-        # Known gap (issue 4 stays open): 001's sentence 0 states two claims; it joins the
-        # other one ("the regime treats the group as its greatest threat").
-        pytest.param("P5", marks=pytest.mark.xfail(strict=True, reason="known gap")),
-    ],
-)
-def test_seed_talking_points(seed_points: dict[str, set[tuple[str, int]]], name: str) -> None:
-    assert _found(seed_points, SEED_POINTS[name])
+@pytest.mark.parametrize("name", ["P1", "P2", "P3", "P4"])
+def test_seed_items_have_a_point_over_their_documents(
+    seed_points: dict[str, set[tuple[str, int]]], name: str
+) -> None:
+    result = next(i for i in check_seed_points(seed_points).items if i.item == name)
+    assert result.spans, result
 
 
 def test_seed_points_do_not_merge_p2_and_p4(
@@ -246,6 +233,105 @@ def test_seed_points_do_not_merge_p2_and_p4(
 ) -> None:
     for members in seed_points.values():
         assert not ({("000", 6), ("001", 12)} & members and {("002", 15)} & members)
+
+
+def test_seed_key_check_is_strict() -> None:
+    """The checker itself: a fragment is not a found item, and two items in one point are
+    mixed unless one sentence states both."""
+    p2 = {("000", 6), ("000", 17), ("001", 12)}
+    check = check_seed_points({"a": p2, "b": {("000", 17), ("001", 12)}})
+    assert next(i for i in check.items if i.item == "P2").ok
+    fragment = check_seed_points({"a": {("000", 6), ("001", 12)}})
+    assert not next(i for i in fragment.items if i.item == "P2").ok
+    mixed = check_seed_points({"a": {("000", 17), ("002", 15)}})
+    assert mixed.mixed == ["a"]
+    # 000's sentence 6 states P2 and P7: beside a P7 sentence it mixes nothing.
+    assert check_seed_points({"a": {("000", 6), ("002", 8)}}).mixed == []
+    assert check_seed_points({"a": {("004", 9)}}).unkeyed == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("n_sources", "days", "tightness", "want"),
+    [
+        (1, 100.0, 1.0, 0.0),  # one source is not "many sources"
+        (2, 0.0, 1.0, 1.0),
+        (4, 0.0, 1.0, 2.0),  # each doubling of the sources adds the same
+        (2, 9.0, 1.0, 2.0),  # ten days of use: twice one day's weight
+        (2, 0.0, 0.5, 0.5),
+        (8, 0.0, -0.2, 0.0),  # sentences less alike than chance
+    ],
+)
+def test_point_score(n_sources: int, days: float, tightness: float, want: float) -> None:
+    first = dt.datetime(2020, 1, 1)
+    last = first + dt.timedelta(days=days)
+    got = point_score(n_sources=n_sources, first_seen=first, last_seen=last, cohesion=tightness)
+    assert got == pytest.approx(want, abs=1e-4)
+
+
+def test_cohesion_is_the_mean_pairwise_cosine() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(7, 12))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    pairs = [float(x[i] @ x[j]) for i, j in itertools.combinations(range(7), 2)]
+    assert cohesion(x) == pytest.approx(np.mean(pairs))
+    assert cohesion(x[:1]) == 1.0
+
+
+def test_points_are_ranked_by_score(tmp_path: Path) -> None:
+    store = _tiny_store(tmp_path)
+    find_points(store, settings=PointsSettings(model="minilm"))
+    rows = store.con.sql("SELECT score, cohesion, n_sources FROM points").fetchall()
+    assert [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+    assert all(0 < c <= 1 and s > 0 for s, c, _ in rows)
+    store.close()
+
+
+def _store_of(tmp_path: Path, rows: list[tuple[str, str, str]], lang: str | None = None) -> Store:
+    path = write_jsonl(
+        tmp_path / "c.jsonl",
+        [json.dumps({"id": i, "source": s, "text": t}) for i, s, t in rows],
+    )
+    store = open_store(tmp_path / "c.duckdb")
+    ingest_paths(store, [path], language_detector=NoLanguageDetector())
+    if lang:
+        store.con.execute("UPDATE documents_all SET lang = ?", [lang])
+    return store
+
+
+@pytest.mark.parametrize(
+    ("rows", "lang", "note"),
+    [
+        ([], None, "holds no documents"),
+        ([("a", "s1", TINY[0][2])], None, "at least 2 documents; the store holds 1"),
+        ([("a", "s1", "Yes. No. Maybe so."), ("b", "s2", "Yes. No.")], None, "no sentence can"),
+        (
+            [("a", "s1", TINY[0][2]), ("b", "s2", TINY[1][2])],
+            "fr",
+            "languages the models do not read (fr 2)",
+        ),
+        (
+            [("a", "s1", TINY[0][2]), ("b", "s2", TINY[5][2])],
+            None,
+            "nothing recurs",
+        ),
+    ],
+)
+def test_corpora_without_points_say_why(
+    tmp_path: Path, rows: list[tuple[str, str, str]], lang: str | None, note: str
+) -> None:
+    with _store_of(tmp_path, rows, lang) as store:
+        summary = find_points(store, settings=PointsSettings(model="minilm"))
+        assert summary.n_points == 0 and summary.note and note in summary.note
+        assert store.count("points") == 0 and store.count("mentions") == 0
+
+
+def test_stock_phrases_are_not_claims(tmp_path: Path) -> None:
+    stock = "Well, it's not going to happen, is it?"
+    rows = [(f"d{i}", f"s{i}", f"{stock} {TINY[i][2]}") for i in range(3)]
+    with _store_of(tmp_path, rows) as store:
+        find_points(store, settings=PointsSettings(model="minilm"))
+        said = {t for (t,) in store.con.sql("SELECT text FROM mentions").fetchall()}
+        assert stock not in said
 
 
 def test_cli_points_and_export(tmp_path: Path) -> None:

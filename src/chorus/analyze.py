@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from chorus.coord import CoordSettings, CoordSummary, find_coordination
+from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
@@ -14,8 +15,8 @@ from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-# Grows as the stages land: segment → reuse → points → coordination.
-STAGES: tuple[str, ...] = ("segment", "reuse", "points", "coord")
+# Grows as the stages land: segment → reuse → points and phrases → coordination.
+STAGES: tuple[str, ...] = ("segment", "reuse", "points", "phrases", "coord")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class AnalysisSummary:
     n_sentences_added: int
     reuse: ReuseSummary
     points: PointsSummary
+    phrases: PhrasesSummary
     coord: CoordSummary
 
 
@@ -32,6 +34,7 @@ def analyze(
     *,
     reuse: ReuseSettings | None = None,
     points: PointsSettings | None = None,
+    phrases: PhrasesSettings | None = None,
     coord: CoordSettings | None = None,
     progress: ProgressFactory = no_progress,
 ) -> AnalysisSummary:
@@ -39,11 +42,13 @@ def analyze(
     added = segment_store(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
     points_summary = find_points(store, settings=points, progress=progress)
+    phrases_summary = find_phrases(store, settings=phrases, progress=progress)
     coord_summary = find_coordination(store, settings=coord, progress=progress)
     return AnalysisSummary(
         stages=STAGES,
         n_sentences_added=added,
         reuse=reuse_summary,
         points=points_summary,
+        phrases=phrases_summary,
         coord=coord_summary,
     )

@@ -32,6 +32,7 @@ from chorus.match import (
     watch_source_shares,
     write_matches_jsonl,
 )
+from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressBar, ProgressFactory, no_progress
 from chorus.report import write_report
@@ -412,15 +413,92 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
         f"{summary.n_units:,} distinct sentences ({summary.n_screened:,} through the accurate "
         f"model) in {summary.seconds:.1f}s"
     )
+    if summary.note:
+        click.echo(f"  {summary.note}")
     if summary.masked_names:
         click.echo(f"  names every document repeats, masked: {', '.join(summary.masked_names)}")
     rows = store.con.execute(
-        """SELECT n_docs, n_sources, origin_source, label FROM points
-           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+        """SELECT score, n_docs, n_sources, origin_source, label FROM points
+           ORDER BY score DESC, n_docs DESC, point_id LIMIT ?""",
         [top],
     ).fetchall()
-    for n_docs, n_sources, origin, label in rows:
-        click.echo(f"  {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {_snippet(label)}")
+    for score, n_docs, n_sources, origin, label in rows:
+        click.echo(
+            f"  {score:5.2f} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: "
+            f"{_snippet(label)}"
+        )
+
+
+def _print_phrases(summary: PhrasesSummary, store: Store, *, top: int) -> None:
+    click.echo(
+        f"phrases: {summary.n_phrases:,} shared phrases, {summary.n_occurrences:,} occurrences "
+        f"in {summary.seconds:.1f}s"
+    )
+    rows = store.con.execute(
+        """SELECT n_occurrences, n_docs, n_sources, phrase FROM phrases
+           ORDER BY n_sources DESC, n_docs DESC, n_occurrences DESC, phrase_id LIMIT ?""",
+        [top],
+    ).fetchall()
+    for n_occurrences, n_docs, n_sources, phrase in rows:
+        click.echo(
+            f"  {n_occurrences:>5}x {n_docs:>4} docs {n_sources:>3} sources  {_snippet(phrase)}"
+        )
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--min-words", type=int, default=3, show_default=True, help="Shortest phrase, in words."
+)
+@click.option(
+    "--max-words", type=int, default=8, show_default=True, help="Longest phrase, in words."
+)
+@click.option(
+    "--min-sources", type=int, default=2, show_default=True, help="Sources that must use it."
+)
+@click.option(
+    "--max-doc-share",
+    type=float,
+    default=0.02,
+    show_default=True,
+    help="A phrase in more of the documents is common language (from 200 documents on).",
+)
+@click.option("--top", default=10, show_default=True, help="Phrases to list.")
+@quiet_option
+@handle_errors
+def phrases(
+    db: Path,
+    min_words: int,
+    max_words: int,
+    min_sources: int,
+    max_doc_share: float,
+    top: int,
+    quiet: bool,
+) -> None:
+    """Find short phrases several sources share (a tagline, a slogan): too short to be a
+    copied passage or a claim. Punctuation and case never count.
+
+    Replaces the 'phrases' and 'phrase_occurrences' tables. Run 'chorus reuse' first: a
+    phrase inside a copied passage is part of the copy and is not counted.
+
+    \b
+    Examples:
+      chorus phrases
+      chorus phrases --min-sources 3 --top 30
+      chorus export phrase_occurrences -o phrases.csv
+    """
+    try:
+        settings = PhrasesSettings(
+            min_words=min_words,
+            max_words=max_words,
+            min_sources=min_sources,
+            max_doc_share=max_doc_share,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with open_store(db) as store:
+        summary = find_phrases(store, settings=settings, progress=_progress(quiet))
+        _print_phrases(summary, store, top=top)
 
 
 @cli.command()
@@ -760,6 +838,7 @@ def analyze_cmd(
         )
         _print_reuse(summary.reuse, store, top=10)
         _print_points(summary.points, store, top=10)
+        _print_phrases(summary.phrases, store, top=10)
         _print_coord(summary.coord, store, top=10)
 
 
@@ -972,6 +1051,7 @@ def demo(db: Path, output: Path, quiet: bool) -> None:
         _print_reuse(result.analysis.reuse, store, top=10)
         click.echo()
         _print_points(result.analysis.points, store, top=10)
+        _print_phrases(result.analysis.phrases, store, top=10)
         click.echo()
         _print_coord(result.analysis.coord, store, top=5)
     click.echo(f"\nreport: {result.report_path}")

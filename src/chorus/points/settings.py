@@ -22,8 +22,10 @@ class PointsSettings:
     ``model``: ``cascade`` (WordLlama finds the sentences that have a near match in another
     document, all-MiniLM-L6-v2 embeds only those), ``minilm`` (accurate model on everything),
     ``wordllama`` (fast model only) or ``hashing`` (no model; lexical only).
-    ``min_words``: shorter sentences carry no claim. ``min_span`` and ``span``: a point needs
-    mentions in at least this many documents (or sources). ``threshold``: how alike, on
+    ``min_words``: shorter sentences carry no claim. ``min_content_words``: nor do sentences
+    with fewer words outside the stop list ("It's not going to happen" has two).
+    ``min_span`` and ``span``: a point needs mentions in at least this many documents (or
+    sources). ``threshold``: how alike, on
     average, the sentences of one point must be (a corpus-relative score: 0 means as alike as
     a sentence usually is to its closest matches elsewhere in the corpus). ``lexical_weight``:
     how much shared rare words add to the embedding similarity.
@@ -31,6 +33,7 @@ class PointsSettings:
 
     model: Model = "minilm"
     min_words: int = 6
+    min_content_words: int = 3
     min_span: int = 2
     span: SpanUnit = "documents"
     threshold: float = -0.14
@@ -46,8 +49,10 @@ class PointsSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.min_words < 1 or self.min_span < 2:
-            raise ValueError("min_words must be at least 1 and min_span at least 2")
+        if self.min_words < 1 or self.min_span < 2 or self.min_content_words < 0:
+            raise ValueError(
+                "min_words must be at least 1, min_content_words at least 0 and min_span at least 2"
+            )
         if self.neighbours < 1 or self.hubness_k < 1:
             raise ValueError("neighbours and hubness_k must be at least 1")
         if self.floor >= self.threshold:

@@ -24,8 +24,9 @@ from chorus.points.cache import cached_embed
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.embedders import load_embedder
 from chorus.points.keyphrases import keyphrases
+from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
-from chorus.points.text import claim_text, mask_names, shared_names, unit_key
+from chorus.points.text import claim_unit, shared_names, unit_key
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
 
@@ -44,6 +45,8 @@ class PointsSummary:
     n_mentions: int
     masked_names: tuple[str, ...]
     seconds: float
+    # Why there are no (or few trustworthy) points, in a sentence a user can act on.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,11 @@ def find_points(
     doc_number = {d: i for i, d in enumerate(sorted(docs))}
     sentence_unit = np.empty(len(raw), dtype=np.int64)
     for row, (d, text) in enumerate(zip(doc_ids, raw, strict=True)):
-        claim = mask_names(claim_text(text), names)
-        normalised = unit_key(claim)
-        if not normalised:  # nothing left once links and shared names are gone
+        claim = claim_unit(text, names, min_content_words=settings.min_content_words)
+        if claim is None:  # a stock phrase, or nothing left once links and names are gone
             sentence_unit[row] = -1
             continue
-        key = hashlib.blake2b(normalised.encode("utf-8"), digest_size=12).digest()
+        key = hashlib.blake2b(unit_key(claim).encode("utf-8"), digest_size=12).digest()
         unit = unit_of_key.get(key)
         if unit is None:
             unit = unit_of_key[key] = len(unit_texts)
@@ -126,6 +128,26 @@ def find_points(
             unit_groups.append(doc_number[d])
         sentence_unit[row] = unit
 
+    blocking = _blocking_note(store, settings, n_docs=len(docs), n_units=len(unit_texts))
+    if blocking is not None:
+        log.info("points: %s", blocking)
+        empty = ClaimGroups(
+            labels=np.arange(len(unit_texts), dtype=np.int64),
+            screened=np.zeros(0, dtype=np.int64),
+            vectors=np.zeros((0, 1), dtype=np.float32),
+            stats={"n_texts": len(unit_texts), "n_screened": 0},
+        )
+        _write(store, POINT_SCHEMA.empty_table(), mentions_table([]), settings, empty.stats)
+        return PointsSummary(
+            n_sentences=len(raw),
+            n_units=len(unit_texts),
+            n_screened=0,
+            n_points=0,
+            n_mentions=0,
+            masked_names=tuple(sorted(names)),
+            seconds=time.perf_counter() - started,
+            note=blocking,
+        )
     fast = load_embedder("wordllama") if settings.model in ("cascade", "wordllama") else None
     accurate_name = {"cascade": "minilm", "minilm": "minilm"}.get(settings.model, settings.model)
     accurate = load_embedder(accurate_name)
@@ -154,7 +176,50 @@ def find_points(
         n_mentions=mentions.num_rows,
         masked_names=tuple(sorted(names)),
         seconds=time.perf_counter() - started,
+        note=(
+            None
+            if points.num_rows
+            else f"nothing recurs: no claim is made in {settings.min_span} or more {settings.span}"
+        ),
     )
+
+
+# The models read English; the language detector labels what it cannot tell "und".
+_MODEL_LANGUAGES = {"en"}
+
+
+def _blocking_note(
+    store: Store, settings: PointsSettings, *, n_docs: int, n_units: int
+) -> str | None:
+    """Why no point can be found at all, before any model runs; ``None`` when some can."""
+    if n_docs == 0:
+        return "the store holds no documents: run 'chorus ingest' first"
+    if n_docs < settings.min_span:
+        return (
+            f"a talking point needs sentences in at least {settings.min_span} documents; "
+            f"the store holds {n_docs}"
+        )
+    if n_units == 0:
+        return (
+            f"no sentence can carry a claim: none has {settings.min_words} words with "
+            f"{settings.min_content_words} outside the stop list (outside boilerplate)"
+        )
+    if settings.model == "hashing":
+        return None
+    langs = dict(
+        store.con.execute(
+            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
+        ).fetchall()
+    )
+    known = {lang: n for lang, n in langs.items() if lang != "und"}
+    if known and not set(known) & _MODEL_LANGUAGES:
+        found = ", ".join(f"{lang} {n:,}" for lang, n in sorted(known.items()))
+        return (
+            f"the documents are in languages the models do not read ({found}); "
+            "all-MiniLM-L6-v2 and WordLlama read English, so restated claims in these "
+            "languages would be found by chance; use --model hashing for word overlap only"
+        )
+    return None
 
 
 def _tables(
@@ -243,6 +308,7 @@ def build_point(
         # One sentence repeated word for word (the screen may have skipped embedding it).
         label_unit = units[0]
         similarity = {label_unit: 1.0}
+        tightness = 1.0
     else:
         vectors = np.stack([unit_vectors[u] for u in units]).astype(np.float32)
         central = vectors @ vectors.mean(axis=0)
@@ -250,6 +316,7 @@ def build_point(
         label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
         label_vector = vectors[units.index(label_unit)]
         similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
+        tightness = cohesion(vectors)
     rows = range(len(group.units))
     label_row = min(r for r in rows if group.units[r] == label_unit)
     point_id = (
@@ -259,17 +326,23 @@ def build_point(
     dates = [p for p in (docs[d].published_at for d in docs_here) if p is not None]
     far_past = dt.datetime.max
     origin = min(docs_here, key=lambda d: (docs[d].published_at or far_past, d))
+    n_sources = len({docs[d].source for d in docs_here})
+    first_seen, last_seen = min(dates, default=None), max(dates, default=None)
     row: dict[str, object] = {
         "point_id": point_id,
         "label": group.texts[label_row],
         "keyphrases": [],
         "n_mentions": len(group.units),
         "n_docs": len(docs_here),
-        "n_sources": len({docs[d].source for d in docs_here}),
-        "first_seen": min(dates, default=None),
-        "last_seen": max(dates, default=None),
+        "n_sources": n_sources,
+        "first_seen": first_seen,
+        "last_seen": last_seen,
         "origin_doc_id": origin,
         "origin_source": docs[origin].source,
+        "score": point_score(
+            n_sources=n_sources, first_seen=first_seen, last_seen=last_seen, cohesion=tightness
+        ),
+        "cohesion": round(tightness, 4),
     }
     mentions: list[tuple[object, ...]] = [
         (
@@ -292,7 +365,7 @@ def points_tables(built: list[BuiltPoint]) -> tuple[pa.Table, pa.Table]:
     point_rows = [dict(p.row) for p in built]
     for point_row, phrases in zip(point_rows, keyphrases([p.claims for p in built]), strict=True):
         point_row["keyphrases"] = phrases
-    point_rows.sort(key=lambda r: (-int(r["n_docs"]), str(r["point_id"])))  # type: ignore[call-overload]
+    point_rows.sort(key=lambda r: (-float(r["score"]), -int(r["n_docs"]), str(r["point_id"])))  # type: ignore[arg-type,call-overload]
     mention_rows = [m for p in built for m in p.mentions]
     return (
         pa.Table.from_pylist(point_rows, schema=POINT_SCHEMA),
@@ -326,6 +399,8 @@ POINT_SCHEMA = pa.schema(
         ("last_seen", pa.timestamp("us")),
         ("origin_doc_id", pa.string()),
         ("origin_source", pa.string()),
+        ("score", pa.float32()),
+        ("cohesion", pa.float32()),
     ]
 )
 MENTION_SCHEMA = pa.schema(

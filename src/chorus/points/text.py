@@ -21,6 +21,34 @@ _SPACE = re.compile(r"\s+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*[/,\s]*\)")
 WORD = re.compile(r"\w+(?:['’]\w+)?")
 
+
+def _content_stop() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    # Contractions count as their stop word ("it's", "don't"), curly apostrophes as straight.
+    contracted = {
+        "it's",
+        "don't",
+        "doesn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "can't",
+        "won't",
+        "i'm",
+        "we're",
+        "they're",
+        "you're",
+        "he's",
+        "she's",
+        "that's",
+        "there's",
+    }
+    return frozenset(ENGLISH_STOP_WORDS | contracted | {w.replace("'", "’") for w in contracted})
+
+
+_CONTENT_STOP = _content_stop()
+
 # Common English words are never masked: they are not names.
 _STOP = frozenset(
     [
@@ -119,6 +147,22 @@ def claim_text(text: str) -> str:
 def unit_key(text: str) -> str:
     """Sentences equal up to case and spacing are one unit, embedded once."""
     return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def content_words(text: str) -> int:
+    """How many words of ``text`` carry content: not English stop words (scikit-learn's
+    list, which holds "going", "never", "nothing" but not "happen")."""
+    return sum(1 for word in WORD.findall(text) if word.casefold() not in _CONTENT_STOP)
+
+
+def claim_unit(text: str, names: set[str], *, min_content_words: int) -> str | None:
+    """What of a sentence is embedded (:func:`claim_text` with the shared ``names``
+    masked), or ``None`` when too little is left to make a claim: a stock phrase ("It's
+    not going to happen") or a sentence of names. Both engines build units with this."""
+    claim = mask_names(claim_text(text), names)
+    if not unit_key(claim) or content_words(claim) < min_content_words:
+        return None
+    return claim
 
 
 def shared_names(

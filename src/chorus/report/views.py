@@ -93,6 +93,7 @@ def _coord_window(store: Store) -> float | None:
 
 
 _POINT_SORTS = {
+    "score": "score DESC, n_sources DESC, point_id",
     "sources": "n_sources DESC, n_docs DESC, point_id",
     "documents": "n_docs DESC, n_sources DESC, point_id",
     "first_seen": "first_seen NULLS LAST, point_id",
@@ -105,7 +106,7 @@ def points_page(
     *,
     offset: int = 0,
     limit: int = 50,
-    sort: str = "sources",
+    sort: str = "score",
     source: str | None = None,
     since: str | None = None,
     until: str | None = None,
@@ -132,13 +133,13 @@ def points_page(
     for word in (query or "").split()[:8]:
         where.append("label ILIKE ?")
         params.append(f"%{word}%")
-    order = _POINT_SORTS.get(sort, _POINT_SORTS["sources"])
+    order = _POINT_SORTS.get(sort, _POINT_SORTS["score"])
     clause = " AND ".join(where)
     total = store.con.execute(f"SELECT count(*) FROM points WHERE {clause}", params).fetchall()
     items = _records(
         store,
         f"""SELECT point_id, label, keyphrases, n_mentions, n_docs, n_sources, first_seen,
-                   last_seen, origin_doc_id, origin_source
+                   last_seen, origin_doc_id, origin_source, score, cohesion
             FROM points WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?""",
         [*params, limit, offset],
     )
@@ -441,7 +442,7 @@ def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Record:
     points = _records(
         store,
         """SELECT point_id, left(label, 120) AS label, n_sources FROM points
-           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+           ORDER BY score DESC, n_sources DESC, point_id LIMIT ?""",
         [n_points],
     )
     ids = [p["point_id"] for p in points]
@@ -473,7 +474,7 @@ def timeline(store: Store, *, n_points: int = 12, per_point: int = 200) -> Recor
         store,
         """SELECT point_id, left(label, 120) AS label, n_sources FROM points
            WHERE first_seen IS NOT NULL
-           ORDER BY n_sources DESC, n_docs DESC, point_id LIMIT ?""",
+           ORDER BY score DESC, n_sources DESC, point_id LIMIT ?""",
         [n_points],
     )
     has_roles = _has(store, "sources")

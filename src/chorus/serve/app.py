@@ -112,7 +112,7 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     def points(
         offset: int = Query(0, ge=0),
         limit: int = Query(50, ge=1, le=_MAX_PAGE),
-        sort: str = Query("sources", pattern="^(sources|documents|first_seen|label)$"),
+        sort: str = Query("score", pattern="^(score|sources|documents|first_seen|label)$"),
         source: str | None = None,
         since: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
         until: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),

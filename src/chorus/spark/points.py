@@ -46,7 +46,7 @@ from chorus.points.neighbours import (
 )
 from chorus.points.settings import PointsSettings
 from chorus.points.stage import MENTION_SCHEMA, DocInfo, PointSentences, build_point
-from chorus.points.text import claim_text, mask_names, unit_key
+from chorus.points.text import claim_unit, unit_key
 from chorus.spark.components import connected_components
 from chorus.spark.embed import claim_sentences, corpus_names, embedder
 from chorus.spark.frames import number_rows
@@ -65,7 +65,8 @@ _MENTION_TYPE = (
 _BUILT_COLUMNS = (
     "point_id STRING, label STRING, n_mentions INT, n_docs INT, n_sources INT, "
     "first_seen TIMESTAMP_NTZ, last_seen TIMESTAMP_NTZ, origin_doc_id STRING, "
-    f"origin_source STRING, claims ARRAY<STRING>, mentions {_MENTION_TYPE}"
+    "origin_source STRING, score FLOAT, cohesion FLOAT, claims ARRAY<STRING>, "
+    f"mentions {_MENTION_TYPE}"
 )
 
 
@@ -96,7 +97,9 @@ def spark_points(
         raise ValueError("the cascade runs on one machine only; on Spark use minilm")
     kept = claim_sentences(sentences, passages, clusters, settings.min_words).cache()
     names = corpus_names(kept)
-    claims = kept.mapInArrow(lambda it: _unit_claims(it, names), _CLAIM_COLUMNS).cache()
+    claims = kept.mapInArrow(
+        lambda it: _unit_claims(it, names, settings.min_content_words), _CLAIM_COLUMNS
+    ).cache()
 
     # Units: one per distinct claim, numbered (and placed in a document) by where it first
     # occurs in (document, sentence) order, as on one machine.
@@ -135,7 +138,9 @@ def spark_points(
     return SparkPoints(points=points, mentions=mentions, embeddings=embeddings, n_units=n)
 
 
-def _unit_claims(batches: Iterator[pa.RecordBatch], names: set[str]) -> Iterator[pa.RecordBatch]:
+def _unit_claims(
+    batches: Iterator[pa.RecordBatch], names: set[str], min_content_words: int
+) -> Iterator[pa.RecordBatch]:
     """Each sentence's claim and its unit key, as the single-machine stage makes them; a
     sentence with nothing left to claim is dropped."""
     columns = ["doc_id", "sent_no", "start", "end", "text"]
@@ -145,12 +150,13 @@ def _unit_claims(batches: Iterator[pa.RecordBatch], names: set[str]) -> Iterator
         tkeys: list[str] = []
         texts: list[str] = []
         for row, text in enumerate(batch.column("text").to_pylist()):
-            claim = mask_names(claim_text(text), names)
-            normalised = unit_key(claim)
-            if not normalised:
+            claim = claim_unit(text, names, min_content_words=min_content_words)
+            if claim is None:
                 continue
             keep.append(row)
-            ukeys.append(hashlib.blake2b(normalised.encode("utf-8"), digest_size=12).hexdigest())
+            ukeys.append(
+                hashlib.blake2b(unit_key(claim).encode("utf-8"), digest_size=12).hexdigest()
+            )
             tkeys.append(text_key(claim))
             texts.append(claim)
         rows = pa.array(keep, pa.int64())
@@ -539,6 +545,8 @@ _BUILT_SCHEMA = pa.schema(
         ("last_seen", pa.timestamp("us")),
         ("origin_doc_id", pa.string()),
         ("origin_source", pa.string()),
+        ("score", pa.float32()),
+        ("cohesion", pa.float32()),
         ("claims", pa.list_(pa.string())),
         ("mentions", pa.list_(pa.struct(list(MENTION_SCHEMA)[1:]))),
     ]
@@ -612,6 +620,8 @@ def _with_keyphrases(built: Any) -> Any:
         "last_seen",
         "origin_doc_id",
         "origin_source",
+        "score",
+        "cohesion",
     ]
     return (
         built.join(phrases, "point_id", "left")

@@ -32,7 +32,7 @@ class LoadSummary:
 _RESULT_TABLES = (
     ("passages", ""),
     ("reuse_clusters", ""),
-    ("points", "ORDER BY n_docs DESC, point_id"),
+    ("points", "ORDER BY score DESC, n_docs DESC, point_id"),
     ("mentions", "ORDER BY point_id, doc_id, sent_no"),
     ("points_runs", ""),
     ("source_edges", "ORDER BY source_a, source_b"),

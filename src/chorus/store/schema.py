@@ -238,6 +238,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             "finished_at TIMESTAMP, n_objects INTEGER)",
         ),
     ),
+    Migration(
+        version=6,
+        description="talking points ranked (score, cohesion); shared phrases and where they occur",
+        statements=(
+            "ALTER TABLE points ADD COLUMN score FLOAT DEFAULT 0",
+            "ALTER TABLE points ADD COLUMN cohesion FLOAT DEFAULT 0",
+            """
+            CREATE TABLE phrases (
+                phrase_id VARCHAR NOT NULL,
+                phrase VARCHAR NOT NULL,
+                n_words INTEGER NOT NULL,
+                n_occurrences INTEGER NOT NULL,
+                n_docs INTEGER NOT NULL,
+                n_sources INTEGER NOT NULL,
+                first_seen TIMESTAMP,
+                origin_doc_id VARCHAR NOT NULL,
+                origin_source VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE phrase_occurrences (
+                phrase_id VARCHAR NOT NULL,
+                doc_id VARCHAR NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                text VARCHAR NOT NULL
+            )
+            """,
+            "CREATE TABLE phrases_runs (settings JSON, finished_at TIMESTAMP, stats JSON)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -65,8 +65,9 @@
       if (p.source) items = items.filter((i) => (d.point_sources[i.point_id] || []).includes(p.source));
       if (p.since) items = items.filter((i) => i.first_seen && i.first_seen.slice(0, 10) >= p.since);
       if (p.until) items = items.filter((i) => i.first_seen && i.first_seen.slice(0, 10) <= p.until);
-      const keyOf = { sources: (i) => [-i.n_sources, -i.n_docs], documents: (i) => [-i.n_docs, -i.n_sources],
-        first_seen: (i) => [i.first_seen || "9999"], label: (i) => [i.label] }[p.sort || "sources"];
+      const keyOf = { score: (i) => [-i.score, -i.n_sources], sources: (i) => [-i.n_sources, -i.n_docs],
+        documents: (i) => [-i.n_docs, -i.n_sources], first_seen: (i) => [i.first_seen || "9999"],
+        label: (i) => [i.label] }[p.sort || "score"];
       items.sort((a, b) => { const x = keyOf(a), y = keyOf(b);
         for (let k = 0; k < x.length; k++) { if (x[k] < y[k]) return -1; if (x[k] > y[k]) return 1; } return 0; });
       const off = Number(p.offset || 0), lim = Number(p.limit || 50);
@@ -177,7 +178,7 @@
   }
 
   async function viewPoints(params) {
-    const p = { sort: "sources", offset: 0, limit: 50, ...params };
+    const p = { sort: "score", offset: 0, limit: 50, ...params };
     const page = await get("points", p);
     const go = (change) => route("/points", { ...p, ...change });
     const sortHead = (key, text) => h("a", { href: "#", className: p.sort === key ? "sorted" : null,
@@ -194,10 +195,11 @@
       h("p", { className: "muted" }, "The same claim, in the same or other words, in several documents."), form,
       partialNote(page.partial, "talking points"),
       h("table", { className: "points" }, h("tr", {}, h("th", {}, sortHead("label", "talking point")),
+        h("th", { className: "n", title: "cohesion × log2(sources) × (1 + log10(1 + days in use))" }, sortHead("score", "score")),
         h("th", { className: "n" }, sortHead("sources", "sources")), h("th", { className: "n" }, sortHead("documents", "documents")),
         h("th", {}, sortHead("first_seen", "first seen")), h("th", {}, "origin"), h("th", {}, "mentions over time")),
       page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
-        h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
+        h("td", { className: "n" }, (i.score || 0).toFixed(2)), h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
         h("td", {}, link("/source/" + enc(i.origin_source), i.origin_source)), h("td", {}, sparkline(i.months))))),
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }

@@ -1,0 +1,164 @@
+"""Shared phrases: the n-gram kernel against a brute-force oracle, maximal phrases, the seed
+corpus's tagline, bounded work in bands, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chorus.cli import cli
+from chorus.ingest import NoLanguageDetector, ingest_paths
+from chorus.phrases import PhrasesSettings, find_phrases
+from chorus.phrases.kernels import batch_grams, maximal, phrase_key, widen
+from chorus.points.text import content_words
+from chorus.store import Store, open_store
+
+from .conftest import SEEDS, write_jsonl
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def _oracle(text: str, lo: int, hi: int) -> set[tuple[int, int]]:
+    """Every qualifying n-gram's span, by brute force over word positions."""
+    words = list(_WORD.finditer(text))
+    out = set()
+    for i in range(len(words)):
+        for j in range(i + lo - 1, min(len(words), i + hi)):
+            piece = [w.group(0) for w in words[i : j + 1]]
+            content = [content_words(w) > 0 for w in piece]
+            if content[0] and content[-1] and sum(content) >= 2:
+                out.add((words[i].start(), words[j].end()))
+    return out
+
+
+@given(
+    st.lists(
+        st.sampled_from(["the", "of", "regime", "MEK", "Iran", "(PMOI", "/", "it's", "free", "a"]),
+        max_size=25,
+    )
+)
+def test_grams_match_the_oracle(tokens: list[str]) -> None:
+    text = " ".join(tokens)
+    grams = batch_grams([text], min_words=3, max_words=6)
+    got = set(zip(grams.starts.tolist(), grams.ends.tolist(), strict=True))
+    assert got == _oracle(text, 3, 6)
+    # Equal word sequences hash equally, whatever the case and punctuation between them.
+    keys: dict[str, int] = {}
+    for s, e, h in zip(
+        grams.starts.tolist(), grams.ends.tolist(), grams.hashes.tolist(), strict=True
+    ):
+        assert keys.setdefault(phrase_key(text[s:e]), h) == h
+
+
+def test_grams_stay_inside_a_text_and_outside_skipped_spans() -> None:
+    texts = ["support for the regime", "regime change now in Iran"]
+    grams = batch_grams(texts, min_words=3, max_words=8, skip=[[], [(0, 6)]])
+    spans = {
+        (d, texts[d][s:e])
+        for d, s, e in zip(
+            grams.docs.tolist(), grams.starts.tolist(), grams.ends.tolist(), strict=True
+        )
+    }
+    # Document 1's first word is skipped: no phrase of it starts there.
+    assert all(not (d == 1 and text.startswith("regime")) for d, text in spans)
+    assert (1, "change now in Iran") in spans and (0, "support for the regime") in spans
+
+
+def test_maximal_keeps_a_phrase_used_beyond_its_longer_one() -> None:
+    phrases = {"pmoi mek": 14, "pmoi mek iran": 14, "organization of iran pmoi mek iran": 3}
+    assert maximal(phrases) == ["organization of iran pmoi mek iran", "pmoi mek iran"]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "want"),
+    [
+        ("the (PMOI / MEK Iran) tag", (5, 20), "(PMOI / MEK Iran)"),
+        ("“stop the steal” now", (1, 15), "“stop the steal”"),
+        ("plain words here", (0, 11), "plain words"),
+    ],
+)
+def test_widen_over_brackets(text: str, span: tuple[int, int], want: str) -> None:
+    s, e = widen(text, *span)
+    assert text[s:e] == want
+
+
+@pytest.fixture(scope="module")
+def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    from chorus.reuse import find_reuse
+
+    store = open_store(tmp_path_factory.mktemp("phrases") / "seeds.duckdb")
+    ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+    find_reuse(store)
+    return store
+
+
+def _phrase_docs(store: Store) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for phrase, doc in store.con.sql(
+        "SELECT p.phrase, o.doc_id FROM phrases p JOIN phrase_occurrences o USING (phrase_id)"
+    ).fetchall():
+        out.setdefault(phrase_key(phrase), set()).add(doc[:3])
+    return out
+
+
+def test_seed_tagline_is_a_shared_phrase(seed_store: Store) -> None:
+    summary = find_phrases(seed_store)
+    found = _phrase_docs(seed_store)
+    # EXPECTED.md: the tag "(PMOI / MEK Iran)" recurs in 001, 003 and 004.
+    assert found["pmoi mek iran"] == {"001", "003", "004"}
+    assert summary.n_phrases == len(found)
+    # Every occurrence is its phrase, at its offsets, and never inside the copied footer.
+    texts = dict(seed_store.con.sql("SELECT doc_id, text FROM documents").fetchall())
+    footer = seed_store.con.sql(
+        'SELECT doc_id, start, "end" FROM passages JOIN reuse_clusters USING (cluster_id) '
+        "WHERE kind = 'boilerplate'"
+    ).fetchall()
+    for phrase, doc, start, end, text in seed_store.con.sql(
+        'SELECT p.phrase, o.doc_id, o.start, o."end", o.text FROM phrases p '
+        "JOIN phrase_occurrences o USING (phrase_id)"
+    ).fetchall():
+        assert texts[doc][start:end] == text and phrase_key(text) == phrase_key(phrase)
+        assert not any(d == doc and s < end and e > start for d, s, e in footer)
+
+
+def test_bands_do_not_change_the_phrases(seed_store: Store) -> None:
+    find_phrases(seed_store, settings=PhrasesSettings(bands=1))
+    one = seed_store.con.sql("SELECT * FROM phrase_occurrences ORDER BY ALL").fetchall()
+    find_phrases(seed_store, settings=PhrasesSettings(bands=7))
+    assert seed_store.con.sql("SELECT * FROM phrase_occurrences ORDER BY ALL").fetchall() == one
+
+
+def test_common_language_is_not_a_shared_phrase(tmp_path: Path) -> None:
+    # 250 documents from 250 sources all say "the White House said"; two say a slogan.
+    lines = [
+        json.dumps({"id": f"d{i}", "source": f"s{i}", "text": f"The White House said {i}."})
+        for i in range(250)
+    ]
+    lines += [
+        json.dumps({"id": f"x{i}", "source": f"x{i}", "text": "Build back better now, friends."})
+        for i in range(2)
+    ]
+    with open_store(tmp_path / "p.duckdb") as store:
+        corpus = write_jsonl(tmp_path / "c.jsonl", lines)
+        ingest_paths(store, [corpus], language_detector=NoLanguageDetector())
+        find_phrases(store)
+        found = _phrase_docs(store)
+    assert "white house said" not in found
+    assert found["build back better now friends"] == {"x0", "x1"}
+
+
+def test_cli_phrases(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.duckdb")
+    with open_store(db) as store:
+        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+    result = CliRunner().invoke(cli, ["phrases", "--db", db, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "shared phrases" in result.output and "PMOI / MEK Iran" in result.output
+    bad = CliRunner().invoke(cli, ["phrases", "--db", db, "--min-sources", "1"])
+    assert bad.exit_code != 0 and "min_sources" in bad.output
