@@ -62,7 +62,8 @@ def main() -> None:
             doc[:3]
             for (doc,) in store.con.sql(
                 "SELECT o.doc_id FROM phrase_occurrences o JOIN phrases p USING (phrase_id) "
-                "WHERE lower(regexp_replace(p.phrase, '[^A-Za-z]+', ' ', 'g')) = 'pmoi mek iran'"
+                "WHERE trim(lower(regexp_replace(p.phrase, '[^A-Za-z]+', ' ', 'g'))) "
+                "= 'pmoi mek iran'"
             ).fetchall()
         }
         print(

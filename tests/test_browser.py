@@ -138,6 +138,10 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     assert "talking points" in p.locator("main").inner_text()
     p = page.show("#/points", "report-points")
     assert p.locator("table.points tr").count() > 10
+    # Listed by score by default, each row showing it.
+    assert p.locator("table.points th a.sorted").inner_text() == "score"
+    # Every seed point is loose: said in other words, not restated sentence for sentence.
+    assert p.locator("table.points tr").nth(1).locator("td").nth(1).inner_text() == "loose"
     p.locator("table.points th a", has_text="first seen").click()
     p.wait_for_selector("th a.sorted")
     first = p.locator("table.points tr").nth(1).locator("a").first

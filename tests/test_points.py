@@ -251,29 +251,31 @@ def test_seed_key_check_is_strict() -> None:
 
 
 @pytest.mark.parametrize(
-    ("n_sources", "days", "tightness", "want"),
+    ("n_sources", "days", "tight", "want"),
     [
         (1, 100.0, 1.0, 0.0),  # one source is not "many sources"
         (2, 0.0, 1.0, 1.0),
         (4, 0.0, 1.0, 2.0),  # each doubling of the sources adds the same
         (2, 9.0, 1.0, 2.0),  # ten days of use: twice one day's weight
-        (2, 0.0, 0.5, 0.5),
-        (8, 0.0, -0.2, 0.0),  # sentences less alike than chance
+        (2, 0.0, 0.95, 1.0),
+        (2, 0.0, 0.875, 0.5),
+        (8, 100.0, 0.8, 0.0),  # its least alike sentences say different things
+        (8, 0.0, -0.2, 0.0),
     ],
 )
-def test_point_score(n_sources: int, days: float, tightness: float, want: float) -> None:
+def test_point_score(n_sources: int, days: float, tight: float, want: float) -> None:
     first = dt.datetime(2020, 1, 1)
     last = first + dt.timedelta(days=days)
-    got = point_score(n_sources=n_sources, first_seen=first, last_seen=last, cohesion=tightness)
+    got = point_score(n_sources=n_sources, first_seen=first, last_seen=last, cohesion=tight)
     assert got == pytest.approx(want, abs=1e-4)
 
 
-def test_cohesion_is_the_mean_pairwise_cosine() -> None:
+def test_cohesion_is_the_least_alike_pair() -> None:
     rng = np.random.default_rng(4)
     x = rng.normal(size=(7, 12))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     pairs = [float(x[i] @ x[j]) for i, j in itertools.combinations(range(7), 2)]
-    assert cohesion(x) == pytest.approx(np.mean(pairs))
+    assert cohesion(x) == pytest.approx(min(pairs), abs=1e-6)
     assert cohesion(x[:1]) == 1.0
 
 
@@ -282,7 +284,7 @@ def test_points_are_ranked_by_score(tmp_path: Path) -> None:
     find_points(store, settings=PointsSettings(model="minilm"))
     rows = store.con.sql("SELECT score, cohesion, n_sources FROM points").fetchall()
     assert [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
-    assert all(0 < c <= 1 and s > 0 for s, c, _ in rows)
+    assert all(-1 <= c <= 1 and s >= 0 for s, c, _ in rows)
     store.close()
 
 
@@ -347,3 +349,23 @@ def test_cli_points_and_export(tmp_path: Path) -> None:
     assert out.read_text().startswith("point_id,doc_id,sent_no")
     bad = runner.invoke(cli, ["points", "--db", db, "--min-span", "1"])
     assert bad.exit_code != 0 and "min_span" in bad.output
+
+
+def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from chorus.errors import ChorusError
+    from chorus.points.embedders import MiniLMEmbedder, resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"
+    with pytest.raises(ChorusError, match="sees no GPU"):
+        resolve_device("cuda")
+    assert MiniLMEmbedder(device="auto").name == "all-MiniLM-L6-v2"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"
+    # GPU vectors differ in their last bits: cached apart from the CPU's.
+    assert MiniLMEmbedder(device="auto").name == "all-MiniLM-L6-v2@cuda"
+    assert MiniLMEmbedder(device="cpu").name == "all-MiniLM-L6-v2"
+    with pytest.raises(ValueError, match="device"):
+        PointsSettings(device="tpu")  # type: ignore[arg-type]

@@ -418,14 +418,16 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
     if summary.masked_names:
         click.echo(f"  names every document repeats, masked: {', '.join(summary.masked_names)}")
     rows = store.con.execute(
-        """SELECT score, n_docs, n_sources, origin_source, label FROM points
+        """SELECT score, cohesion, n_docs, n_sources, origin_source, label FROM points
            ORDER BY score DESC, n_docs DESC, point_id LIMIT ?""",
         [top],
     ).fetchall()
-    for score, n_docs, n_sources, origin, label in rows:
+    if rows:
+        click.echo("  score cohesion  (score 0: a loose point, its least alike sentences differ)")
+    for score, tight, n_docs, n_sources, origin, label in rows:
         click.echo(
-            f"  {score:5.2f} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: "
-            f"{_snippet(label)}"
+            f"  {score:5.2f} {tight:8.2f} {n_docs:>4} docs {n_sources:>3} sources  from "
+            f"{origin}: {_snippet(label)}"
         )
 
 
@@ -535,6 +537,13 @@ def phrases(
     show_default=True,
     help="How alike a point's sentences must be (corpus-relative; higher, stricter).",
 )
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where all-MiniLM-L6-v2 runs: auto takes a GPU when torch sees one.",
+)
 @click.option("--top", default=10, show_default=True, help="Points to list.")
 @quiet_option
 @handle_errors
@@ -545,6 +554,7 @@ def points(
     min_span: int,
     span: str,
     threshold: float,
+    device: str,
     top: int,
     quiet: bool,
 ) -> None:
@@ -558,6 +568,7 @@ def points(
     Examples:
       chorus points
       chorus points --span sources --min-span 3
+      chorus points --device cuda
       chorus export mentions -o mentions.csv
     """
     try:
@@ -567,6 +578,7 @@ def points(
             min_span=min_span,
             span=span,  # type: ignore[arg-type]
             threshold=threshold,
+            device=device,  # type: ignore[arg-type]
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None

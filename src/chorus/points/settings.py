@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Model = Literal["cascade", "minilm", "wordllama", "hashing"]
+Device = Literal["auto", "cpu", "cuda"]
 SpanUnit = Literal["documents", "sources"]
 
 
@@ -47,6 +48,8 @@ class PointsSettings:
     screen_threshold: float = 0.25
     accurate_budget: int = 250_000
     seed: int = 0
+    # Where the accurate model runs: ``auto`` takes a GPU when torch sees one.
+    device: Device = "auto"
 
     def __post_init__(self) -> None:
         if self.min_words < 1 or self.min_span < 2 or self.min_content_words < 0:
@@ -59,5 +62,7 @@ class PointsSettings:
             raise ValueError("floor must be below threshold")
         if self.model not in ("cascade", "minilm", "wordllama", "hashing"):
             raise ValueError(f"unknown model {self.model!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError("device must be 'auto', 'cpu' or 'cuda'")
         if self.span not in ("documents", "sources"):
             raise ValueError("span must be 'documents' or 'sources'")

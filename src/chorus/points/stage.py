@@ -150,7 +150,7 @@ def find_points(
         )
     fast = load_embedder("wordllama") if settings.model in ("cascade", "wordllama") else None
     accurate_name = {"cascade": "minilm", "minilm": "minilm"}.get(settings.model, settings.model)
-    accurate = load_embedder(accurate_name)
+    accurate = load_embedder(accurate_name, device=settings.device)
     embed = (
         cached_embed(store, accurate, progress=progress)
         if accurate_name == "minilm"
@@ -308,7 +308,7 @@ def build_point(
         # One sentence repeated word for word (the screen may have skipped embedding it).
         label_unit = units[0]
         similarity = {label_unit: 1.0}
-        tightness = 1.0
+        least_alike = 1.0
     else:
         vectors = np.stack([unit_vectors[u] for u in units]).astype(np.float32)
         central = vectors @ vectors.mean(axis=0)
@@ -316,7 +316,7 @@ def build_point(
         label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
         label_vector = vectors[units.index(label_unit)]
         similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
-        tightness = cohesion(vectors)
+        least_alike = cohesion(vectors)
     rows = range(len(group.units))
     label_row = min(r for r in rows if group.units[r] == label_unit)
     point_id = (
@@ -340,9 +340,9 @@ def build_point(
         "origin_doc_id": origin,
         "origin_source": docs[origin].source,
         "score": point_score(
-            n_sources=n_sources, first_seen=first_seen, last_seen=last_seen, cohesion=tightness
+            n_sources=n_sources, first_seen=first_seen, last_seen=last_seen, cohesion=least_alike
         ),
-        "cohesion": round(tightness, 4),
+        "cohesion": round(least_alike, 4),
     }
     mentions: list[tuple[object, ...]] = [
         (

@@ -195,11 +195,12 @@
       h("p", { className: "muted" }, "The same claim, in the same or other words, in several documents."), form,
       partialNote(page.partial, "talking points"),
       h("table", { className: "points" }, h("tr", {}, h("th", {}, sortHead("label", "talking point")),
-        h("th", { className: "n", title: "cohesion × log2(sources) × (1 + log10(1 + days in use))" }, sortHead("score", "score")),
+        h("th", { className: "n", title: "tightness × log2(sources) × (1 + log10(1 + days in use)); 0 for a loose point (its least alike sentences below cosine 0.8)" }, sortHead("score", "score")),
         h("th", { className: "n" }, sortHead("sources", "sources")), h("th", { className: "n" }, sortHead("documents", "documents")),
         h("th", {}, sortHead("first_seen", "first seen")), h("th", {}, "origin"), h("th", {}, "mentions over time")),
       page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
-        h("td", { className: "n" }, (i.score || 0).toFixed(2)), h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
+        h("td", { className: "n", title: `cohesion ${(i.cohesion ?? 0).toFixed(2)}` }, i.score > 0 ? i.score.toFixed(2) : "loose"),
+        h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
         h("td", {}, link("/source/" + enc(i.origin_source), i.origin_source)), h("td", {}, sparkline(i.months))))),
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
@@ -212,6 +213,9 @@
     return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
       h("p", {}, `${p.n_docs} documents, ${p.n_sources} sources; first seen ${day(p.first_seen)} in `,
         link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`),
+      h("p", { className: "muted" }, p.score > 0
+        ? `score ${p.score.toFixed(2)}; its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}.`
+        : `A loose point (score 0): its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}, below 0.8; read its mentions before relying on it.`),
       h("p", { className: "muted" }, (p.keyphrases || []).join(", ")),
       p.mentions.map((m) => h("div", { className: "mention" },
         h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end} `,
