@@ -44,6 +44,8 @@ bench: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/python bench/reuse_quality.py
 	$(BIN)/python bench/reuse_speed.py
 	$(BIN)/python bench/points_quality.py
+	$(BIN)/python bench/points_seeds.py
+	$(BIN)/python bench/points_planted.py
 	$(BIN)/python bench/points_speed.py
 	$(BIN)/python bench/match_quality.py
 	$(BIN)/python bench/coord_quality.py --docs 1000
