@@ -408,8 +408,10 @@ def reuse(
 
 
 def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
+    tight = store.con.execute("SELECT count(*) FROM points WHERE score > 0").fetchone()
     click.echo(
-        f"points: {summary.n_points:,} talking points, {summary.n_mentions:,} mentions from "
+        f"points: {summary.n_points:,} talking points ({tight[0] if tight else 0:,} tight), "
+        f"{summary.n_mentions:,} mentions from "
         f"{summary.n_units:,} distinct sentences ({summary.n_screened:,} through the accurate "
         f"model) in {summary.seconds:.1f}s"
     )

@@ -131,13 +131,8 @@ def find_points(
     blocking = _blocking_note(store, settings, n_docs=len(docs), n_units=len(unit_texts))
     if blocking is not None:
         log.info("points: %s", blocking)
-        empty = ClaimGroups(
-            labels=np.arange(len(unit_texts), dtype=np.int64),
-            screened=np.zeros(0, dtype=np.int64),
-            vectors=np.zeros((0, 1), dtype=np.float32),
-            stats={"n_texts": len(unit_texts), "n_screened": 0},
-        )
-        _write(store, POINT_SCHEMA.empty_table(), mentions_table([]), settings, empty.stats)
+        stats: dict[str, float] = {"n_texts": len(unit_texts), "n_screened": 0}
+        _write(store, POINT_SCHEMA.empty_table(), mentions_table([]), settings, stats)
         return PointsSummary(
             n_sentences=len(raw),
             n_units=len(unit_texts),
