@@ -14,6 +14,25 @@ NEWS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "news" /
 CLEF = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "claims" / "clef2020-task2"
 
 
+class Groups:
+    """Union-find over string keys: ``join(a, b)`` puts them in one group, ``find(x)`` names
+    x's group (a key of it)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
 def read_tsv(path: Path) -> list[list[str]]:
     """A CLEF TSV's rows after its header, quoted fields (with their newlines) read whole."""
     csv.field_size_limit(10**8)

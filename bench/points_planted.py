@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CLEF, NEWS, machine, read_tsv
+from _common import CLEF, NEWS, Groups, machine, read_tsv
 from points_quality import load_clef
 
 _WORD = re.compile(r"\w+")
@@ -136,24 +136,16 @@ def same_text_same_family(plants: dict[int, Plant]) -> dict[int, Plant]:
     (the same claim fact-checked twice, "An Image depicts a five-year-old Syrian girl in
     handcuffs at Dulles Airport." is two claims) make their families one, and a distractor
     with the words of a family's member belongs to that family."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    groups = Groups()
     first: dict[str, str] = {}
     for i, plant in sorted(plants.items()):
         words = " ".join(_WORD.findall(plant.text.casefold()))
         label = plant.family or f"alone:{i}"
         if words in first:
-            parent[find(label)] = find(first[words])
+            groups.join(label, first[words])
         else:
             first[words] = label
-    roots = {i: find(plant.family or f"alone:{i}") for i, plant in plants.items()}
+    roots = {i: groups.find(plant.family or f"alone:{i}") for i, plant in plants.items()}
     size: dict[str, int] = defaultdict(int)
     for root in roots.values():
         size[root] += 1

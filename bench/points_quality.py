@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CLEF, machine, read_tsv
+from _common import CLEF, Groups, machine, read_tsv
 from chorus.points import PointsSettings, group_claims, load_embedder
 from chorus.points.text import claim_text
 
@@ -27,25 +27,17 @@ from chorus.points.text import claim_text
 def load_clef() -> tuple[list[str], list[str]]:
     """(texts, gold group of each text)."""
     claims = {row[0]: row[1] for row in read_tsv(CLEF / "verified_claims.docs.tsv")}
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    groups = Groups()
     items: list[tuple[str, str]] = []
     linked: set[str] = set()
     for split in ("train", "dev"):
         items += [(f"{split}:{r[0]}", r[1]) for r in read_tsv(CLEF / split / "tweets.queries.tsv")]
         for line in (CLEF / split / "tweet-vclaim-pairs.qrels").read_text().splitlines():
             tweet, _, claim, _ = line.split()
-            parent[find(f"{split}:{tweet}")] = find(f"c:{claim}")
+            groups.join(f"{split}:{tweet}", f"c:{claim}")
             linked.add(claim)
     items += [(f"c:{c}", claims[c]) for c in sorted(linked, key=int)]
-    return [claim_text(t) for _, t in items], [find(k) for k, _ in items]
+    return [claim_text(t) for _, t in items], [groups.find(k) for k, _ in items]
 
 
 def _pairs(labels: list[object] | np.ndarray) -> set[tuple[int, int]]:

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from chorus.cli import cli
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.phrases import PhrasesSettings, find_phrases
-from chorus.phrases.kernels import batch_grams, maximal, phrase_key, widen
+from chorus.phrases.kernels import batch_grams, maximal, phrase_key, shared_hashes, widen
 from chorus.points.text import content_words
 from chorus.store import Store, open_store
 
@@ -162,3 +163,24 @@ def test_cli_phrases(tmp_path: Path) -> None:
     assert "shared phrases" in result.output and "PMOI / MEK Iran" in result.output
     bad = CliRunner().invoke(cli, ["phrases", "--db", db, "--min-sources", "1"])
     assert bad.exit_code != 0 and "min_sources" in bad.output
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 6)),  # (hash, document)
+        max_size=60,
+    )
+)
+def test_shared_hashes_match_the_oracle(rows: list[tuple[int, int]]) -> None:
+    source_of_doc = [0, 0, 1, 2, 2, 3, 4]  # documents 0-1 are one source, 3-4 another
+    hashes = np.asarray([h * 0x9E3779B97F4A7C15 % 2**64 for h, _ in rows], dtype=np.uint64)
+    docs = np.asarray([d for _, d in rows], dtype=np.int64)
+    sources = np.asarray([source_of_doc[d] for _, d in rows], dtype=np.int64)
+    got = set(shared_hashes(hashes, sources, docs, min_sources=2, max_docs=3).tolist())
+    want = {
+        int(h)
+        for h in set(hashes.tolist())
+        if len({int(s) for x, s in zip(hashes, sources, strict=True) if x == h}) >= 2
+        and len({int(d) for x, d in zip(hashes, docs, strict=True) if x == h}) <= 3
+    }
+    assert got == want

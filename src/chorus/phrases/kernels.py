@@ -21,7 +21,7 @@ _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 @dataclass(frozen=True)
 class Grams:
-    """Word n-grams of a batch of texts: ``hashes[i]`` (of the lower-cased words) spans
+    """Word n-grams of a batch of texts: ``hashes[i]`` (uint64, of the lower-cased words) spans
     ``texts[docs[i]][starts[i]:ends[i]]``."""
 
     hashes: np.ndarray
@@ -65,9 +65,8 @@ def batch_grams(
     starts: list[int] = []
     ends: list[int] = []
     doc_of: list[int] = []
-    blocked: list[bool] = []
+    first_word = [0]
     for d, text in enumerate(texts):
-        spans = sorted(skip[d]) if skip else []
         for m in _WORD.finditer(text):
             h, c = words(m.group(0))
             hashes.append(h)
@@ -75,17 +74,21 @@ def batch_grams(
             starts.append(m.start())
             ends.append(m.end())
             doc_of.append(d)
-            blocked.append(any(lo < m.end() and hi > m.start() for lo, hi in spans))
+        first_word.append(len(hashes))
     n = len(hashes)
     if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return Grams(empty, empty.astype(np.int32), empty.astype(np.int32), empty.astype(np.int32))
+        empty = np.zeros(0, dtype=np.int32)
+        return Grams(np.zeros(0, dtype=np.uint64), empty, empty, empty)
+    start = np.asarray(starts, dtype=np.int32)
+    end = np.asarray(ends, dtype=np.int32)
+    is_blocked = np.zeros(n, dtype=bool)
+    for d, spans in enumerate(skip or []):
+        words_here = slice(first_word[d], first_word[d + 1])
+        for lo, hi in spans:
+            is_blocked[words_here] |= (start[words_here] < hi) & (end[words_here] > lo)
     word_hash = np.asarray(hashes, dtype=np.uint64)
     is_content = np.asarray(content, dtype=bool)
     doc = np.asarray(doc_of, dtype=np.int32)
-    is_blocked = np.asarray(blocked, dtype=bool)
-    start = np.asarray(starts, dtype=np.int32)
-    end = np.asarray(ends, dtype=np.int32)
     n_content = np.concatenate([[0], np.cumsum(is_content)])
     n_blocked = np.concatenate([[0], np.cumsum(is_blocked)])
     rolling = word_hash.copy()
@@ -104,35 +107,39 @@ def batch_grams(
                 & (n_content[last + 1] - n_content[first] >= 2)
                 & (n_blocked[last + 1] == n_blocked[first])
             )
-            out_h.append(rolling[ok].view(np.int64))
+            out_h.append(rolling[ok])
             out_d.append(doc[first[ok]])
             out_s.append(start[first[ok]])
             out_e.append(end[last[ok]])
     return Grams(
-        np.concatenate(out_h) if out_h else np.zeros(0, dtype=np.int64),
+        np.concatenate(out_h) if out_h else np.zeros(0, dtype=np.uint64),
         np.concatenate(out_d) if out_d else np.zeros(0, dtype=np.int32),
         np.concatenate(out_s) if out_s else np.zeros(0, dtype=np.int32),
         np.concatenate(out_e) if out_e else np.zeros(0, dtype=np.int32),
     )
 
 
-def band_of(hashes: np.ndarray, bands: int) -> np.ndarray:
-    """The hash band of each hash: the unit of partitioning."""
-    out: np.ndarray = (hashes.view(np.uint64) % np.uint64(bands)).astype(np.int64)
-    return out
-
-
 def shared_hashes(
     hashes: np.ndarray, sources: np.ndarray, docs: np.ndarray, *, min_sources: int, max_docs: int
 ) -> np.ndarray:
-    """The distinct hashes (sorted) found in at least ``min_sources`` sources and at most
+    """The distinct hashes found in at least ``min_sources`` sources and at most
     ``max_docs`` documents, from one row per occurrence."""
     if hashes.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    pairs = np.unique(np.stack([hashes, sources.astype(np.int64)]), axis=1)
-    found, n_sources = np.unique(pairs[0], return_counts=True)
-    pairs = np.unique(np.stack([hashes, docs.astype(np.int64)]), axis=1)
-    _, n_docs = np.unique(pairs[0], return_counts=True)
+        return np.zeros(0, dtype=np.uint64)
+
+    def distinct_per_hash(other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct hash (ascending) and how many distinct ``other`` values it has."""
+        order = np.lexsort((other, hashes))
+        h, o = hashes[order], other[order]
+        new_hash = np.ones(h.size, dtype=bool)
+        new_hash[1:] = h[1:] != h[:-1]
+        new_pair = new_hash.copy()
+        new_pair[1:] |= o[1:] != o[:-1]
+        starts = np.flatnonzero(new_hash)
+        return h[starts], np.add.reduceat(new_pair.astype(np.int64), starts)
+
+    found, n_sources = distinct_per_hash(np.asarray(sources))
+    _, n_docs = distinct_per_hash(np.asarray(docs))
     out: np.ndarray = found[(n_sources >= min_sources) & (n_docs <= max_docs)]
     return out
 
@@ -141,16 +148,19 @@ def maximal(phrases: dict[str, int]) -> list[str]:
     """The phrases (lower-cased word sequences, with their number of occurrences) that are
     not always part of a longer one: "pmoi mek" goes when each of its occurrences is in
     "pmoi mek iran" (as many occurrences), but "pmoi mek iran", found 14 times, stays beside
-    "mojahedin organization of iran pmoi mek iran", found 3 times. Sorted."""
-    by_count: dict[int, list[str]] = {}
+    "mojahedin organization of iran pmoi mek iran", found 3 times. Sorted. Each phrase's
+    inner word runs are looked up, so the cost is linear in the phrases."""
+    covered: set[str] = set()
     for phrase, count in phrases.items():
-        by_count.setdefault(count, []).append(phrase)
-    keep = [
-        phrase
-        for phrase, count in phrases.items()
-        if not any(other != phrase and f" {phrase} " in f" {other} " for other in by_count[count])
-    ]
-    return sorted(keep)
+        words = phrase.split()
+        for lo in range(len(words)):
+            for hi in range(lo + 1, len(words) + 1):
+                if hi - lo == len(words):
+                    continue
+                inner = " ".join(words[lo:hi])
+                if phrases.get(inner) == count:
+                    covered.add(inner)
+    return sorted(p for p in phrases if p not in covered)
 
 
 def widen(text: str, start: int, end: int) -> tuple[int, int]:

@@ -3,7 +3,9 @@ n-grams several sources share, kept where no longer phrase covers them → ``phr
 ``phrase_occurrences``.
 
 Copied passages (the reuse stage's) are skipped: a phrase inside a copy is part of the copy.
-Memory is bounded by one batch of documents while hashing and one band while counting.
+Memory is bounded by one batch of documents while hashing, one band while counting, and the
+shared occurrences (not their documents' texts) while writing. The bands on disk are the reuse
+stage's (:class:`~chorus.reuse.candidates.BandFiles`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +26,6 @@ import pyarrow as pa
 
 from chorus.phrases.kernels import (
     WordHashes,
-    band_of,
     batch_grams,
     maximal,
     phrase_key,
@@ -32,7 +34,8 @@ from chorus.phrases.kernels import (
 )
 from chorus.phrases.settings import PhrasesSettings
 from chorus.progress import ProgressFactory, no_progress
-from chorus.store import Store
+from chorus.reuse.candidates import BandFiles, band_of_hash
+from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ def _skips(store: Store) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
+_COLUMNS = {"hash": "uint64", "doc": "int32", "start": "int32", "end": "int32"}
+
+
 def find_phrases(
     store: Store,
     *,
@@ -68,130 +74,142 @@ def find_phrases(
     documents."""
     settings = settings or PhrasesSettings()
     started = time.perf_counter()
-    con = store.con
-    docs = con.execute(
+    docs = store.con.execute(
         "SELECT doc_id, source, published_at FROM documents ORDER BY doc_id"
     ).fetchall()
-    doc_ids = [d for d, _, _ in docs]
-    source_names = sorted({s for _, s, _ in docs})
-    source_number = {s: i for i, s in enumerate(source_names)}
+    index = {d: i for i, (d, _, _) in enumerate(docs)}
+    source_number = {s: i for i, s in enumerate(sorted({s for _, s, _ in docs}))}
     source_of = np.asarray([source_number[s] for _, s, _ in docs], dtype=np.int64)
-    n_chars = int(con.execute("SELECT coalesce(sum(length(text)), 0) FROM documents").fetchone()[0])  # type: ignore[index]
+    n_chars = int(scalar(store.con, "SELECT coalesce(sum(length(text)), 0) FROM documents"))
     bands = settings.bands_for(n_chars)
     max_docs = (
         len(docs)
         if len(docs) < settings.min_docs_for_share
         else max(settings.min_sources, int(settings.max_doc_share * len(docs)))
     )
-    skips = _skips(store)
-    words = WordHashes()
-    occurrences: list[tuple[np.ndarray, ...]] = []
     with tempfile.TemporaryDirectory(prefix="chorus-phrases-") as tmp:
-        folder = Path(tmp)
-        bar = progress(desc="phrases: hash", total=len(docs), unit="doc")
-        for lo in range(0, len(docs), _BATCH_DOCS):
-            chunk = doc_ids[lo : lo + _BATCH_DOCS]
-            texts = dict(
-                con.execute(
-                    "SELECT doc_id, text FROM documents WHERE doc_id IN "
-                    "(SELECT unnest(?::VARCHAR[]))",
-                    [chunk],
-                ).fetchall()
-            )
-            grams = batch_grams(
-                [texts[d] for d in chunk],
-                min_words=settings.min_words,
-                max_words=settings.max_words,
-                skip=[skips.get(d, []) for d in chunk],
-                words=words,
-            )
-            band = band_of(grams.hashes, bands)
-            for b in np.unique(band).tolist():
-                rows = band == b
-                np.save(
-                    folder / f"{b}-{lo}.npy",
-                    np.stack(
-                        [
-                            grams.hashes[rows],
-                            grams.docs[rows].astype(np.int64) + lo,
-                            grams.starts[rows].astype(np.int64),
-                            grams.ends[rows].astype(np.int64),
-                        ]
-                    ),
-                )
-            bar.update(len(chunk))
-        bar.close()
-        bar = progress(desc="phrases: count", total=bands, unit="band")
-        for b in range(bands):
-            parts = [np.load(p) for p in sorted(folder.glob(f"{b}-*.npy"))]
-            bar.update(1)
-            if not parts:
-                continue
-            rows = np.concatenate(parts, axis=1)
-            shared = shared_hashes(
-                rows[0],
-                source_of[rows[1]],
-                rows[1],
-                min_sources=settings.min_sources,
-                max_docs=max_docs,
-            )
-            keep = np.isin(rows[0], shared)
-            occurrences.append(tuple(rows[:, keep]))
-        bar.close()
-    phrase_rows, occurrence_rows = _phrases(store, occurrences, docs)
-    _write(store, phrase_rows, occurrence_rows, settings)
+        files = BandFiles(Path(tmp), "grams", bands, _COLUMNS)
+        _map_grams(store, files, settings, index, progress)
+        shared = _reduce_bands(files, source_of, settings, max_docs, progress)
+    phrase_rows, occurrences = _phrases(store, shared, docs)
+    _write(store, phrase_rows, occurrences, settings)
     summary = PhrasesSummary(
         n_documents=len(docs),
         n_phrases=phrase_rows.num_rows,
-        n_occurrences=occurrence_rows.num_rows,
+        n_occurrences=occurrences.num_rows,
         seconds=time.perf_counter() - started,
     )
     log.info("phrases: %d phrases, %d occurrences", summary.n_phrases, summary.n_occurrences)
     return summary
 
 
+def _map_grams(
+    store: Store,
+    files: BandFiles,
+    settings: PhrasesSettings,
+    index: dict[str, int],
+    progress: ProgressFactory,
+) -> None:
+    """Every document's phrase n-grams into the band files, a batch of documents at a time."""
+    skips = _skips(store)
+    words = WordHashes()
+    reader = store.con.sql("SELECT doc_id, text FROM documents").to_arrow_reader(_BATCH_DOCS)
+    with closing(progress(desc="phrases: hash", total=len(index), unit="doc")) as bar:
+        for batch in reader:
+            doc_ids = batch.column(0).to_pylist()
+            grams = batch_grams(
+                batch.column(1).to_pylist(),
+                min_words=settings.min_words,
+                max_words=settings.max_words,
+                skip=[skips.get(d, []) for d in doc_ids],
+                words=words,
+            )
+            numbers = np.asarray([index[d] for d in doc_ids], dtype=np.int32)
+            files.append(
+                band_of_hash(grams.hashes, files.bands),
+                {
+                    "hash": grams.hashes,
+                    "doc": numbers[grams.docs],
+                    "start": grams.starts,
+                    "end": grams.ends,
+                },
+            )
+            bar.update(len(doc_ids))
+    files.close()
+
+
+def _reduce_bands(
+    files: BandFiles,
+    source_of: np.ndarray,
+    settings: PhrasesSettings,
+    max_docs: int,
+    progress: ProgressFactory,
+) -> dict[str, np.ndarray]:
+    """The occurrences of the n-grams several sources share, one band at a time."""
+    kept: list[dict[str, np.ndarray]] = []
+    with closing(progress(desc="phrases: count", total=files.bands, unit="band")) as bar:
+        for band in range(files.bands):
+            rows = files.read(band)
+            shared = shared_hashes(
+                rows["hash"],
+                source_of[rows["doc"]],
+                rows["doc"],
+                min_sources=settings.min_sources,
+                max_docs=max_docs,
+            )
+            keep = np.isin(rows["hash"], shared)
+            kept.append({k: v[keep] for k, v in rows.items()})
+            files.remove(band)
+            bar.update(1)
+    return {k: np.concatenate([part[k] for part in kept]) for k in _COLUMNS}
+
+
 def _phrases(
     store: Store,
-    occurrences: list[tuple[np.ndarray, ...]],
+    shared: dict[str, np.ndarray],
     docs: list[tuple[str, str, dt.datetime | None]],
 ) -> tuple[pa.Table, pa.Table]:
     """Rows of ``phrases`` and ``phrase_occurrences`` from the shared n-grams' occurrences,
-    keeping only maximal phrases."""
-    if not occurrences:
-        return PHRASE_SCHEMA.empty_table(), OCCURRENCE_SCHEMA.empty_table()
-    hashes, doc_rows, starts, ends = (np.concatenate(c) for c in zip(*occurrences, strict=True))
-    wanted = sorted({docs[int(d)][0] for d in np.unique(doc_rows).tolist()})
-    texts = dict(
-        store.con.execute(
-            "SELECT doc_id, text FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))",
-            [wanted],
-        ).fetchall()
-    )
-    found: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-    for h, d, s, e in zip(
-        hashes.tolist(), doc_rows.tolist(), starts.tolist(), ends.tolist(), strict=True
-    ):
-        found[h].append((docs[d][0], s, e))
-    by_key: dict[str, list[tuple[str, int, int]]] = {}
-    for places in found.values():
-        doc_id, s, e = min(places)
-        by_key.setdefault(phrase_key(texts[doc_id][s:e]), []).extend(places)
-    kept = maximal({k: len(set(v)) for k, v in by_key.items()})
+    keeping only maximal phrases. Texts are read a batch of documents at a time: only the
+    occurrences' own words are kept."""
+    order = np.lexsort((shared["start"], shared["doc"]))
+    doc_rows = shared["doc"][order]
+    by_key: dict[str, set[tuple[str, int, int, str]]] = defaultdict(set)
+    key_of: dict[int, str] = {}
+    bounds = np.flatnonzero(np.diff(doc_rows)) + 1
+    groups = np.split(np.arange(doc_rows.size), bounds) if doc_rows.size else []
+    for lo in range(0, len(groups), _BATCH_DOCS):
+        batch = groups[lo : lo + _BATCH_DOCS]
+        wanted = [docs[int(doc_rows[g[0]])][0] for g in batch]
+        texts = dict(
+            store.con.execute(
+                "SELECT doc_id, text FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))",
+                [wanted],
+            ).fetchall()
+        )
+        for doc_id, rows in zip(wanted, batch, strict=True):
+            text = texts[doc_id]
+            for row in order[rows].tolist():
+                h = int(shared["hash"][row])
+                s, e = int(shared["start"][row]), int(shared["end"][row])
+                key = key_of.setdefault(h, phrase_key(text[s:e]))
+                s, e = widen(text, s, e)
+                by_key[key].add((doc_id, s, e, text[s:e]))
+    kept = maximal({k: len(v) for k, v in by_key.items()})
     info = {d: (s, p) for d, s, p in docs}
     far_future = dt.datetime.max
     phrase_rows: list[dict[str, object]] = []
-    occurrence_rows: list[tuple[str, str, int, int, str]] = []
+    occurrences: dict[str, list[object]] = {name: [] for name in OCCURRENCE_SCHEMA.names}
     for key in kept:
-        places = sorted(set(by_key[key]))
-        doc_set = sorted({d for d, _, _ in places})
+        places = sorted(by_key[key])
+        doc_set = sorted({d for d, _, _, _ in places})
         origin = min(doc_set, key=lambda d: (info[d][1] or far_future, d))
-        first = next(p for p in places if p[0] == origin)
         dates = [p for p in (info[d][1] for d in doc_set) if p is not None]
         phrase_id = "ph_" + hashlib.blake2b(key.encode("utf-8"), digest_size=6).hexdigest()
         phrase_rows.append(
             {
                 "phrase_id": phrase_id,
-                "phrase": texts[first[0]][slice(*widen(texts[first[0]], first[1], first[2]))],
+                "phrase": next(t for d, _, _, t in places if d == origin),
                 "n_words": len(key.split()),
                 "n_occurrences": len(places),
                 "n_docs": len(doc_set),
@@ -201,9 +219,9 @@ def _phrases(
                 "origin_source": info[origin][0],
             }
         )
-        for d, s, e in places:
-            s, e = widen(texts[d], s, e)
-            occurrence_rows.append((phrase_id, d, s, e, texts[d][s:e]))
+        for place in places:
+            for name, value in zip(OCCURRENCE_SCHEMA.names, (phrase_id, *place), strict=True):
+                occurrences[name].append(value)
     phrase_rows.sort(
         key=lambda r: (
             -int(r["n_sources"]),  # type: ignore[call-overload]
@@ -212,16 +230,9 @@ def _phrases(
             str(r["phrase_id"]),
         )
     )
-    columns = list(zip(*occurrence_rows, strict=True)) if occurrence_rows else [()] * 5
     return (
         pa.Table.from_pylist(phrase_rows, schema=PHRASE_SCHEMA),
-        pa.Table.from_arrays(
-            [
-                pa.array(list(c), type=f.type)
-                for c, f in zip(columns, OCCURRENCE_SCHEMA, strict=True)
-            ],
-            schema=OCCURRENCE_SCHEMA,
-        ),
+        pa.table(occurrences, schema=OCCURRENCE_SCHEMA),
     )
 
 
