@@ -1,6 +1,6 @@
 """Coordination quality on news with planted campaigns, and the anchor the issue names.
 
-    python bench/coord_quality.py [--docs N]
+    python bench/coord_quality.py [--generator A|B] [--docs N] [--store PATH]
 
 The corpus: the first N news articles (organic outlets, their real dates), plus
 - planted campaigns: groups of 3 to 15 new sources, each publishing a few documents within
@@ -9,6 +9,11 @@ The corpus: the first N news articles (organic outlets, their real dates), plus
   sentences (claims and filler come from news articles outside the corpus);
 - decoys: wire stories credited "(Reuters) -" republished by six organic outlets the same day
   (syndication), on top of the corpus's own same-day coverage of big stories.
+
+``--generator B`` (``coord_plant_b.py``) plants another way: random background, CLEF claims
+restated in other words more than copied, sites that join only some waves, wire copy in the
+forms agencies are really credited with, and one claim repeated by 40 independent sites over
+a year.
 
 Truth: every pair of sources in one campaign coordinates; nothing else does. chorus runs
 reuse, points and coord; an edge counts when its q-value is at most 0.05. Reported: pairwise
@@ -37,6 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import NEWS, machine
+from coord_plant_b import SIZES as SIZES_B
+from coord_plant_b import build_corpus_b
 
 _FRAMES = [
     "It is now clear that",
@@ -180,54 +187,105 @@ def score(found: set[tuple[str, str]], planted: Planted) -> tuple[float, float, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--docs", type=int, default=3000, help="organic news articles")
+    parser.add_argument("--generator", choices=("A", "B"), default="A")
+    parser.add_argument("--docs", type=int, default=None, help="organic news articles")
+    parser.add_argument("--store", type=Path, help="keep the store here (reused when present)")
     args = parser.parse_args()
     import chorus
     from chorus.analyze import analyze
     from chorus.ingest import NoLanguageDetector
 
-    docs, planted = build_corpus(args.docs)
-    print(f"# coord quality: first {args.docs} news articles + 6 planted campaigns + wire decoys")
+    if args.generator == "A":
+        n_docs = args.docs or 3000
+        docs, planted = build_corpus(n_docs)
+        wire_sources: set[str] = set()
+        title = f"first {n_docs} news articles + 6 planted campaigns + wire decoys"
+    else:
+        n_docs = args.docs or 5000
+        docs, planted_b = build_corpus_b(n_docs)
+        planted = Planted(
+            planted_b.truth, planted_b.campaign_sources, planted_b.outlets, planted_b.wire_docs
+        )
+        wire_sources = planted_b.wire_sources
+        title = (
+            f"generator B: {n_docs} random news articles + {len(SIZES_B)} campaigns, "
+            f"wire copy by {len(wire_sources)} outlets, 40 viral sites"
+        )
+    print(f"# coord quality: {title}")
     print(f"# machine: {machine()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "corpus.jsonl"
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        path = tmp / "corpus.jsonl"
         path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-        with chorus.open_store(Path(tmp) / "c.duckdb") as store:
+        store_path = args.store or tmp / "c.duckdb"
+        fresh = not store_path.exists()
+        store = stack.enter_context(chorus.open_store(store_path))
+        started = time.perf_counter()
+        if fresh:
             chorus.ingest_paths(store, [path], language_detector=NoLanguageDetector())
-            started = time.perf_counter()
-            summary = analyze(store)
-            seconds = time.perf_counter() - started
-            rows = store.con.execute(
-                "SELECT source_a, source_b FROM source_edges WHERE q_value <= 0.05"
-            ).fetchall()
-            wire = planted.wire_docs
-            wire_edges = store.con.execute(
-                """SELECT count(*) FROM (
-                       SELECT source_a, source_b FROM edge_evidence GROUP BY 1, 2
-                       HAVING bool_and(list_contains(?, doc_a) AND list_contains(?, doc_b)))""",
-                [sorted(wire), sorted(wire)],
-            ).fetchall()[0][0]
+        ingested = time.perf_counter()
+        summary = analyze(store)
+        seconds = time.perf_counter() - ingested
+        total = time.perf_counter() - started
+        rows = store.con.execute(
+            "SELECT source_a, source_b FROM source_edges WHERE q_value <= 0.05"
+        ).fetchall()
+        wire = sorted(planted.wire_docs)
+        wire_edges = store.con.execute(
+            """SELECT count(*) FROM (
+                   SELECT e.source_a, e.source_b FROM edge_evidence v
+                   JOIN source_edges e USING (source_a, source_b)
+                   WHERE e.q_value <= 0.05
+                   GROUP BY 1, 2
+                   HAVING bool_or(list_contains(?, v.doc_a) AND list_contains(?, v.doc_b)))""",
+            [wire, wire],
+        ).fetchall()[0][0]
+        evidence = store.con.execute(
+            """SELECT v.object_kind, count(*) FROM edge_evidence v
+               JOIN source_edges e USING (source_a, source_b)
+               WHERE e.q_value <= 0.05 AND NOT (
+                   list_contains(?, e.source_a) AND list_contains(?, e.source_b))
+               GROUP BY 1 ORDER BY 1""",
+            [planted.campaign_sources, planted.campaign_sources],
+        ).fetchall()
     found = {(min(a, b), max(a, b)) for a, b in rows}
     c = summary.coord
     print(
-        f"corpus: {len(docs):,} documents, {len(planted.outlets):,} organic outlets, "
+        f"corpus: {len(docs):,} documents, {len(planted.outlets):,} innocent sources, "
         f"{len(planted.campaign_sources):,} campaign sources, {len(planted.truth):,} true pairs"
     )
     print(
-        f"chorus analyze (segment, reuse, points, coord): {seconds:.1f} s; coord {c.seconds:.1f} s "
-        f"(null model {c.null_seconds:.1f} s); window {c.window_hours} h; {c.n_edges:,} edges, "
-        f"{c.n_significant:,} significant"
+        f"end to end {total:.1f} s{'' if fresh else ' (store kept: ingest skipped)'}; "
+        f"chorus analyze (segment, reuse, points, phrases, coord) {seconds:.1f} s; "
+        f"coord {c.seconds:.1f} s (null model {c.null_seconds:.1f} s); "
+        f"window {c.window_hours} h; {c.n_edges:,} edges, {c.n_significant:,} significant"
     )
-    print(f"{'method':44} {'P':>6} {'R':>6} {'F1':>6} {'organic flagged':>16}")
+    print(f"{'method':44} {'P':>6} {'R':>6} {'F1':>6} {'innocent flagged':>17} {'s':>7}")
     p, r, f, flagged = score(found, planted)
-    print(f"{'chorus (q <= 0.05)':44} {p:6.3f} {r:6.3f} {f:6.3f} {flagged:16.1%}")
+    print(f"{'chorus (q <= 0.05)':44} {p:6.3f} {r:6.3f} {f:6.3f} {flagged:17.1%} {total:7.1f}")
+    anchor_started = time.perf_counter()
     anchor = anchor_pairs(docs)
+    anchor_seconds = time.perf_counter() - anchor_started
     p2, r2, f2, flagged2 = score(anchor, planted)
-    print(f"{'anchor: same sentence within 6 h':44} {p2:6.3f} {r2:6.3f} {f2:6.3f} {flagged2:16.1%}")
     print(
-        f"edges made by wire copy alone: {wire_edges}; targets: F1 >= 0.90 "
-        f"{'met' if f >= 0.9 else 'NOT met'}, organic flagged < 2% "
-        f"{'met' if flagged < 0.02 else 'NOT met'}, no syndication edge "
+        f"{'anchor: same sentence within 6 h':44} {p2:6.3f} {r2:6.3f} {f2:6.3f} "
+        f"{flagged2:17.1%} {anchor_seconds:7.1f}"
+    )
+    flagged_sources = {s for pair in found for s in pair}
+    if wire_sources:
+        n_wire = len(flagged_sources & wire_sources)
+        print(f"wire republishers flagged: {n_wire} of {len(wire_sources)}")
+    viral = [s for s in planted.outlets if s.startswith("viral-site-")]
+    if viral:
+        print(f"viral sites flagged: {len(flagged_sources & set(viral))} of {len(viral)}")
+    print(
+        "evidence kinds on significant edges not inside one campaign: "
+        + (", ".join(f"{k} {n}" for k, n in evidence) or "none")
+    )
+    print(
+        f"significant edges with wire copy as evidence: {wire_edges}; targets: F1 >= 0.90 "
+        f"{'met' if f >= 0.9 else 'NOT met'}, innocent flagged < 2% "
+        f"{'met' if flagged < 0.02 else 'NOT met'}, no wire edge "
         f"{'met' if wire_edges == 0 else 'NOT met'}"
     )
 

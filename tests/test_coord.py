@@ -291,22 +291,34 @@ def test_cli_coord_and_graph_export(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "gexf" in bad.output
 
 
-def test_credited_wire_copy_joins_no_sources(tmp_path: Path) -> None:
+_WIRE_BODY = (
+    "The central bank left interest rates unchanged on Wednesday "
+    "and signalled that it expects to hold them steady for the rest of the year as "
+    "inflation cools. Officials said the labour market remained strong and that consumer "
+    "spending had held up better than economists had forecast in the spring. The decision "
+    "was unanimous, the bank said in a statement released after its two-day meeting."
+)
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        f"WASHINGTON (Reuters) - {_WIRE_BODY}",
+        f"WASHINGTON (AFP) {_WIRE_BODY}",
+        f"{_WIRE_BODY}\n\n— Associated Press",
+        f"By Jane Roe, Associated Press\n\n{_WIRE_BODY}",
+    ],
+    ids=["reuters-dateline", "afp-no-dash", "ap-closing", "ap-byline"],
+)
+def test_credited_wire_copy_joins_no_sources(tmp_path: Path, wire: str) -> None:
     from chorus.analyze import analyze
 
-    wire = (
-        "WASHINGTON (Reuters) - The central bank left interest rates unchanged on Wednesday "
-        "and signalled that it expects to hold them steady for the rest of the year as "
-        "inflation cools. Officials said the labour market remained strong and that consumer "
-        "spending had held up better than economists had forecast in the spring. The decision "
-        "was unanimous, the bank said in a statement released after its two-day meeting."
-    )
     rows = [
         {
             "id": f"d{i}",
             "source": f"outlet{i}",
             "published_at": "2020-03-04T15:00:00",
-            "text": f"Local desk note number {i} about parking. {wire}",
+            "text": f"Local desk note number {i} about parking.\n\n{wire}",
         }
         for i in range(4)
     ]
@@ -317,6 +329,49 @@ def test_credited_wire_copy_joins_no_sources(tmp_path: Path) -> None:
         assert store.count("mentions") > 0  # the wire's sentences are talking points...
         # ...but credited wire copy joins no two sources.
         assert store.con.execute("SELECT count(*) FROM source_edges").fetchall() == [(0,)]
+        credited = store.con.execute(
+            "SELECT count(DISTINCT doc_id) FROM credits WHERE whole"
+        ).fetchall()
+        assert credited == [(4,)]
+
+
+@pytest.mark.parametrize("credited", [True, False])
+def test_credited_sentences_and_credit_lines_are_no_evidence(
+    tmp_path: Path, credited: bool
+) -> None:
+    """Sources that share only sentences credited in the text ("..., Reuters reported") are
+    not joined, by the passage or by the talking points; the same sources sharing the same
+    sentences uncredited are."""
+    from chorus.analyze import analyze
+
+    claims = [
+        "The central bank left interest rates unchanged on Wednesday and signalled that it "
+        "expects to hold them steady for the rest of the year",
+        "Officials expect the labour market to remain strong through the summer months while "
+        "consumer spending keeps growing",
+    ]
+    if credited:
+        shared = f"{claims[0]}, Reuters reported. {claims[1]}, according to the AP."
+    else:
+        shared = f"{claims[0]}. {claims[1]}."
+    own = [
+        f"Outlet {i} covered the city council vote on the new bridge, the parking garage and "
+        f"the school budget in its {day} edition, with comments from {i} local residents."
+        for i, day in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday"])
+    ]
+    rows = [
+        {
+            "id": f"d{i}",
+            "source": f"outlet{i}",
+            "published_at": f"2020-03-04T1{i}:00:00",
+            "text": f"{own[i]}\n\n{shared}",
+        }
+        for i in range(4)
+    ]
+    with _store_with(tmp_path, rows) as store:
+        analyze(store)
+        n_edges = store.con.execute("SELECT count(*) FROM source_edges").fetchall()[0][0]
+        assert (n_edges == 0) is credited
 
 
 def _closest_brute_force(events: Events, window: float | None) -> dict[tuple[int, ...], float]:

@@ -288,6 +288,21 @@ def test_kinds(tmp_path: Path) -> None:
     }
 
 
+def test_a_whole_document_copied_is_not_furniture(tmp_path: Path) -> None:
+    """A passage that is most of its document sits at both ends of it; mentioning Twitter
+    does not make it page furniture."""
+    story = (
+        "The mayor said on Twitter that the new bridge will open next spring after three "
+        "years of delays, and council members who follow the project closely agreed that "
+        "the schedule finally looks realistic for the city and its commuters"
+    )
+    docs = [{"id": f"d{i}", "source": f"Paper{i}", "text": f"{story}."} for i in range(3)]
+    with _store_with(tmp_path, docs) as store:
+        find_reuse(store)
+        kinds = store.con.execute("SELECT kind FROM reuse_clusters").fetchall()
+    assert kinds == [("reuse",)]
+
+
 @pytest.mark.parametrize(
     ("text", "source", "wire"),
     [
@@ -296,6 +311,9 @@ def test_kinds(tmp_path: Path) -> None:
         ("The Associated Press contributed to this report.", "Daily", True),
         ("Reporting by A; Editing by B", "Daily", True),
         ("According to Reuters, prices rose.", "Daily", False),
+        ("WASHINGTON (AFP) Prices rose.", "Daily", True),
+        ("Prices rose.\n\n— Associated Press", "Daily", True),
+        ("Anything at all.", "CNN (Web News)", False),
         ("Anything at all.", "Reuters", True),
     ],
 )

@@ -125,6 +125,7 @@ def test_internal_tables_are_hidden(store: Store) -> None:
         "batches",
         "communities",
         "coord_runs",
+        "credits",
         "documents",
         "edge_evidence",
         "mentions",

@@ -1,14 +1,23 @@
 """What sources share, read from the store: talking points, copied passages (reuse clusters
 of kind ``reuse``), links in the text, and page templates several sources share. Syndication
-(credited wire copy) and one source's own boilerplate are never objects."""
+(credited wire copy) and one source's own boilerplate are never objects.
+
+Credited wire copy brings nothing with it (the ``credits`` table, :mod:`chorus.reuse.credit`):
+a document that is an agency's copy (its dateline, byline, closing line or copyright credits
+the agency) shares no object at all; a sentence credited in the text ("..., Reuters
+reported", a photo credit) and a passage of a syndication cluster carry no talking point.
+"""
 
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
+from chorus.progress import ProgressFactory, no_progress
+from chorus.reuse.credit import CREDITS_SCHEMA, credit_table
 from chorus.store import Store
 
 _URL_PATTERN = r"""https?://[^\s<>"'()\[\]{}]+"""
@@ -36,9 +45,13 @@ def canonical_url(url: str) -> str | None:
     return urlunsplit(("", host, path, query, "")).removeprefix("//")
 
 
+_NOT_WIRE_COPY = """NOT EXISTS (
+    SELECT 1 FROM credits w WHERE w.whole AND w.doc_id = d.doc_id)"""
+
+
 def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
     """(source, kind, object_id, doc_id, published_at), one row per document sharing an
-    object."""
+    object. Reads the ``credits`` table: write it first (:func:`write_credits`)."""
     names = set(store.table_names())
     parts: list[str] = []
     if "point" in kinds and "mentions" in names:
@@ -56,7 +69,11 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
             f"""SELECT DISTINCT d.source, 'point' AS kind, m.point_id AS object_id, m.doc_id,
                        d.published_at
                 FROM mentions m JOIN documents d USING (doc_id)
-                WHERE TRUE {syndicated}"""
+                WHERE {_NOT_WIRE_COPY} {syndicated}
+                  AND NOT EXISTS (
+                      SELECT 1 FROM credits w
+                      WHERE NOT w.whole AND w.form IN ('reported', 'photo')
+                        AND w.doc_id = m.doc_id AND w.start < m."end" AND w."end" > m.start)"""
         )
     if "reuse_clusters" in names:
         for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
@@ -70,7 +87,7 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
                            p.doc_id, d.published_at
                     FROM passages p JOIN reuse_clusters c USING (cluster_id)
                     JOIN documents d USING (doc_id)
-                    WHERE c.kind = '{kind}' {extra}"""
+                    WHERE c.kind = '{kind}' {extra} AND {_NOT_WIRE_COPY}"""
             )
     tables = [store.con.sql(sql).to_arrow_table() for sql in parts]
     if "link" in kinds:
@@ -88,11 +105,32 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
+def write_credits(
+    store: Store, *, batch_size: int = 2000, progress: ProgressFactory = no_progress
+) -> int:
+    """Rebuild the ``credits`` table from every document's text; returns the credits found."""
+    con = store.con
+    total = store.count("documents")
+    reader = con.sql("SELECT doc_id, source, text FROM documents ORDER BY doc_id").to_arrow_reader(
+        batch_size
+    )
+    parts: list[pa.Table] = []
+    with closing(progress(desc="coord: wire credits", total=total, unit="doc")) as bar:
+        for batch in reader:
+            parts.append(credit_table(batch))
+            bar.update(batch.num_rows)
+    table = pa.concat_tables(parts) if parts else CREDITS_SCHEMA.empty_table()
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM credits")
+        store.insert_arrow("credits", table)
+    return int(table.num_rows)
+
+
 def _links(store: Store) -> pa.Table:
     rows = store.con.execute(
-        """SELECT source, doc_id, published_at, url AS page,
+        f"""SELECT source, doc_id, published_at, url AS page,
                   unnest(regexp_extract_all(text, ?)) AS link
-           FROM documents""",
+           FROM documents d WHERE {_NOT_WIRE_COPY}""",
         [_URL_PATTERN],
     ).fetchall()
     out: dict[str, list[object]] = {k: [] for k in ("source", "kind", "object_id", "doc_id")}

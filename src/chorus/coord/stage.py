@@ -19,7 +19,7 @@ from chorus.coord.core import (
     group_nanmedian,
     with_significance,
 )
-from chorus.coord.objects import sharing_events
+from chorus.coord.objects import sharing_events, write_credits
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
@@ -55,6 +55,7 @@ def find_coordination(
     sources = sorted(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
+    write_credits(store, progress=progress)
     rows, events, n_objects = _events(store, sharing_events(store, settings.kinds), sources)
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
     if not np.isfinite(events.time).any():

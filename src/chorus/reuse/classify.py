@@ -5,9 +5,12 @@ These are heuristics with stated rules, so a reader can check each label:
   at least 80% of its copies, in three or more documents; or, across outlets, it is page
   furniture: at least 80% of the copies sit in the first or last fifth of their document and
   the text speaks of following, subscribing, newsletters, disclaimers or copyright.
-- syndication: at least half the documents carrying it credit a wire service (a "(Reuters) -"
-  or "(AP) —" dateline, "The Associated Press contributed", "Reporting by ... Editing by", a
-  wire copyright line), or are published by one.
+- syndication: at least half the documents carrying it credit a wire service or are published
+  by one (the credits are listed in :mod:`chorus.reuse.credit`: datelines with the agency in
+  parentheses, bylines, a closing "— Associated Press", "contributed to this report",
+  copyright lines, "Reporting by ... Editing by"); or its text is no more than a dateline or
+  a credit line, shared by several sources ("The Associated Press contributed to this
+  report.").
 - reuse: everything else.
 """
 
@@ -17,15 +20,8 @@ import re
 from collections import Counter
 from enum import StrEnum
 
-WIRE_ATTRIBUTION = re.compile(
-    r"\((?:Reuters|AP|AFP|UPI|Bloomberg)\)\s*[-—–]"
-    r"|Associated Press (?:contributed|writers?|reporters?)\b"
-    r"|[-—–] ?The Associated Press\b"
-    r"|Agence France-Presse"
-    r"|Reporting by [^\n]{0,200}Editing by"
-    r"|(?:©|\(c\)|Copyright) ?\d{4} (?:The Associated Press|Reuters|AFP)",
-)
-WIRE_SOURCES = re.compile(r"\b(?:Reuters|Associated Press|AP|AFP|UPI)\b", re.IGNORECASE)
+from chorus.reuse.credit import is_credit_line
+
 _FURNITURE = re.compile(
     r"\b(?:follow|subscribe|unsubscribe|newsletters?|sign\s+up|share\s+this|copyright"
     r"|all\s+rights\s+reserved|twitter|facebook|youtube|instagram|telegram|click\s+here"
@@ -48,28 +44,6 @@ class ReuseKind(StrEnum):
     REUSE = "reuse"
 
 
-_WIRE_HINTS = (
-    "(Reuters)",
-    "(AP)",
-    "(AFP)",
-    "(UPI)",
-    "(Bloomberg)",
-    "Associated Press",
-    "Agence France",
-    "Reporting by",
-    "Copyright",
-    "©",
-    "(c)",
-)
-
-
-def is_wire_document(text: str, source: str) -> bool:
-    if WIRE_SOURCES.search(source):
-        return True
-    # Plain substring tests first: the regex runs only on the few texts that could match.
-    return any(h in text for h in _WIRE_HINTS) and bool(WIRE_ATTRIBUTION.search(text))
-
-
 def classify(
     *,
     sources: list[str],
@@ -85,6 +59,6 @@ def classify(
         return ReuseKind.BOILERPLATE
     if sum(at_edge) >= 0.8 * len(at_edge) and _FURNITURE.search(text):
         return ReuseKind.BOILERPLATE
-    if len(set(sources)) > 1 and sum(wire) * 2 >= len(wire):
+    if len(set(sources)) > 1 and (sum(wire) * 2 >= len(wire) or is_credit_line(text)):
         return ReuseKind.SYNDICATION
     return ReuseKind.REUSE

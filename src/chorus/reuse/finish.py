@@ -24,8 +24,9 @@ import pyarrow as pa
 
 from chorus.progress import ProgressFactory
 from chorus.reuse.align import Run, extend, merge_adjacent
-from chorus.reuse.classify import classify, is_wire_document
+from chorus.reuse.classify import classify
 from chorus.reuse.cluster import Span, cluster_runs
+from chorus.reuse.credit import SENTENCE_FORMS, find_credits, is_wire_document
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import char_offsets, iter_batches, tokenize
 from chorus.store import Store
@@ -69,6 +70,12 @@ class DocInfo:
     published_at: dt.datetime | None
     wire: bool
     n_tokens: int
+    # Character spans of the sentences credited to an agency in the text ("..., Reuters
+    # reported"): a copy touching one is the agency's text.
+    credited: tuple[tuple[int, int], ...] = ()
+
+    def credits_span(self, start: int, end: int) -> bool:
+        return any(a < end and b > start for a, b in self.credited)
 
 
 @dataclass(frozen=True)
@@ -142,8 +149,14 @@ def collect_windows(
                     hashes = tokens.hash[lo:hi]
                     n = hi - lo
                     doc = idxs[i]
+                    credits = find_credits(text, sources[i])
                     info[doc] = DocInfo(
-                        doc_ids[doc], sources[i], dates[i], is_wire_document(text, sources[i]), n
+                        doc_ids[doc],
+                        sources[i],
+                        dates[i],
+                        is_wire_document(text, sources[i], credits),
+                        n,
+                        tuple((c.start, c.end) for c in credits if c.form in SENTENCE_FORMS),
                     )
                     for run_k, slot, t, is_left in wanted[doc]:
                         if is_left:
@@ -241,14 +254,25 @@ def _rows(
         o_doc = info[origin.doc]
         cluster_id = _stable_id("c", o_doc.doc_id, origin.start_char, origin.end_char)
         docs = {s.doc: info[s.doc] for s in spans}
+        # Touching the first or the last fifth, and under half the document: a passage
+        # that is most of its document is the document (wire copy), not its furniture.
         at_edge = [
-            (s.start <= _EDGE_SHARE * info[s.doc].n_tokens)
-            or (s.end >= (1 - _EDGE_SHARE) * info[s.doc].n_tokens)
+            (s.end - s.start) < 0.5 * info[s.doc].n_tokens
+            and (
+                (s.start <= _EDGE_SHARE * info[s.doc].n_tokens)
+                or (s.end >= (1 - _EDGE_SHARE) * info[s.doc].n_tokens)
+            )
             for s in spans
         ]
         kind = classify(
             sources=[d.source for d in docs.values()],
-            wire=[d.wire for d in docs.values()],
+            wire=[
+                info[doc].wire
+                or any(
+                    info[doc].credits_span(s.start_char, s.end_char) for s in spans if s.doc == doc
+                )
+                for doc in docs
+            ],
             at_edge=at_edge,
             text=text,
         )

@@ -34,10 +34,12 @@ from chorus.coord.core import (
 from chorus.coord.objects import URL_RE, shared_link
 from chorus.coord.settings import CoordSettings
 from chorus.coord.stage import MAX_WINDOW, MIN_WINDOW, communities
+from chorus.reuse.credit import credit_table
 
 log = logging.getLogger(__name__)
 
 _EPOCH = dt.datetime(1970, 1, 1)
+CREDIT_COLUMNS = "doc_id STRING, agency STRING, form STRING, start INT, end INT, whole BOOLEAN"
 _EVENT_COLUMNS = (
     "source STRING, kind STRING, object_id STRING, doc_id STRING, published_at TIMESTAMP_NTZ"
 )
@@ -60,6 +62,7 @@ class SparkCoordination:
     sources: Any
     communities: Any
     coord_runs: Any
+    credits: Any
     window_hours: float | None
 
 
@@ -70,18 +73,32 @@ def _hours(value: dt.datetime | None) -> float:
     return ((value - _EPOCH) // dt.timedelta(microseconds=1)) / 3600e6
 
 
+def _credits(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield from credit_table(batch).to_batches()
+
+
+def credits_frame(documents: Any) -> Any:
+    """The ``credits`` table, by the single-machine kernel on each partition."""
+    return documents.select("doc_id", "source", "text").mapInArrow(_credits, CREDIT_COLUMNS)
+
+
 def sharing_events(
     documents: Any,
     mentions: Any | None,
     passages: pa.Table,
     clusters: pa.Table,
     kinds: tuple[str, ...],
+    credits: Any,
 ) -> Any:
     """(source, kind, object_id, doc_id, published_at), as
-    :func:`chorus.coord.objects.sharing_events` reads them from a store."""
+    :func:`chorus.coord.objects.sharing_events` reads them from a store: nothing from a
+    document that is credited wire copy, no talking point in a credited sentence."""
     from pyspark.sql import functions as F
 
     spark = documents.sparkSession
+    wire_copy = credits.where("whole").select("doc_id").distinct()
+    documents = documents.join(wire_copy, "doc_id", "left_anti")
     docs = documents.select("doc_id", "source", "published_at")
     cluster_kind = spark.createDataFrame(clusters.select(["cluster_id", "kind", "n_sources"]))
     spans = spark.createDataFrame(passages.select(["cluster_id", "doc_id", "start", "end"]))
@@ -97,7 +114,14 @@ def sharing_events(
             & (F.col("w_start") < F.col("end"))
             & (F.col("w_end") > F.col("start"))
         )
-        kept = mentions.join(F.broadcast(wire), inside, "left_anti")
+        credited = credits.where("NOT whole AND form IN ('reported', 'photo')").select(
+            F.col("doc_id").alias("w_doc"),
+            F.col("start").alias("w_start"),
+            F.col("end").alias("w_end"),
+        )
+        kept = mentions.join(F.broadcast(wire), inside, "left_anti").join(
+            credited, inside, "left_anti"
+        )
         parts.append(
             kept.join(docs, "doc_id").select(
                 "source",
@@ -307,7 +331,10 @@ def spark_coordination(
             "the time-shuffle null runs on one machine only; on Spark use configuration"
         )
     spark = documents.sparkSession
-    events = sharing_events(documents, mentions, passages, clusters, settings.kinds).cache()
+    credits = credits_frame(documents).cache()
+    events = sharing_events(
+        documents, mentions, passages, clusters, settings.kinds, credits
+    ).cache()
     sources = sorted(r[0] for r in documents.select("source").distinct().collect())
     n_sources = len(sources)
     window = settings.window_hours if settings.window_hours else _window(events)
@@ -431,6 +458,7 @@ def spark_coordination(
         sources=source_table,
         communities=spark.createDataFrame(community_table),
         coord_runs=spark.createDataFrame(runs),
+        credits=credits,
         window_hours=window,
     )
 

@@ -258,7 +258,14 @@ def _run(
             clusters,
             settings=coord,
         )
-        for name in ("source_edges", "edge_evidence", "sources", "communities", "coord_runs"):
+        for name in (
+            "source_edges",
+            "edge_evidence",
+            "sources",
+            "communities",
+            "coord_runs",
+            "credits",
+        ):
             getattr(found_coord, name).write.mode("overwrite").parquet(f"{output}/{name}")
         n_edges = spark.read.parquet(f"{output}/source_edges").count()
     summary = SparkSummary(

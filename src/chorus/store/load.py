@@ -39,6 +39,7 @@ _RESULT_TABLES = (
     ("edge_evidence", "ORDER BY ALL"),
     ("sources", "ORDER BY source"),
     ("communities", "ORDER BY community"),
+    ("credits", "ORDER BY doc_id, start, form"),
     ("coord_runs", ""),
 )
 

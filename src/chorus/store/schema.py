@@ -269,6 +269,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE phrases_runs (settings JSON, finished_at TIMESTAMP, stats JSON)",
         ),
     ),
+    Migration(
+        version=7,
+        description="wire credits: where a document credits a news agency",
+        statements=(
+            """
+            CREATE TABLE credits (
+                doc_id VARCHAR NOT NULL,
+                agency VARCHAR NOT NULL,
+                form VARCHAR NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                whole BOOLEAN NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
