@@ -15,7 +15,7 @@ from chorus.serve import CSP, create_app
 
 @pytest.fixture(scope="module")
 def client(analysed_seeds: Path) -> TestClient:
-    return TestClient(create_app(analysed_seeds))
+    return TestClient(create_app(analysed_seeds), base_url="http://127.0.0.1:8000")
 
 
 @pytest.mark.parametrize(

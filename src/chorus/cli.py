@@ -988,9 +988,6 @@ def load(db: Path, folder: Path) -> None:
     )
 
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 @cli.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -1000,8 +997,15 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
     is_flag=True,
     help="Allow binding an address other machines can reach (the app has no login).",
 )
+@click.option(
+    "--hostname",
+    "hostnames",
+    multiple=True,
+    help="Another name the app answers to in the Host header (repeatable); by default "
+    "only the loopback names and --host.",
+)
 @handle_errors
-def serve(db: Path, host: str, port: int, allow_remote: bool) -> None:
+def serve(db: Path, host: str, port: int, allow_remote: bool, hostnames: tuple[str, ...]) -> None:
     """Browse the store in a web app: the report's views over the live store, search
     (words, or talking points like a sentence), filters by source and date, and a JSON
     API (OpenAPI description at /openapi.json). Read-only; binds 127.0.0.1 unless told
@@ -1011,11 +1015,11 @@ def serve(db: Path, host: str, port: int, allow_remote: bool) -> None:
     Examples:
       chorus serve                          # http://127.0.0.1:8000
       chorus serve --port 8080
-      chorus serve --host 0.0.0.0 --allow-remote
+      chorus serve --host 0.0.0.0 --allow-remote --hostname chorus.example.org
     """
-    from chorus.serve import run
+    from chorus.serve import LOOPBACK_NAMES, allowed_hosts_for, create_app, run_app
 
-    if host not in _LOOPBACK:
+    if host not in LOOPBACK_NAMES:
         if not allow_remote:
             raise click.UsageError(
                 f"--host {host} exposes the store beyond this machine, with no login; "
@@ -1025,8 +1029,10 @@ def serve(db: Path, host: str, port: int, allow_remote: bool) -> None:
             f"warning: serving on {host}:{port}: anyone who can reach it can read the store",
             err=True,
         )
+    # Open the store before saying anything: a store another process writes fails here.
+    app = create_app(db, allowed_hosts=allowed_hosts_for(host, hostnames))
     click.echo(f"chorus: serving {db} on http://{host}:{port} (Ctrl-C to stop)")
-    run(db, host=host, port=port)
+    run_app(app, host=host, port=port)
 
 
 @cli.command()

@@ -3,12 +3,17 @@
 ISO 8601, RFC 2822, US-style ``9/6/17``, ``September 6, 2017``, Unix epochs, and datetime
 objects all parse; aware times are converted to UTC and stored naive. A date before 1800 or
 more than a year ahead is impossible (``0001-11-30`` in the news corpus) and becomes NULL.
+
+What is not a date is unparseable, never guessed: a string with no digit ("Monday"), a bare
+number of up to eight digits that is not an ISO date ("5", "01"), a time-zone offset of a
+day or more, NaN and infinities.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,13 +35,18 @@ class ParsedDate:
     status: DateStatus
 
 
+_UNPARSEABLE = ParsedDate(None, DateStatus.UNPARSEABLE)
 MIN_YEAR = 1800
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})\s*$")
 
 
 def _plausible(value: dt.datetime, today: dt.date) -> ParsedDate:
     if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            # An offset of a day or more (``+25:00``, RFC 2822 ``+9900``) is no time zone.
+            return ParsedDate(None, DateStatus.UNPARSEABLE)
     if value.year < MIN_YEAR or value.date() > today.replace(year=today.year + 1):
         return ParsedDate(None, DateStatus.IMPOSSIBLE)
     return ParsedDate(value, DateStatus.OK)
@@ -67,6 +77,12 @@ def _parse_string(text: str, today: dt.date) -> ParsedDate:
         return _plausible(dt.datetime.fromisoformat(s.replace(" UTC", "+00:00")), today)
     except ValueError:
         pass
+    if not any(c.isdigit() for c in s):
+        # "Monday", "yesterday": a word is not a date, whatever dateutil would fill in.
+        return ParsedDate(None, DateStatus.UNPARSEABLE)
+    if s.isdigit():
+        # A bare number: an epoch in seconds or milliseconds when long enough, else nothing.
+        return parse_date(int(s), today=today) if len(s) >= 9 else _UNPARSEABLE
     m = _SLASHED.match(s)
     if m:
         parsed = _parse_slashed(m, today)
@@ -83,7 +99,7 @@ def _parse_string(text: str, today: dt.date) -> ParsedDate:
     try:
         parsed_du = dateutil_parser.parse(s, default=dt.datetime(today.year, 1, 1))
     except (ValueError, OverflowError, TypeError):
-        return ParsedDate(None, DateStatus.UNPARSEABLE)
+        return _UNPARSEABLE
     return _plausible(parsed_du, today)
 
 
@@ -99,6 +115,8 @@ def parse_date(value: object, *, today: dt.date | None = None) -> ParsedDate:
     if isinstance(value, bool):
         return ParsedDate(None, DateStatus.UNPARSEABLE)
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return _UNPARSEABLE
         seconds = float(value)
         if abs(seconds) > 1e11:  # milliseconds since the epoch
             seconds /= 1000.0

@@ -5,6 +5,7 @@ Readers never raise on bad content: the pipeline decides whether a problem refus
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -104,9 +105,17 @@ def read_jsonl(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
     line_no = 0
     try:
         with _open_binary(path) as fh:
-            head = fh.read(4096).lstrip()
+            head = fh.read(4096)
             fh.seek(0)
-            if head.startswith(b"["):
+            try:
+                wide = _wide_encoding(head, encoding)
+            except LookupError:
+                yield InputProblem(f"unknown encoding {encoding!r}", name, None)
+                return
+            if wide:
+                yield from _read_wide_jsonl(fh, name, wide)
+                return
+            if head.lstrip().startswith(b"["):
                 yield from _read_json_array(fh, name, encoding)
                 return
             for line_no, raw in enumerate(fh, start=1):
@@ -118,6 +127,47 @@ def read_jsonl(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
         yield InputProblem(f"cannot read the file: {exc}", name, line_no + 1)
 
 
+def _wide_encoding(head: bytes, encoding: str | None) -> str | None:
+    """The encoding when it is UTF-16 or UTF-32 (given, or told by a byte-order mark), whose
+    lines cannot be split on the byte for a newline; else None."""
+    if encoding:
+        codec = codecs.lookup(encoding).name
+        return codec if codec.startswith(("utf-16", "utf-32")) else None
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _read_wide_jsonl(fh: IO[bytes], name: str, encoding: str) -> Iterator[Item]:
+    line_no = 0
+    text = io.TextIOWrapper(fh, encoding=encoding)
+    try:
+        if text.read(4096).lstrip("\ufeff \t\r\n").startswith("["):
+            text.seek(0)
+            yield from _json_array(text.read(), name)
+            return
+        text.seek(0)
+        for line_no, line in enumerate(text, start=1):
+            item = _json_record(line.lstrip("\ufeff"), name, line_no)
+            if item is not None:
+                yield item
+    except UnicodeError as exc:
+        yield InputProblem(f"not valid {encoding} text: {exc}", name, line_no + 1)
+    finally:
+        text.detach()
+
+
+JSON_TOO_DEEP = "malformed JSON: nested too deeply to read"
+
+
+def json_message(exc: json.JSONDecodeError) -> str:
+    """A JSON error as a reject reason (some of json's messages end in "at": "Invalid
+    control character at")."""
+    return f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def _jsonl_line(raw: bytes, name: str, line_no: int, encoding: str | None) -> Item | None:
     if not raw.strip():
         return None
@@ -125,10 +175,18 @@ def _jsonl_line(raw: bytes, name: str, line_no: int, encoding: str | None) -> It
         text = raw.decode(encoding or "utf-8")
     except (UnicodeDecodeError, LookupError) as exc:
         return InputProblem(f"not valid {encoding or 'UTF-8'} text: {exc}", name, line_no)
+    return _json_record(text, name, line_no)
+
+
+def _json_record(text: str, name: str, line_no: int) -> Item | None:
+    if not text.strip():
+        return None
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        return InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}", name, line_no)
+        return InputProblem(json_message(exc), name, line_no)
+    except RecursionError:
+        return InputProblem(JSON_TOO_DEEP, name, line_no)
     if not isinstance(obj, dict):
         return InputProblem(f"expected a JSON object, got {type(obj).__name__}", name, line_no)
     return RawRecord(name, line_no, obj)
@@ -139,10 +197,20 @@ def _read_json_array(fh: IO[bytes], name: str, encoding: str | None) -> Iterator
     if text is None:
         yield InputProblem("cannot decode the file's text", name, None)
         return
+    yield from _json_array(text, name)
+
+
+def _json_array(text: str, name: str) -> Iterator[Item]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        yield InputProblem(f"malformed JSON: {exc.msg} at column {exc.colno}", name, exc.lineno)
+        yield InputProblem(json_message(exc), name, exc.lineno)
+        return
+    except RecursionError:
+        yield InputProblem(JSON_TOO_DEEP, name, None)
+        return
+    if not isinstance(data, list):
+        yield InputProblem(f"expected a JSON array, got {type(data).__name__}", name, None)
         return
     for i, obj in enumerate(data, start=1):
         if isinstance(obj, dict):
@@ -270,6 +338,16 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI")
                 body = record.content_stream().read()
+                missing = getattr(record.raw_stream, "limit", 0) or 0
+                if missing > 0:
+                    # The file ends inside this record: its page would be cut mid-word.
+                    yield InputProblem(
+                        f"record cut off: the file ends {missing:,} bytes before the record's "
+                        f"end (Content-Length {record.length:,})",
+                        name,
+                        number,
+                    )
+                    continue
                 charset = None
                 if "charset=" in ctype.lower():
                     charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
@@ -285,6 +363,22 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                 yield RawRecord(name, number, fields, implied)
         except ArchiveLoadFailed as exc:
             yield InputProblem(f"not a readable WARC file: {exc}", name, number or None)
+            return
+        except (*_STREAM_ERRORS, AttributeError, ValueError, TypeError) as exc:
+            # warcio fails this way on a file cut inside a record's headers.
+            yield InputProblem(
+                f"not a readable WARC file (cut off or corrupt): {type(exc).__name__}: {exc}",
+                name,
+                number + 1,
+            )
+            return
+        if number == 0:
+            yield InputProblem(
+                "no WARC record in the file (not a WARC file, or cut off before its first "
+                "record ends)",
+                name,
+                None,
+            )
 
 
 def read_path(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -75,6 +76,22 @@ def text_hash(text: str) -> str:
 
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as their names: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_text(fields: dict[str, Any]) -> str:
+    """Fields kept beside a document, as valid JSON (an export must stay valid)."""
+    return json.dumps(_finite(fields), ensure_ascii=False, default=str, allow_nan=False)
 
 
 def _excerpt(record: RawRecord) -> str:
@@ -161,7 +178,7 @@ def to_document(
     extra_fields = {k: v for k, v in got.items() if k not in fields.mapped()}
     if parsed.status in (DateStatus.IMPOSSIBLE, DateStatus.UNPARSEABLE):
         extra_fields["published_at_raw"] = date_raw
-    extra = json.dumps(extra_fields, ensure_ascii=False, default=str) if extra_fields else None
+    extra = _json_text(extra_fields) if extra_fields else None
 
     return DocumentRow(
         doc_id=doc_id,

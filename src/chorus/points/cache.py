@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
 _CHUNK = 50_000
-_INSERT = 2048
+# Vectors are committed this many at a time: a run killed part-way keeps all but the last
+# few seconds of its work (the longest sentences come first and take the longest).
+_INSERT = 256
 
 
 def text_key(text: str) -> str:

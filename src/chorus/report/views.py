@@ -523,12 +523,13 @@ def search_sentences(store: Store, query: str, *, limit: int = 50) -> Record:
     words = query.split()[:8]
     if not words:
         return {"query": query, "items": []}
-    where = " AND ".join(["s.text ILIKE ?"] * len(words))
+    # contains(), not LIKE: "%" and "_" in a query are characters to find, not wildcards.
+    where = " AND ".join(["contains(lower(s.text), ?)"] * len(words))
     items = _records(
         store,
         f"""SELECT s.doc_id, d.source, d.published_at, s.start, s."end", s.text
             FROM sentences s JOIN documents d USING (doc_id)
             WHERE {where} ORDER BY d.published_at NULLS LAST, s.doc_id, s.start LIMIT ?""",
-        [*(f"%{w}%" for w in words), limit],
+        [*(w.lower() for w in words), limit],
     )
     return {"query": query, "items": items}

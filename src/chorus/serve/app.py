@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,38 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _MAX_PAGE = 500
+# An offset past any table, and small enough for DuckDB's BIGINT.
+_MAX_OFFSET = 10**12
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
-def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
-    """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime)."""
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header, without its port, lower-cased (``[::1]:8000`` → ``::1``).
+
+    >>> host_name("LocalHost:8000"), host_name("[::1]:8000"), host_name("127.0.0.1")
+    ('localhost', '::1', '127.0.0.1')
+    """
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def create_app(
+    db: str | Path,
+    *,
+    similar_embedder: Any = None,
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES,
+) -> Any:
+    """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime).
+
+    ``allowed_hosts``: the host names a request's ``Host`` header may carry (``None``: any).
+    A page on another site cannot reach a loopback app through DNS rebinding: its requests
+    carry that site's name."""
     from fastapi import FastAPI, HTTPException, Query, Request, Response
-    from fastapi.responses import HTMLResponse, PlainTextResponse
+    from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+    allowed = None if allowed_hosts is None else {host_name(h) for h in allowed_hosts}
     store = open_store(db, read_only=True)
     local = threading.local()
 
@@ -71,7 +97,13 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        if allowed is not None and host_name(request.headers.get("host", "")) not in allowed:
+            response: Response = JSONResponse(
+                {"detail": "unknown Host header: this app answers only its own host names"},
+                status_code=400,
+            )
+        else:
+            response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -110,29 +142,32 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
 
     @app.get("/api/points")
     def points(
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(50, ge=1, le=_MAX_PAGE),
         sort: str = Query("score", pattern="^(score|sources|documents|first_seen|label)$"),
         source: str | None = None,
-        since: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
-        until: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+        since: date | None = None,
+        until: date | None = None,
         q: str | None = None,
     ) -> dict[str, Any]:
-        """A page of talking points, filtered by source, first-seen date and label words."""
+        """A page of talking points, filtered by source, first-seen date (YYYY-MM-DD) and
+        label words."""
         return views.points_page(
             reader(),
             offset=offset,
             limit=limit,
             sort=sort,
             source=source or None,
-            since=since or None,
-            until=until or None,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
             query=q,
         )
 
     @app.get("/api/point")
     def point(
-        id: str, offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=2000)
+        id: str,
+        offset: int = Query(0, ge=0, le=_MAX_OFFSET),
+        limit: int = Query(100, ge=1, le=2000),
     ) -> dict[str, Any]:
         """One talking point with a page of its mentions in context."""
         return found(views.point_detail(reader(), id, offset=offset, limit=limit), "talking point")
@@ -140,7 +175,7 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     @app.get("/api/reuse")
     def reuse(
         kind: str = Query("reuse", pattern="^(reuse|syndication|boilerplate)$"),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(50, ge=1, le=_MAX_PAGE),
     ) -> dict[str, Any]:
         """A page of copied-passage clusters of one kind."""
@@ -163,7 +198,8 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
 
     @app.get("/api/sources")
     def sources(
-        offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=_MAX_PAGE)
+        offset: int = Query(0, ge=0, le=_MAX_OFFSET),
+        limit: int = Query(100, ge=1, le=_MAX_PAGE),
     ) -> dict[str, Any]:
         """Sources by activity, with their community and roles."""
         return views.sources_page(reader(), offset=offset, limit=limit)
@@ -226,8 +262,22 @@ def create_app(db: str | Path, *, similar_embedder: Any = None) -> Any:
     return app
 
 
-def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the store until interrupted."""
+def allowed_hosts_for(host: str, extra: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The host names an app bound to ``host`` answers: the loopback names (and ``host``
+    itself) for a loopback or named address, plus ``extra``; any name for an address that
+    binds every interface (0.0.0.0, ::) unless ``extra`` names them."""
+    if host in ("0.0.0.0", "::", ""):
+        return extra or None
+    return (*LOOPBACK_NAMES, host, *extra)
+
+
+def run_app(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve an app from :func:`create_app` until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the store until interrupted."""
+    run_app(create_app(db, allowed_hosts=allowed_hosts_for(host)), host=host, port=port)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from chorus.errors import ChorusError, InputProblem
+from chorus.ingest.formats import JSON_TOO_DEEP, json_message
 from chorus.ingest.language import default_language_detector
 from chorus.ingest.mapping import DOCUMENT_FIELDS, FieldMap, to_document
 from chorus.ingest.records import RawRecord
@@ -48,7 +49,10 @@ def records_to_documents(
             try:
                 parsed = json.loads(value)
             except json.JSONDecodeError as exc:
-                yield file, line, f"malformed JSON: {exc.msg} at column {exc.colno}"
+                yield file, line, json_message(exc)
+                continue
+            except RecursionError:
+                yield file, line, JSON_TOO_DEEP
                 continue
             if not isinstance(parsed, dict):
                 yield file, line, f"expected a JSON object, got {type(parsed).__name__}"
