@@ -249,3 +249,33 @@ def test_embeddings_are_kept_in_small_steps(tmp_path: Path) -> None:
             embed(texts)
         kept = store.con.execute("SELECT count(*) FROM _embeddings").fetchone()
     assert kept is not None and kept[0] >= 256
+
+
+# -- found by bench/fuzz.py -------------------------------------------------------------------
+def test_parquet_value_python_cannot_hold_is_a_reject(tmp_path: Path, store: Store) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "a.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a", "b"],
+                "source": ["S", "S"],
+                "text": ["One thing happened.", "Another thing happened."],
+                "date": pa.array([0, 2**62], pa.timestamp("us")),
+            }
+        ),
+        path,
+    )
+    summary = ingest_paths(store, [path], on_error="skip")
+    assert (summary.n_new, summary.n_rejected) == (1, 1)
+    row = store.con.execute("SELECT line, field, reason FROM rejects").fetchone()
+    assert row is not None and row[:2] == (2, "date") and "cannot be read" in row[2]
+
+
+def test_html_the_extractor_fails_on_is_a_reject(tmp_path: Path, store: Store) -> None:
+    path = tmp_path / "page.html"
+    path.write_text("<iframe></html>0000-00-00")
+    summary = ingest_paths(store, [path], on_error="skip")
+    assert summary.n_new == 0 and summary.n_rejected == 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from chorus.errors import ChorusError, InputProblem
-from chorus.ingest.html import extract_html
+from chorus.ingest.html import ExtractionError, extract_html
 from chorus.ingest.records import RawRecord
 
 log = logging.getLogger(__name__)
@@ -265,6 +265,7 @@ def read_delimited(path: Path, *, delimiter: str, encoding: str | None = None) -
 
 # -- Parquet
 def read_parquet(path: Path, **_: Any) -> Iterator[Item]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     name = str(path)
@@ -274,10 +275,34 @@ def read_parquet(path: Path, **_: Any) -> Iterator[Item]:
         yield InputProblem(f"not a readable Parquet file: {exc}", name, None)
         return
     row = 0
-    for batch in parquet.iter_batches(batch_size=2048):
-        for obj in batch.to_pylist():
-            row += 1
-            yield RawRecord(name, row, obj)
+    try:
+        for batch in parquet.iter_batches(batch_size=2048):
+            try:
+                rows = batch.to_pylist()
+            except (OverflowError, ValueError, pa.ArrowException):
+                # A value Python cannot hold (a timestamp past year 9999): find it, row by row.
+                yield from _parquet_rows(batch, name, row)
+            else:
+                for i, obj in enumerate(rows, start=row + 1):
+                    yield RawRecord(name, i, obj)
+            row += batch.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        yield InputProblem(f"not a readable Parquet file: {exc}", name, row + 1)
+
+
+def _parquet_rows(batch: Any, name: str, before: int) -> Iterator[Item]:
+    import pyarrow as pa
+
+    for i in range(batch.num_rows):
+        obj: dict[str, Any] = {}
+        problem: InputProblem | None = None
+        for column in batch.schema.names:
+            try:
+                obj[column] = batch.column(column)[i].as_py()
+            except (OverflowError, ValueError, pa.ArrowException) as exc:
+                problem = InputProblem(f"value cannot be read: {exc}", name, before + i + 1, column)
+                break
+        yield problem or RawRecord(name, before + i + 1, obj)
 
 
 # -- Plain files and folders
@@ -293,7 +318,10 @@ def _read_text_file(path: Path, kind: str, *, root: Path | None, encoding: str |
     rel = path.relative_to(root).as_posix() if root else path.name
     implied: dict[str, Any] = {"id": rel}
     if kind == "html":
-        fields = extract_html(text)
+        try:
+            fields = extract_html(text)
+        except ExtractionError as exc:
+            return InputProblem(f"cannot extract the page's text: {exc}", name, None)
     else:
         fields = {"text": text}
         first = text.lstrip().split("\n", 1)[0].strip().lstrip("#").strip()
@@ -355,7 +383,11 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                 if text is None:
                     yield InputProblem("cannot decode the page's text", name, number)
                     continue
-                fields = extract_html(text, url=url)
+                try:
+                    fields = extract_html(text, url=url)
+                except ExtractionError as exc:
+                    yield InputProblem(f"cannot extract the page's text: {exc}", name, number)
+                    continue
                 implied: dict[str, Any] = {"url": url, "id": url}
                 crawl_date = record.rec_headers.get_header("WARC-Date")
                 if crawl_date:
