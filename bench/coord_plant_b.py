@@ -94,6 +94,8 @@ class PlantedB:
     wire_docs: set[str]
     wire_sources: set[str]
     viral_sources: list[str]
+    # Which of its campaign's claims each campaign document restates (claim number, text).
+    restated: dict[str, list[tuple[int, str]]]
 
 
 def _clean(text: str) -> str:
@@ -160,8 +162,22 @@ def _restate(family: list[str], rng: random.Random) -> str:
     return rewrite(family[0], rng)
 
 
+# A split after "Mr." or "U.S." is no sentence end: such pieces would run into the next one.
+_ABBREVIATED = re.compile(r"(?:\b[A-Z][a-z]{0,3}|\b(?:[A-Z]\.){1,3}[A-Z]?)\.$")
+
+
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if 8 <= len(s.split()) <= 60]
+    pieces: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE.split(text)):
+        if pieces and _ABBREVIATED.search(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        elif piece:
+            pieces.append(piece)
+    return [
+        s
+        for s in pieces
+        if 8 <= len(s.split()) <= 60 and not _ABBREVIATED.search(s) and s[0].isupper()
+    ]
 
 
 def _wire_copy(body: list[str], agency: str, form: str, rng: random.Random) -> str:
@@ -206,6 +222,7 @@ def build_corpus_b(n_docs: int, seed: int = 23) -> tuple[list[dict[str, object]]
     families = _families(rng)
     truth: set[tuple[str, str]] = set()
     campaign_sources: list[str] = []
+    restated: dict[str, list[tuple[int, str]]] = {}
     for c, size in enumerate(SIZES):
         claims = [families.pop() for _ in range(6)]
         sites = [
@@ -220,7 +237,11 @@ def build_corpus_b(n_docs: int, seed: int = 23) -> tuple[list[dict[str, object]]
             joined = [w for w in range(waves) if rng.random() < 0.65] or [rng.randrange(waves)]
             for w in joined:
                 when = start + timedelta(days=w, hours=rng.uniform(0, 4))
-                body = [_restate(f, rng) for f in rng.sample(claims, rng.choice((2, 3)))]
+                chosen = rng.sample(range(len(claims)), rng.choice((2, 3)))
+                body = [_restate(claims[i], rng) for i in chosen]
+                restated[f"{site}-w{w}"] = [
+                    (c * 100 + i, t) for i, t in zip(chosen, body, strict=True)
+                ]
                 body += rng.sample(filler, rng.randrange(4, 9))
                 rng.shuffle(body)
                 docs.append(
@@ -274,4 +295,6 @@ def build_corpus_b(n_docs: int, seed: int = 23) -> tuple[list[dict[str, object]]
                 }
             )
     innocent = sorted(set(outlets) | set(viral_sources))
-    return docs, PlantedB(truth, campaign_sources, innocent, wire_docs, wire_sources, viral_sources)
+    return docs, PlantedB(
+        truth, campaign_sources, innocent, wire_docs, wire_sources, viral_sources, restated
+    )

@@ -204,3 +204,33 @@ def test_classify(
     from chorus.reuse import classify
 
     assert classify(sources=sources, wire=wire, at_edge=at_edge, text=text) == kind
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("New York Times - Opinion", "new york times"),
+        ("Fox News (Online)", "fox news"),
+        ("HuffPost: Politics", "huffpost"),
+        # A hyphen inside a name is part of it: two sites are not one outlet's sections.
+        ("news-site.com", "news-site.com"),
+        ("Chicago Sun-Times", "chicago sun-times"),
+        ("campaign3-site7", "campaign3-site7"),
+    ],
+)
+def test_outlet_of_a_source(source: str, expected: str) -> None:
+    from chorus.reuse.classify import outlet
+
+    assert outlet(source) == expected
+
+
+def test_a_passage_two_hyphenated_sites_share_is_not_boilerplate() -> None:
+    from chorus.reuse import classify
+
+    kind = classify(
+        sources=["b1-wire-0", "b1-wire-0", "b1-news-2", "b1-news-2"],
+        wire=[False] * 4,
+        at_edge=[False] * 4,
+        text=BODY,
+    )
+    assert kind == "reuse"
