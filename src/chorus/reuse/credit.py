@@ -78,9 +78,11 @@ _BYLINE = re.compile(
 )
 _CLOSING = re.compile(rf"^[^\S\n]*[-—–]{{1,2}}[^\S\n]*{_AGENCY}[^\S\n]*\.?[^\S\n]*$", re.MULTILINE)
 _NAME = r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+# "contributed to this report", "contributed reporting": not "Bloomberg contributed $1m".
 _CONTRIBUTED = re.compile(
-    rf"{_AGENCY}(?:\s+(?:writers?|reporters?|staff|correspondents?)"
-    rf"(?:\s+{_NAME}(?:\s*(?:,|and|,\s*and)\s*{_NAME})*)?)?\s+contributed\b"
+    rf"{_REPORTER}(?:\s+(?:writers?|reporters?|staff|correspondents?)"
+    rf"(?:\s+{_NAME}(?:\s*(?:,|and|,\s*and)\s*{_NAME})*)?)?\s+contributed"
+    rf"\s+(?:reporting\b|to\s+(?:this|the)\s+(?:report|story|article)\b)"
 )
 _COPYRIGHT = re.compile(rf"(?:©|\([cC]\)|Copyright)[^\S\n]*(?:\d{{4}}[^\S\n]*)?{_AGENCY}\b")
 _REPORTING_BY = re.compile(r"\bReporting by\b[^\n]{0,300}?\bEditing by\b")
@@ -190,7 +192,12 @@ def find_credits(text: str, source: str = "") -> list[Credit]:
             add(m, "contributed", False)
     if "©" in text or "opyright" in text or "(c)" in text or "(C)" in text:
         for m in _COPYRIGHT.finditer(text):
-            add(m, "copyright", True)
+            # At the end of the text it is the text's copyright; elsewhere it is a picture's
+            # ("© 2013 Reuters" under a photo), which credits that caption only.
+            if m.start() >= len(text) - _TAIL:
+                add(m, "copyright", True)
+            else:
+                add(m, "photo", False)
     if "Editing by" in text:
         for m in _REPORTING_BY.finditer(text):
             add(m, "reporting by", True)
