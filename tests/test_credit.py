@@ -125,6 +125,8 @@ def test_credit_forms(text: str, source: str, agency: str, form: str, whole: boo
         (f"{BODY} CNN reported the vote first.", "Fox News"),
         # An embedded tweet's attribution is not a closing credit.
         (f"{BODY}\n\n— The Associated Press (@AP) December 1, 2019", "Breitbart"),
+        # A caption's credit closing a line is no dateline.
+        (f"Three men in Ghazni Province, 2015. (Reuters)\n\n{BODY}", "Guest Writer - Right"),
         # Michael Bloomberg giving money is no credit.
         (f"{BODY} Bloomberg contributed so much last year to charity.", "Politico"),
         # Parentheses that are not an agency.

@@ -66,10 +66,11 @@ _REPORTER = rf"(?P<agency>{_alternation(_ALL - _NOT_REPORTERS)})"
 _HEAD = 400
 _TAIL = 300
 
-# At a line's start or after a sentence (a headline run into the text before it).
+# At a line's start or after a sentence (a headline run into the text before it), with the
+# story going on in the same line: "(Reuters)" closing a line is a caption's credit.
 _DATELINE_BODY = (
     rf"(?:^|(?<=[.!?\"”’]\s))[^\S\n]*(?:[A-Z][\w.'’-]*(?:,?[^\S\n]+[A-Z][\w.'’-]*){{0,5}},?[^\S\n]*)?"
-    rf"\({_AGENCY}\)(?:[^\S\n]*[-—–:]+)?"
+    rf"\({_AGENCY}\)(?:[^\S\n]*[-—–:]+)?(?=[^\S\n]*\S)"
 )
 _DATELINE = re.compile(_DATELINE_BODY, re.MULTILINE)
 _BYLINE = re.compile(
