@@ -410,3 +410,33 @@ def test_closest_pairs_match_brute_force(seed: int, window: float | None, chunk_
         assert key not in got
         got[key] = math.inf if math.isnan(lag) else lag
     assert got == _closest_brute_force(events, window)
+
+
+def test_a_copied_sentence_is_one_object_not_two(tmp_path: Path) -> None:
+    """A claim two sites copy word for word is a talking point and a copied passage at once:
+    one piece of evidence, which alone makes no edge (min_objects 2)."""
+    from chorus.analyze import analyze
+
+    claim = (
+        "The new water treatment plant on the east side of the river quietly doubled its "
+        "prices for every household in the county last winter without any public vote."
+    )
+    own = [
+        "Our correspondent visited the farmers market downtown on a cold Saturday morning.",
+        "The local football team lost its third game in a row to a rival from the north.",
+    ]
+    rows = [
+        {
+            "id": f"d{i}",
+            "source": f"site{i}",
+            "published_at": f"2020-03-04T1{i}:00:00",
+            "text": f"{own[i]} {claim} {own[1 - i]}".replace(own[1 - i], f"Note {i}."),
+        }
+        for i in range(2)
+    ]
+    with _store_with(tmp_path, rows) as store:
+        analyze(store)
+        kinds = store.con.execute("SELECT kind FROM reuse_clusters").fetchall()
+        assert ("reuse",) in kinds and store.count("mentions") >= 2
+        n_edges = store.con.execute("SELECT count(*) FROM source_edges").fetchall()[0][0]
+        assert n_edges == 0

@@ -2,6 +2,10 @@
 of kind ``reuse``), links in the text, and page templates several sources share. Syndication
 (credited wire copy) and one source's own boilerplate are never objects.
 
+A copied passage that is no more than one sentence of a talking point is not a second object
+beside the point: the same words would count twice (a claim copied word for word by two
+sites would make an edge alone).
+
 Credited wire copy brings nothing with it (the ``credits`` table, :mod:`chorus.reuse.credit`):
 a document that is an agency's copy (its dateline, byline, closing line or copyright credits
 the agency) shares no object at all; a sentence credited in the text ("..., Reuters
@@ -45,6 +49,11 @@ def canonical_url(url: str) -> str | None:
     return urlunsplit(("", host, path, query, "")).removeprefix("//")
 
 
+# A passage lying within one mention: 80% of its characters inside it.
+WITHIN_MENTION_SHARE = 0.8
+_WITHIN_MENTION = f"""m.doc_id = p.doc_id
+    AND least(p."end", m."end") - greatest(p.start, m.start)
+        >= {WITHIN_MENTION_SHARE} * (p."end" - p.start)"""
 _NOT_WIRE_COPY = """NOT EXISTS (
     SELECT 1 FROM credits w WHERE w.whole AND w.doc_id = d.doc_id)"""
 
@@ -82,6 +91,10 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
             # A template counts only when several sources share it: one site's own footer
             # says nothing about anyone else.
             extra = "" if kind == "reuse" else "AND c.n_sources >= 2"
+            if kind == "reuse" and "point" in kinds and "mentions" in names:
+                # A copied passage that is (most of) one sentence of a talking point is
+                # that point's evidence again: counted once, as the point.
+                extra = f"AND NOT EXISTS (SELECT 1 FROM mentions m WHERE {_WITHIN_MENTION})"
             parts.append(
                 f"""SELECT DISTINCT d.source, '{label}' AS kind, p.cluster_id AS object_id,
                            p.doc_id, d.published_at

@@ -31,7 +31,7 @@ from chorus.coord.core import (
     configuration_p,
     group_nanmedian,
 )
-from chorus.coord.objects import URL_RE, shared_link
+from chorus.coord.objects import URL_RE, WITHIN_MENTION_SHARE, shared_link
 from chorus.coord.settings import CoordSettings
 from chorus.coord.stage import MAX_WINDOW, MIN_WINDOW, communities
 from chorus.reuse.credit import credit_table
@@ -137,10 +137,23 @@ def sharing_events(
         chosen = cluster_kind.where(F.col("kind") == kind)
         if kind == "boilerplate":
             chosen = chosen.where("n_sources >= 2")
+        copies = spans.join(chosen.select("cluster_id"), "cluster_id")
+        if kind == "reuse" and "point" in kinds and mentions is not None:
+            # As on one machine: a passage within one mention is that point's evidence.
+            held = mentions.select(
+                F.col("doc_id").alias("m_doc"),
+                F.col("start").alias("m_start"),
+                F.col("end").alias("m_end"),
+            )
+            overlap = F.least(F.col("end"), F.col("m_end")) - F.greatest(
+                F.col("start"), F.col("m_start")
+            )
+            within = (F.col("doc_id") == F.col("m_doc")) & (
+                overlap >= WITHIN_MENTION_SHARE * (F.col("end") - F.col("start"))
+            )
+            copies = copies.join(held, within, "left_anti")
         parts.append(
-            spans.join(chosen.select("cluster_id"), "cluster_id")
-            .join(docs, "doc_id")
-            .select(
+            copies.join(docs, "doc_id").select(
                 "source",
                 F.lit(label).alias("kind"),
                 F.col("cluster_id").alias("object_id"),
