@@ -6,6 +6,7 @@ Readers never raise on bad content: the pipeline decides whether a problem refus
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -353,10 +354,23 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
     from warcio.exceptions import ArchiveLoadFailed
 
     name = str(path)
+    # warcio writes its warnings (a record not followed by a newline) to stderr itself; the
+    # library never prints, so they go to the log.
+    noise = io.StringIO()
     with path.open("rb") as fh:
         number = 0
         try:
-            for record in ArchiveIterator(fh):
+            with contextlib.redirect_stderr(noise):
+                records = iter(ArchiveIterator(fh))
+            while True:
+                # Only warcio's own calls run with stderr caught: never the caller's code
+                # between two records.
+                with contextlib.redirect_stderr(noise):
+                    record = next(records, None)
+                    if record is not None and record.rec_type == "response":
+                        body = record.content_stream().read()
+                if record is None:
+                    break
                 number += 1
                 if record.rec_type != "response":
                     continue
@@ -365,7 +379,6 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                 if "html" not in ctype.lower():
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI")
-                body = record.content_stream().read()
                 missing = getattr(record.raw_stream, "limit", 0) or 0
                 if missing > 0:
                     # The file ends inside this record: its page would be cut mid-word.
@@ -411,6 +424,8 @@ def read_warc(path: Path, *, encoding: str | None = None) -> Iterator[Item]:
                 name,
                 None,
             )
+    if noise.getvalue().strip():
+        log.warning("%s: %s", name, " ".join(noise.getvalue().split())[:500])
 
 
 def read_path(
