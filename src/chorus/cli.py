@@ -769,6 +769,11 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
         f"coord: {summary.n_edges:,} source edges over {summary.n_objects:,} shared objects, "
         f"{test}; {summary.n_communities:,} communities; {window}; {summary.seconds:.1f}s"
     )
+    if summary.n_wire_docs:
+        click.echo(
+            f"  {summary.n_wire_docs:,} documents are credited wire copy and share nothing "
+            "(chorus export credits)"
+        )
     rows = store.con.execute(
         """SELECT source_a, source_b, weight, n_objects, q_value FROM source_edges
            ORDER BY weight DESC, source_a, source_b LIMIT ?""",

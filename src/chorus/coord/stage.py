@@ -22,7 +22,7 @@ from chorus.coord.core import (
 from chorus.coord.objects import sharing_events, write_credits
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
-from chorus.store import Store
+from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ class CoordSummary:
     communities_from: str
     seconds: float
     null_seconds: float
+    # Documents that are an agency's copy (their whole text credited): they share nothing.
+    n_wire_docs: int = 0
 
 
 def find_coordination(
@@ -56,6 +58,7 @@ def find_coordination(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
     write_credits(store, progress=progress)
+    n_wire_docs = int(scalar(store.con, "SELECT count(DISTINCT doc_id) FROM credits WHERE whole"))
     rows, events, n_objects = _events(store, sharing_events(store, settings.kinds), sources)
     window = settings.window_hours if settings.window_hours else _window_from_data(events)
     if not np.isfinite(events.time).any():
@@ -94,6 +97,7 @@ def find_coordination(
         communities_from=communities_from,
         seconds=time.perf_counter() - started,
         null_seconds=null_seconds,
+        n_wire_docs=n_wire_docs,
     )
 
 
