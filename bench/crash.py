@@ -136,13 +136,15 @@ def _check(db: Path, clean_counts: dict[str, int]) -> list[str]:
                 WHERE NOT EXISTS (SELECT 1 FROM batches b
                                   WHERE b.batch_id = d.batch_id AND b.state = 'done')""",
             "documents without sentences": """SELECT count(*) FROM documents d
-                WHERE NOT EXISTS (SELECT 1 FROM sentences s USING (doc_id))""",
+                WHERE NOT EXISTS (SELECT 1 FROM sentences s WHERE s.doc_id = d.doc_id)""",
             "passages without a cluster": """SELECT count(*) FROM passages p
-                WHERE NOT EXISTS (SELECT 1 FROM reuse_clusters c USING (cluster_id))""",
+                WHERE NOT EXISTS (SELECT 1 FROM reuse_clusters c
+                                  WHERE c.cluster_id = p.cluster_id)""",
             "mentions without a point": """SELECT count(*) FROM mentions m
-                WHERE NOT EXISTS (SELECT 1 FROM points p USING (point_id))""",
+                WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.point_id = m.point_id)""",
             "evidence without an edge": """SELECT count(*) FROM edge_evidence v
-                WHERE NOT EXISTS (SELECT 1 FROM source_edges e USING (source_a, source_b))""",
+                WHERE NOT EXISTS (SELECT 1 FROM source_edges e
+                                  WHERE e.source_a = v.source_a AND e.source_b = v.source_b)""",
         }
         for what, sql in orphans.items():
             try:
