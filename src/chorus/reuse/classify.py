@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from enum import StrEnum
 
-from chorus.reuse.credit import is_credit_line
+from chorus.reuse.credit import is_credit_line, outlet
 
 _FURNITURE = re.compile(
     r"\b(?:follow|subscribe|unsubscribe|newsletters?|sign\s+up|share\s+this|copyright"
@@ -29,20 +29,6 @@ _FURNITURE = re.compile(
     r"|opinions\s+expressed|disclaimer)\b|©",
     re.IGNORECASE,
 )
-# A section after a spaced separator ("X - Opinion", "X | World", "X: Politics") or in
-# parentheses ("X (Web News)"); a hyphen inside a name ("news-site.com", "b1-post-3") is
-# part of the name.
-_SECTION = re.compile(r"\s*\(.*\)$|\s+[-–—|]\s.*$|:\s.*$")
-
-
-def outlet(source: str) -> str:
-    """The outlet a source name belongs to: "New York Times - Opinion" and "New York Times -
-    News" are sections of one outlet, whose template they share.
-
-    >>> outlet("New York Times - Opinion"), outlet("CNN (Web News)"), outlet("news-site.com")
-    ('new york times', 'cnn', 'news-site.com')
-    """
-    return _SECTION.sub("", source).strip().casefold() or source.casefold()
 
 
 class ReuseKind(StrEnum):

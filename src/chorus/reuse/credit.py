@@ -99,7 +99,7 @@ _CREDIT_LINE = re.compile(
     "|".join(
         (
             _DATELINE_BODY,
-            _CONTRIBUTED.pattern + r"(?:\s+to\s+this\s+(?:report|story|article))?",
+            _CONTRIBUTED.pattern,
             _COPYRIGHT.pattern,
             _PHOTO.pattern,
             r"All rights reserved|\bReporting by\b|\bEditing by\b|\bBy\b",
@@ -147,11 +147,26 @@ def agency_of(name: str) -> str | None:
     return _CANONICAL.get(name.strip().casefold())
 
 
+# A section after a spaced separator ("X - Opinion", "X | World", "X: Politics") or in
+# parentheses ("X (Web News)"); a hyphen inside a name ("news-site.com", "b1-post-3") is
+# part of the name.
+_SECTION = re.compile(r"\s*\(.*\)$|\s+[-–—|]\s.*$|:\s.*$")
+
+
+def outlet(source: str) -> str:
+    """The outlet a source name belongs to: "New York Times - Opinion" and "New York Times -
+    News" are sections of one outlet, whose template they share.
+
+    >>> outlet("New York Times - Opinion"), outlet("CNN (Web News)"), outlet("news-site.com")
+    ('new york times', 'cnn', 'news-site.com')
+    """
+    return _SECTION.sub("", source).strip().casefold() or source.casefold()
+
+
 def source_agency(source: str) -> str | None:
     """The agency a source is, if it is one ("Reuters", "Associated Press", "AFP - World",
     "CNN (Web News)")."""
-    base = re.sub(r"\s*(?:\(.*\)|[-–—|:].*)$", "", source).strip()
-    return agency_of(base) or agency_of(source)
+    return agency_of(outlet(source)) or agency_of(source)
 
 
 def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
