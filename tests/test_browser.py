@@ -151,7 +151,24 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     _network_and_evidence(page, "report")
     p = page.show("#/search?q=uprising", "report-search")
     assert p.locator("div.mention").count() >= 1
+    # The copied-passages tabs are links, and the footer two seeds share is one click away.
+    p = page.show("#/reuse/reuse", "report-copies")
+    _reads_cleanly(p)
+    p.locator("main a", has_text="boilerplate").first.click()
+    p.wait_for_function("() => location.hash === '#/reuse/boilerplate'")
+    p.wait_for_selector("main[data-ready=true] table tr >> nth=1")
+    p.screenshot(path=str(shots / "report-copies-boilerplate.png"), full_page=True)
+    _reads_cleanly(p)
+    for view in ("#/", "#/points", "#/network", "#/sources", "#/reuse/syndication"):
+        _reads_cleanly(page.show(view))
     assert page.errors == []
+
+
+def _reads_cleanly(p: Any) -> None:
+    """No view shows a JavaScript value where text belongs."""
+    text = p.locator("main").inner_text()
+    for bad in ("[object", "undefined", "NaN"):
+        assert bad not in text, f"{bad!r} on the page: {text[:300]!r}"
 
 
 def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:

@@ -19,7 +19,7 @@
       else if (k === "style") Object.assign(el.style, v);
       else el.setAttribute(k, String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -31,7 +31,7 @@
       if (k === "onclick") el.addEventListener("click", v);
       else el.setAttribute(k, String(v));
     }
-    for (const c of children.flat()) if (c) el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+    for (const c of children.flat(Infinity)) if (c) el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
     return el;
   }
   const link = (hash, text) => h("a", { href: "#" + hash }, text);
