@@ -10,8 +10,12 @@ from chorus.store import Store
 # Where each kind of object sits in a document. A link has no span table: its text is the
 # canonical URL and its offsets are unknown (the raw link in the text may carry tracking
 # parameters the canonical form dropped).
+# A talking-point object is a claim family (``chorus.points.families``), named by its
+# largest point: a document's span is its mention of any point of the family.
 _SPANS = """
-    SELECT 'point' AS kind, point_id AS object_id, doc_id, start, "end", text FROM mentions
+    SELECT 'point' AS kind, coalesce(p.family_id, m.point_id) AS object_id, m.doc_id, m.start,
+           m."end", m.text
+    FROM mentions m LEFT JOIN points p USING (point_id)
     UNION ALL
     SELECT CASE c.kind WHEN 'reuse' THEN 'reuse' ELSE 'template' END, p.cluster_id, p.doc_id,
            p.start, p."end", p.text

@@ -1,6 +1,7 @@
-"""What sources share, read from the store: talking points, copied passages (reuse clusters
-of kind ``reuse``), links in the text, and page templates several sources share. Syndication
-(credited wire copy) and one source's own boilerplate are never objects.
+"""What sources share, read from the store: talking points (a claim family counts once:
+points that restate one claim are one object, ``chorus.points.families``), copied passages
+(reuse clusters of kind ``reuse``), links in the text, and page templates several sources
+share. Syndication (credited wire copy) and one source's own boilerplate are never objects.
 
 A copied passage that is no more than one sentence of a talking point is not a second object
 beside the point: the same words would count twice (a claim copied word for word by two
@@ -75,9 +76,10 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
             else ""
         )
         parts.append(
-            f"""SELECT DISTINCT d.source, 'point' AS kind, m.point_id AS object_id, m.doc_id,
-                       d.published_at
+            f"""SELECT DISTINCT d.source, 'point' AS kind,
+                       coalesce(p.family_id, m.point_id) AS object_id, m.doc_id, d.published_at
                 FROM mentions m JOIN documents d USING (doc_id)
+                LEFT JOIN points p USING (point_id)
                 WHERE {_NOT_WIRE_COPY} {syndicated}
                   AND NOT EXISTS (
                       SELECT 1 FROM credits w

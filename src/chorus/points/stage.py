@@ -23,6 +23,7 @@ import pyarrow as pa
 from chorus.points.cache import cached_embed
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.embedders import load_embedder
+from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
@@ -250,9 +251,7 @@ def _tables(
                 units=[int(sentence_unit[r]) for r in rows],
             ),
             unit_texts={u: unit_texts[u] for u in units},
-            unit_vectors=(
-                {u: groups.vectors[row_of_unit[u]] for u in units} if len(units) > 1 else {}
-            ),
+            unit_vectors={u: groups.vectors[row_of_unit[u]] for u in units if u in row_of_unit},
             docs=docs,
             settings=settings,
         )
@@ -276,11 +275,15 @@ class PointSentences:
 
 @dataclass(frozen=True)
 class BuiltPoint:
-    """One point's row, its mention rows (tuples: millions of them) and its claims."""
+    """One point's row, its mention rows (tuples: millions of them), its claims, and the sum
+    of its mentions' vectors (``None`` when its one sentence was never embedded) over
+    ``n_vectors`` mentions: what claim families are found from."""
 
     row: dict[str, object]
     mentions: list[tuple[object, ...]]
     claims: list[str]
+    vector_sum: np.ndarray | None = None
+    n_vectors: int = 0
 
 
 def build_point(
@@ -351,7 +354,13 @@ def build_point(
         )
         for r in sorted(rows, key=lambda r: (group.doc_ids[r], group.sent_nos[r]))
     ]
-    return BuiltPoint(row, mentions, [unit_texts[u] for u in units])
+    embedded = [u for u in group.units if u in unit_vectors]
+    vector_sum = (
+        np.sum([np.asarray(unit_vectors[u], dtype=np.float32) for u in embedded], axis=0)
+        if embedded
+        else None
+    )
+    return BuiltPoint(row, mentions, [unit_texts[u] for u in units], vector_sum, len(embedded))
 
 
 def points_tables(built: list[BuiltPoint]) -> tuple[pa.Table, pa.Table]:
@@ -360,6 +369,14 @@ def points_tables(built: list[BuiltPoint]) -> tuple[pa.Table, pa.Table]:
     point_rows = [dict(p.row) for p in built]
     for point_row, phrases in zip(point_rows, keyphrases([p.claims for p in built]), strict=True):
         point_row["keyphrases"] = phrases
+    families = family_ids(
+        [str(r["point_id"]) for r in point_rows],
+        [int(p.row["n_mentions"]) for p in built],  # type: ignore[call-overload]
+        [p.vector_sum for p in built],
+        [p.n_vectors for p in built],
+    )
+    for point_row, family in zip(point_rows, families, strict=True):
+        point_row["family_id"] = family
     point_rows.sort(key=lambda r: (-float(r["score"]), -int(r["n_docs"]), str(r["point_id"])))  # type: ignore[arg-type,call-overload]
     mention_rows = [m for p in built for m in p.mentions]
     return (
@@ -396,6 +413,7 @@ POINT_SCHEMA = pa.schema(
         ("origin_source", pa.string()),
         ("score", pa.float32()),
         ("cohesion", pa.float32()),
+        ("family_id", pa.string()),
     ]
 )
 MENTION_SCHEMA = pa.schema(

@@ -4,7 +4,9 @@ These are heuristics with stated rules, so a reader can check each label:
 - boilerplate: one outlet (sections like "X - News" and "X - Opinion" count as one) carries
   at least 80% of its copies, in three or more documents; or, across outlets, it is page
   furniture: at least 80% of the copies sit in the first or last fifth of their document and
-  the text speaks of following, subscribing, newsletters, disclaimers or copyright.
+  at least half of its sentences speak of following, subscribing, sharing, newsletters,
+  disclaimers or copyright (a claim followed by "Share this before it disappears." is a
+  claim, not a footer).
 - syndication: at least half the documents carrying it credit a wire service or are published
   by one (the credits are listed in :mod:`chorus.reuse.credit`: datelines with the agency in
   parentheses, bylines, a closing "— Associated Press", "contributed to this report",
@@ -24,11 +26,36 @@ from chorus.reuse.credit import is_credit_line, outlet
 
 _FURNITURE = re.compile(
     r"\b(?:follow|subscribe|unsubscribe|newsletters?|sign\s+up|share\s+this|copyright"
-    r"|all\s+rights\s+reserved|twitter|facebook|youtube|instagram|telegram|click\s+here"
-    r"|read\s+more|advertisement|do\s+not\s+necessarily|views\s+expressed"
-    r"|opinions\s+expressed|disclaimer)\b|©",
+    r"|all\s+rights\s+reserved|click\s+here|read\s+more|advertisement|do\s+not\s+necessarily"
+    r"|views\s+expressed|opinions\s+expressed|disclaimer)\b|©",
     re.IGNORECASE,
 )
+# A platform's name is furniture in share buttons ("Facebook Twitter Pinterest"), not in a
+# sentence about "a Twitter user": two names or more.
+_PLATFORMS = re.compile(
+    r"\b(?:twitter|facebook|youtube|instagram|telegram|pinterest|whatsapp)\b", re.IGNORECASE
+)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def is_furniture(text: str) -> bool:
+    """Whether at least half of ``text`` (by characters) is sentences of page furniture:
+    following, subscribing, sharing, newsletters, disclaimers, copyright, share buttons.
+
+    >>> is_furniture("Follow us on Twitter. Sign up for our newsletter.")
+    True
+    >>> is_furniture("Facebook Twitter Pinterest Email. The article continues below.")
+    True
+    >>> is_furniture("A Twitter user lost her NASA internship over a post. Share this now.")
+    False
+    """
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    furniture = sum(
+        len(s) for s in sentences if _FURNITURE.search(s) or len(_PLATFORMS.findall(s)) >= 2
+    )
+    return bool(sentences) and furniture * 2 >= sum(len(s) for s in sentences)
 
 
 class ReuseKind(StrEnum):
@@ -50,7 +77,7 @@ def classify(
     top = outlets.most_common(1)[0][1] if outlets else 0
     if len(sources) >= 3 and top >= 0.8 * len(sources):
         return ReuseKind.BOILERPLATE
-    if sum(at_edge) >= 0.8 * len(at_edge) and _FURNITURE.search(text):
+    if sum(at_edge) >= 0.8 * len(at_edge) and is_furniture(text):
         return ReuseKind.BOILERPLATE
     if len(set(sources)) > 1 and (sum(wire) * 2 >= len(wire) or is_credit_line(text)):
         return ReuseKind.SYNDICATION

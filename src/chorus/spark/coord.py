@@ -122,11 +122,18 @@ def sharing_events(
         kept = mentions.join(F.broadcast(wire), inside, "left_anti").join(
             credited, inside, "left_anti"
         )
+        # As on one machine: a claim family is one object (``family_id`` when the mentions
+        # carry it, joined from the points).
+        family = (
+            F.coalesce(F.col("family_id"), F.col("point_id"))
+            if "family_id" in mentions.columns
+            else F.col("point_id")
+        )
         parts.append(
             kept.join(docs, "doc_id").select(
                 "source",
                 F.lit("point").alias("kind"),
-                F.col("point_id").alias("object_id"),
+                family.alias("object_id"),
                 "doc_id",
                 "published_at",
             )

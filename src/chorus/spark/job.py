@@ -251,9 +251,15 @@ def _run(
         from chorus.spark.coord import spark_coordination
 
         assert clusters is not None and passages is not None
+        mentions = spark.read.parquet(f"{output}/mentions")
+        stored_points = spark.read.parquet(f"{output}/points")
+        if "family_id" in stored_points.columns:
+            mentions = mentions.join(
+                stored_points.select("point_id", "family_id"), "point_id", "left"
+            )
         found_coord = spark_coordination(
             spark.read.parquet(f"{output}/documents"),
-            spark.read.parquet(f"{output}/mentions"),
+            mentions,
             passages,
             clusters,
             settings=coord,

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from chorus.points.cache import EMBED_BATCH, embed_batches, text_key
 from chorus.points.cluster import cluster_component
+from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrase_vectoriser
 from chorus.points.neighbours import (
     PROBES,
@@ -66,7 +67,7 @@ _BUILT_COLUMNS = (
     "point_id STRING, label STRING, n_mentions INT, n_docs INT, n_sources INT, "
     "first_seen TIMESTAMP_NTZ, last_seen TIMESTAMP_NTZ, origin_doc_id STRING, "
     "origin_source STRING, score FLOAT, cohesion FLOAT, claims ARRAY<STRING>, "
-    f"mentions {_MENTION_TYPE}"
+    f"mentions {_MENTION_TYPE}, vector_sum BINARY, n_vectors INT"
 )
 
 
@@ -506,14 +507,10 @@ def _build(
             units=column["unit"],
         )
         unit_texts = dict(zip(column["unit"], column["claim"], strict=True))
-        unit_vectors = (
-            {
-                u: np.frombuffer(v, dtype=np.float16)
-                for u, v in zip(column["unit"], column["cvec"], strict=True)
-            }
-            if len(unit_texts) > 1
-            else {}
-        )
+        unit_vectors = {
+            u: np.frombuffer(v, dtype=np.float16)
+            for u, v in zip(column["unit"], column["cvec"], strict=True)
+        }
         docs = {
             d: DocInfo(s, p)
             for d, s, p in zip(
@@ -527,8 +524,22 @@ def _build(
             return _BUILT_SCHEMA.empty_table()
         names = MENTION_SCHEMA.names[1:]
         mentions = [dict(zip(names, m[1:], strict=True)) for m in point.mentions]
+        vector_sum = (
+            None
+            if point.vector_sum is None
+            else np.asarray(point.vector_sum, dtype=np.float32).tobytes()
+        )
         return pa.Table.from_pylist(
-            [{**point.row, "claims": point.claims, "mentions": mentions}], schema=_BUILT_SCHEMA
+            [
+                {
+                    **point.row,
+                    "claims": point.claims,
+                    "mentions": mentions,
+                    "vector_sum": vector_sum,
+                    "n_vectors": point.n_vectors,
+                }
+            ],
+            schema=_BUILT_SCHEMA,
         )
 
     return rows.groupBy("label").applyInArrow(build, _BUILT_COLUMNS)
@@ -549,6 +560,8 @@ _BUILT_SCHEMA = pa.schema(
         ("cohesion", pa.float32()),
         ("claims", pa.list_(pa.string())),
         ("mentions", pa.list_(pa.struct(list(MENTION_SCHEMA)[1:]))),
+        ("vector_sum", pa.binary()),
+        ("n_vectors", pa.int32()),
     ]
 )
 
@@ -622,12 +635,31 @@ def _with_keyphrases(built: Any) -> Any:
         "origin_source",
         "score",
         "cohesion",
+        "family_id",
     ]
     return (
         built.join(phrases, "point_id", "left")
+        .join(_families(built), "point_id", "left")
         .withColumn("keyphrases", F.coalesce("keyphrases", F.array().cast("array<string>")))
         .select(*columns)
     )
+
+
+def _families(built: Any) -> Any:
+    """(point_id, family_id) by :func:`~chorus.points.families.family_ids` on the driver:
+    one summed vector per point is collected (the points, not the sentences)."""
+    rows = built.select("point_id", "n_mentions", "vector_sum", "n_vectors").collect()
+    families = family_ids(
+        [r["point_id"] for r in rows],
+        [int(r["n_mentions"]) for r in rows],
+        [
+            None if r["vector_sum"] is None else np.frombuffer(r["vector_sum"], dtype=np.float32)
+            for r in rows
+        ],
+        [int(r["n_vectors"]) for r in rows],
+    )
+    table = pa.table({"point_id": [r["point_id"] for r in rows], "family_id": families})
+    return built.sparkSession.createDataFrame(table.to_pandas())
 
 
 _TERM_SCHEMA = pa.schema(

@@ -285,6 +285,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=8,
+        description="claim families: the talking points that restate one claim",
+        statements=("ALTER TABLE points ADD COLUMN family_id VARCHAR",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
