@@ -128,7 +128,15 @@ def _network_and_evidence(page: Page, prefix: str) -> None:
     p.wait_for_selector("#evidence h3.edge-title")
     rows = p.locator("#evidence table tr")
     assert rows.count() >= 3  # a header and the edge's objects
-    assert "characters" in p.locator("#evidence").inner_text()
+    evidence = p.locator("#evidence").inner_text()
+    assert "characters" in evidence
+    # Each object is named and one click from its point or passage.
+    assert "talking point" in evidence
+    assert p.locator("#evidence table a[href^='#/point/']").count() >= 1
+    # The seeds' edges are none of them significant: the caption says so, not "beyond chance".
+    caption = p.locator("main").inner_text()
+    assert "No edge is significant" in caption and "beyond chance" not in caption
+    assert "Solid edges are significant" in caption
     p.screenshot(path=str(page.shots / f"{prefix}-edge-evidence.png"), full_page=True)
 
 
@@ -149,6 +157,14 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     p.wait_for_selector("div.mention mark")
     p.screenshot(path=str(shots / "report-point.png"), full_page=True)
     _network_and_evidence(page, "report")
+    # Four of the five seeds are undated: where no mention is dated, no origin is named.
+    p = page.show("#/points")
+    undated = p.locator("table.points td", has_text="unknown (undated)")
+    assert undated.count() >= 1
+    undated.first.locator("xpath=..").locator("a").first.click()
+    p.wait_for_selector("div.mention")
+    assert "which document came first is unknown" in p.locator("main").inner_text()
+    assert " 1 documents" not in p.locator("main").inner_text()
     p = page.show("#/search?q=uprising", "report-search")
     assert p.locator("div.mention").count() >= 1
     # The copied-passages tabs are links, and the footer two seeds share is one click away.

@@ -398,7 +398,10 @@ def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | Non
         _records(
             store,
             """SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
-                      count(*) AS n_mentions_here, p.origin_source = ? AS originated_here
+                      count(*) AS n_mentions_here,
+                      -- With no dated mention, nobody can be said to be first.
+                      CASE WHEN p.first_seen IS NULL THEN NULL
+                           ELSE p.origin_source = ? END AS originated_here
                FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
                WHERE d.source = ?
                GROUP BY ALL ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id

@@ -40,6 +40,10 @@
   const num = (v, d = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(d));
   const pct = (v) => (v === null || v === undefined ? "—" : Math.round(v * 100) + "%");
   const colour = (c) => (c === null || c === undefined ? "#bbb" : PALETTE[c % PALETTE.length]);
+  const plural = (n, one, many) => `${Number(n).toLocaleString()} ${n === 1 ? one : many || one + "s"}`;
+  // An origin is named only when dates can support it: with no dated mention, order is unknown.
+  const origin = (firstSeen, source) => (firstSeen ? link("/source/" + enc(source), source)
+    : h("span", { className: "muted", title: "no dated document: which came first is unknown" }, "unknown (undated)"));
   const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
 
   // ---- data: the live API, or the answers embedded in the report --------------------------
@@ -201,7 +205,7 @@
       page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
         h("td", { className: "n", title: `cohesion ${(i.cohesion ?? 0).toFixed(2)}` }, i.score > 0 ? i.score.toFixed(2) : "loose"),
         h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
-        h("td", {}, link("/source/" + enc(i.origin_source), i.origin_source)), h("td", {}, sparkline(i.months))))),
+        h("td", {}, origin(i.first_seen, i.origin_source)), h("td", {}, sparkline(i.months))))),
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
 
@@ -211,8 +215,9 @@
     if (!p) return notFound("talking point", id);
     const shown = p.mentions.length;
     return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
-      h("p", {}, `${p.n_docs} documents, ${p.n_sources} sources; first seen ${day(p.first_seen)} in `,
-        link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`),
+      h("p", {}, `${plural(p.n_docs, "document")}, ${plural(p.n_sources, "source")}; `,
+        p.first_seen ? [`first seen ${day(p.first_seen)} in `, link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`]
+          : "no mention is dated, so which document came first is unknown."),
       h("p", { className: "muted" }, p.score > 0
         ? `score ${p.score.toFixed(2)}; its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}.`
         : `A loose point (score 0): its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}, below 0.8; read its mentions before relying on it.`),
@@ -235,7 +240,7 @@
       h("p", {}, ["reuse", "syndication", "boilerplate"].map((k) => [k === kind ? h("b", {}, k) : link("/reuse/" + k, k), " "])),
       h("p", { className: "muted" }, note), partialNote(page.partial, "clusters"),
       table(["passage", "documents", "sources", "first seen", "origin"], page.items.map((c) => [
-        link("/cluster/" + enc(c.cluster_id), c.representative), c.n_docs, c.n_sources, day(c.first_seen), c.origin_source]),
+        link("/cluster/" + enc(c.cluster_id), c.representative), c.n_docs, c.n_sources, day(c.first_seen), origin(c.first_seen, c.origin_source)]),
       [false, true, true, false, false]),
       pager(page.total, page.offset, p.limit, (offset) => route("/reuse/" + kind, { offset }))];
   }
@@ -244,7 +249,9 @@
     const c = await get("cluster", { id });
     if (!c) return notFound("cluster", id);
     return [h("h2", {}, `Copied passage (${c.kind})`),
-      h("p", {}, `${c.n_docs} documents, ${c.n_sources} sources; first seen ${day(c.first_seen)} in ${c.origin_source}. Differences from the first copy: `,
+      h("p", {}, `${plural(c.n_docs, "document")}, ${plural(c.n_sources, "source")}; `,
+        c.first_seen ? `first seen ${day(c.first_seen)} in ${c.origin_source}. ` : "no copy is dated, so which came first is unknown. ",
+        "Differences from the first copy: ",
         h("ins", {}, "added"), " ", h("del", {}, "dropped"), "."),
       h("div", { className: "copies" }, c.copies.map((p) => h("div", { className: "copy" },
         h("div", {}, h("b", {}, link("/source/" + enc(p.source), p.source)), ` · ${day(p.published_at)} · ${p.doc_id} · characters ${p.start}–${p.end}`),
@@ -277,11 +284,15 @@
         s("title", {}, `${n.source}: community ${n.community === null ? "none" : n.community + 1}, originator ${pct(n.originator)}, amplifier ${pct(n.amplifier)}`)));
     }
     const window = net.window_hours;
+    const significant = net.edges.filter((e) => e.significant).length;
     return [h("h2", {}, "Coordination network"),
       h("p", {}, window === null || window === undefined
-        ? "No time window: too few dates, so sources co-act on anything they both shared, whenever they shared it."
-        : `Two sources co-act on an object when both share it within ${window} hours. Solid edges are significant (q ≤ ${net.fdr}); dashed ones are not.`),
-      h("p", { className: "muted" }, "An edge is shared messaging beyond chance, not proof of coordination or inauthenticity. Credited wire copy and one site's own templates never make an edge."),
+        ? "No time window: too few dates, so sources co-act on anything they both shared, whenever they shared it. "
+        : `Two sources co-act on an object when both share it within ${window} hours. `,
+        `Solid edges are significant (q ≤ ${net.fdr}); dashed ones are not.`),
+      h("p", { className: significant ? "muted" : null }, significant
+        ? `${plural(significant, "edge")} of ${net.edges.length} share more than chance would give sources this active: shared messaging, not proof of coordination or inauthenticity. Credited wire copy and one site's own templates never make an edge.`
+        : `No edge is significant: these ${plural(net.edges.length, "pair")} of sources share objects, but no more than chance would give sources this active. Credited wire copy and one site's own templates never make an edge.`),
       h("div", { className: "scroll" }, svg), panel];
   }
 
@@ -290,10 +301,19 @@
     const d = await get("edge", { a: e.source_a, b: e.source_b });
     if (!d) { panel.replaceChildren(h("p", {}, "This edge's evidence is not in the report; chorus serve shows it.")); return; }
     panel.replaceChildren(h("h3", { className: "edge-title" }, `${d.source_a} — ${d.source_b}`),
-      h("p", {}, `${d.n_objects} shared objects, weight ${num(d.weight)}, median lag ${num(d.median_lag_hours, 1)} h, p ${num(d.p_value, 4)}, q ${num(d.q_value, 4)}`),
-      table(["object", d.source_a, d.source_b], d.evidence.map((v) => [v.object_kind,
+      h("p", {}, `${plural(d.n_objects, "shared object")}, weight ${num(d.weight)}, median lag ${num(d.median_lag_hours, 1)} h, p ${num(d.p_value, 4)}, q ${num(d.q_value, 4)}`),
+      table(["object", d.source_a, d.source_b], d.evidence.map((v) => [evidenceObject(v),
         [h("div", { className: "muted" }, `${v.doc_a} · ${day(v.time_a)} · ${v.start_a === null ? "characters unknown" : `characters ${v.start_a}–${v.end_a}`}`), h("blockquote", {}, v.text_a)],
         [h("div", { className: "muted" }, `${v.doc_b} · ${day(v.time_b)} · ${v.start_b === null ? "characters unknown" : `characters ${v.start_b}–${v.end_b}`}`), h("blockquote", {}, v.text_b)]])));
+  }
+
+  function evidenceObject(v) {
+    const label = String(v.label || v.object_id);
+    const short = label.length > 90 ? label.slice(0, 90) + "…" : label;
+    const kind = { point: "talking point", reuse: "copied passage", template: "shared template", link: "link" }[v.object_kind] || v.object_kind;
+    const target = v.object_kind === "point" ? "/point/" + enc(v.object_id)
+      : v.object_kind === "reuse" || v.object_kind === "template" ? "/cluster/" + enc(v.object_id) : null;
+    return [h("div", { className: "muted" }, kind), target ? link(target, short) : short];
   }
 
   async function viewSources(params) {
@@ -314,10 +334,11 @@
       rows.map((r) => [link("/source/" + enc(r.source), r.source), r.n_objects, num(r.median_lag_hours, 1)]), [false, true, true])
       : h("p", { className: "muted" }, `No source ${verb}.`);
     return [h("h2", {}, d.source),
-      h("p", {}, `${d.n_docs} documents, ${day(d.first)} – ${day(d.last)}; community ${d.community === null ? "none" : d.community + 1}; first on ${pct(d.originator)} of its co-actions (originator), following on ${pct(d.amplifier)} (amplifier).`),
+      h("p", {}, `${plural(d.n_docs, "document")}, ${day(d.first)} – ${day(d.last)}; community ${d.community === null ? "none" : d.community + 1}; first on ${pct(d.originator)} of its co-actions (originator), following on ${pct(d.amplifier)} (amplifier).`),
       h("h3", {}, "Its talking points"),
       d.points.length ? table(["talking point", "sources", "its mentions", "first seen", "first here?"],
-        d.points.map((p) => [link("/point/" + enc(p.point_id), p.label), p.n_sources, p.n_mentions_here, day(p.first_seen), p.originated_here ? "yes" : ""]),
+        d.points.map((p) => [link("/point/" + enc(p.point_id), p.label), p.n_sources, p.n_mentions_here, day(p.first_seen),
+          p.originated_here === null || p.originated_here === undefined ? h("span", { className: "muted" }, "unknown (undated)") : p.originated_here ? "yes" : ""]),
       [false, true, true, false, false]) : h("p", { className: "muted" }, "None."),
       h("h3", {}, "Who it follows (they were first on what it shared)"), rel(d.follows, "it follows"),
       h("h3", {}, "Who follows it"), rel(d.followed_by, "follows it")];
@@ -337,7 +358,7 @@
       out.push(h("p", { className: "muted results" }, `${r.items.length} talking points like it, most alike first`),
         r.items.map((i) => h("div", { className: "mention similar" },
           h("div", {}, link("/point/" + enc(i.point_id), i.label)),
-          h("div", { className: "muted" }, `similarity ${num(i.score)} · ${i.n_sources} sources · ${i.n_docs} documents`),
+          h("div", { className: "muted" }, `similarity ${num(i.score)} · ${plural(i.n_sources, "source")} · ${plural(i.n_docs, "document")}`),
           (i.mentions || []).map((m) => h("div", { className: "small" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end}`,
             h("blockquote", {}, m.sentence))))));
       return out;
