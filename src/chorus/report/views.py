@@ -49,12 +49,13 @@ def _has(store: Store, table: str) -> bool:
 
 def overview(store: Store) -> Record:
     """Corpus size, date range, what each stage found, and the settings it ran with."""
-    (n_docs, n_sources, first, last) = store.con.execute(
-        "SELECT count(*), count(DISTINCT source), min(published_at), max(published_at) "
-        "FROM documents"
+    (n_docs, n_sources, first, last, n_undated) = store.con.execute(
+        "SELECT count(*), count(DISTINCT source), min(published_at), max(published_at), "
+        "count(*) - count(published_at) FROM documents"
     ).fetchall()[0]
     counts = {
         "documents": n_docs,
+        "undated_documents": n_undated,
         "sources": n_sources,
         "sentences": store.count("sentences"),
         "talking_points": store.count("points") if "points" in store.table_names() else 0,

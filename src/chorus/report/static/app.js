@@ -128,12 +128,24 @@
     `The report holds the top ${what} only; chorus serve shows everything.`) : null);
 
   // ---- views ----------------------------------------------------------------------------
+  // The date range card says how much of the corpus it covers: an archive of undated pages
+  // has a range of one day that means little.
+  function dateRange(o) {
+    if (!o.first) return "no dates";
+    return o.first.slice(0, 10) === (o.last || "").slice(0, 10) ? day(o.first) : `${day(o.first)} – ${day(o.last)}`;
+  }
+  function dateNote(c) {
+    const undated = c.undated_documents || 0;
+    if (!undated) return "date range";
+    if (undated === c.documents) return "every document undated";
+    return `date range of ${plural(c.documents - undated, "dated document")}; ${plural(undated, "document")} undated (${pct(undated / c.documents)})`;
+  }
   async function viewOverview() {
     const [o, heat, line] = await Promise.all([get("overview"), get("heatmap"), get("timeline")]);
     const c = o.counts;
     const cards = [["documents", c.documents], ["sources", c.sources], ["sentences", c.sentences],
       ["talking points", c.talking_points], ["reuse clusters", c.reuse_clusters],
-      ["communities", c.communities], ["date range", `${day(o.first)} – ${day(o.last)}`]];
+      ["communities", c.communities], [dateNote(c), dateRange(o)]];
     const window = o.coord_window_hours;
     return [h("h2", {}, "Overview"),
       h("div", { className: "cards" }, cards.map(([k, v]) => h("div", { className: "card" }, h("b", {}, typeof v === "number" ? v.toLocaleString() : v), k))),
@@ -142,7 +154,7 @@
         ? "Coordination: no time window (too few dates); sources co-act on anything they both shared, whenever."
         : `Coordination: sources co-act on an object when both share it within ${window} hours.`) : null,
       h("details", {}, h("summary", {}, "Settings used"), h("pre", {}, JSON.stringify(o.settings, null, 2))),
-      heatmap(heat), timelineView(line)];
+      heatmap(heat), timelineView(line, numbering(heat))];
   }
   function heatmap(d) {
     if (!d || !d.points.length) return null;
@@ -157,15 +169,24 @@
           d.points.map((p) => { const n = cell[src + "\u0000" + p.point_id] || 0;
             return h("td", { className: "n", title: `${src}: ${n}`, style: { background: n ? `rgba(31,119,180,${0.15 + 0.85 * n / max})` : "" } }, n || ""); })))))];
   }
-  function timelineView(d) {
-    if (!d || !d.points.length) return null;
+  // One number per point across the charts: the heat map's order (the timeline leaves out
+  // points with no dated mention, so its own positions would disagree).
+  function numbering(heat) {
+    const out = {};
+    ((heat && heat.points) || []).forEach((p, i) => { out[p.point_id] = i + 1; });
+    return out;
+  }
+  function timelineView(d, numbers) {
+    if (!d || !d.points.length) return [h("h3", {}, "How the most shared points spread"),
+      h("p", { className: "muted" }, "No talking point has a dated mention: when they spread cannot be shown.")];
+    const label = (p, i) => String(numbers[p.point_id] || "·" + (i + 1));
     const all = d.points.flatMap((p) => p.arrivals.map((a) => Date.parse(a.arrived)));
     if (!all.length) return null;
     const t0 = Math.min(...all), t1 = Math.max(...all), span = Math.max(t1 - t0, 1);
     const w = 760, row = 22, left = 30;
     const svg = s("svg", { width: w + left + 10, height: d.points.length * row + 24, class: "timeline", role: "img" });
     d.points.forEach((p, i) => {
-      svg.appendChild(s("text", { x: 0, y: i * row + 15, class: "lab" }, String(i + 1)));
+      svg.appendChild(s("text", { x: 0, y: i * row + 15, class: "lab" }, label(p, i)));
       svg.appendChild(s("line", { x1: left, x2: left + w, y1: i * row + 11, y2: i * row + 11, stroke: "#eee" }));
       for (const a of p.arrivals) {
         const x = left + ((Date.parse(a.arrived) - t0) / span) * w;
@@ -175,10 +196,12 @@
     });
     svg.appendChild(s("text", { x: left, y: d.points.length * row + 18, class: "lab" }, day(new Date(t0).toISOString())));
     svg.appendChild(s("text", { x: left + w - 70, y: d.points.length * row + 18, class: "lab" }, day(new Date(t1).toISOString())));
+    const oneDay = day(new Date(t0).toISOString()) === day(new Date(t1).toISOString());
     return [h("h3", {}, "How the most shared points spread"),
-      h("p", { className: "muted" }, "Each dot: a source's first mention of the point, coloured by its community."),
-      h("div", { className: "scroll" }, svg),
-      h("ol", { className: "small" }, d.points.map((p) => h("li", {}, link("/point/" + enc(p.point_id), p.label))))];
+      h("p", { className: "muted" }, "Each dot: a source's first dated mention of the point, coloured by its community; undated documents cannot be placed and are left out.",
+        oneDay ? ` Every dated mention of these points falls on ${day(new Date(t0).toISOString())}: there is no spread over time to draw.` : ""),
+      oneDay ? null : h("div", { className: "scroll" }, svg),
+      h("ul", { className: "small" }, d.points.map((p, i) => h("li", {}, `${label(p, i)}. `, link("/point/" + enc(p.point_id), p.label))))];
   }
 
   async function viewPoints(params) {
