@@ -165,6 +165,18 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     p.wait_for_selector("div.mention")
     assert "which document came first is unknown" in p.locator("main").inner_text()
     assert " 1 documents" not in p.locator("main").inner_text()
+    # A mention opens its document: the whole text, its points and passages marked.
+    p = page.show("#/points")
+    p.locator("table.points tr").nth(1).locator("a").first.click()
+    p.wait_for_selector("div.mention")
+    p.locator("div.mention a[href^='#/document/']").first.click()
+    p.wait_for_selector("div.doctext a.span.pt")
+    p.screenshot(path=str(shots / "report-document.png"), full_page=True)
+    _reads_cleanly(p)
+    assert p.locator("div.doctext a.span.pt").count() >= 3
+    marked = p.locator("div.doctext a.span.pt").first
+    marked.click()
+    p.wait_for_selector("blockquote.label")
     p = page.show("#/search?q=uprising", "report-search")
     assert p.locator("div.mention").count() >= 1
     # The copied-passages tabs are links, and the footer two seeds share is one click away.
@@ -210,6 +222,9 @@ def test_hostile_corpus_runs_no_script(
             0
         ]
         kind = store.con.execute("SELECT kind FROM reuse_clusters LIMIT 1").fetchall()[0][0]
+        quoted = store.con.execute(
+            "SELECT doc_id FROM mentions WHERE point_id = ? ORDER BY doc_id LIMIT 1", [point]
+        ).fetchall()[0][0]
         assert store.count("source_edges") > 0
         if mode == "report":
             bases: Iterator[str] = iter([write_report(store, tmp_path / "r.html").as_uri()])
@@ -226,6 +241,7 @@ def test_hostile_corpus_runs_no_script(
         "#/sources",
         f"#/source/{quote(HOSTILE + 'site0', safe='')}",
         "#/search?q=committee",
+        f"#/document/{quote(quoted, safe='')}",
     ]
     for i, fragment in enumerate(fragments):
         p = page.show(fragment, f"hostile-{mode}-{i}")

@@ -53,6 +53,9 @@ def test_details_and_errors(client: TestClient) -> None:
     similar = client.get("/api/similar", params={"q": points[0]["label"]}).json()["items"]
     assert similar[0]["point_id"] == points[0]["point_id"]  # a label is most like itself
     assert client.get("/api/point", params={"id": "nope"}).status_code == 404
+    doc = client.get("/api/document", params={"id": point["mentions"][0]["doc_id"]}).json()
+    assert any(s["kind"] == "point" and s["id"] == point["point_id"] for s in doc["spans"])
+    assert client.get("/api/document", params={"id": "nope"}).status_code == 404
     assert client.get("/api/edge", params={"a": "x", "b": "y"}).status_code == 404
     assert client.get("/api/points?sort=evil").status_code == 422
     assert client.get("/api/points?limit=100000").status_code == 422

@@ -99,3 +99,33 @@ def test_views_of_the_seeds(analysed_seeds: Path) -> None:
         cluster = views.reuse_detail(store, boiler["items"][0]["cluster_id"])
         assert cluster is not None and len(cluster["copies"]) == 2
         assert views.search_sentences(store, "uprising")["items"]
+
+
+def test_document_view_marks_what_was_found(analysed_seeds: Path) -> None:
+    with open_store(analysed_seeds, read_only=True) as store:
+        mentioned = dict(
+            store.con.execute(
+                "SELECT doc_id, count(*) FROM mentions GROUP BY doc_id ORDER BY doc_id"
+            ).fetchall()
+        )
+        copied = dict(
+            store.con.execute("SELECT doc_id, count(*) FROM passages GROUP BY doc_id").fetchall()
+        )
+        for doc_id, n_mentions in mentioned.items():
+            doc = views.document_detail(store, doc_id)
+            assert doc is not None
+            spans = doc["spans"]
+            kinds = [s["kind"] for s in spans]
+            assert kinds.count("point") == n_mentions
+            assert len(spans) - kinds.count("point") == copied.get(doc_id, 0)
+            assert [s["start"] for s in spans] == sorted(s["start"] for s in spans)
+            # Offsets index the very text returned, and a point's sentence is one of its own.
+            for s in spans:
+                assert 0 <= s["start"] < s["end"] <= len(doc["text"])
+                if s["kind"] == "point":
+                    (sentence,) = store.con.execute(
+                        "SELECT text FROM mentions WHERE point_id = ? AND doc_id = ? AND start = ?",
+                        [s["id"], doc_id, s["start"]],
+                    ).fetchall()[0]
+                    assert doc["text"][s["start"] : s["end"]] == sentence
+        assert views.document_detail(store, "no such document") is None

@@ -81,6 +81,7 @@ class ReportLimits:
     evidence: int = 20
     sources: int = 500
     source_details: int = 200
+    documents: int = 300
 
 
 def report_data(
@@ -130,6 +131,15 @@ def report_data(
         for name in detail_sources:
             source_detail[name] = views.source_detail(store, name, limit=30)
             bar.update(1)
+        # The documents the embedded points quote, earliest first: each one's whole text.
+        quoted: list[str] = []
+        for detail in point_detail.values():
+            for m in detail["mentions"] if detail else []:
+                if m["doc_id"] not in quoted:
+                    quoted.append(m["doc_id"])
+        document_detail = {
+            doc_id: views.document_detail(store, doc_id) for doc_id in quoted[: lim.documents]
+        }
     finally:
         bar.close()
     point_sources: dict[str, list[str]] = {}
@@ -151,12 +161,14 @@ def report_data(
         "edge_detail": edge_detail,
         "sources": sources,
         "source_detail": source_detail,
+        "document_detail": document_detail,
         "heatmap": views.heatmap(store),
         "timeline": views.timeline(store),
         "watchlists": views.watchlists(store),
         "partial": {
             "points": points["total"] > lim.points,
             "sources": sources["total"] > lim.sources,
+            "documents": len(quoted) > lim.documents,
         },
     }
 

@@ -250,6 +250,42 @@ def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int
     return {"kind": kind, "total": total, "offset": offset, "items": items}
 
 
+def document_detail(store: Store, doc_id: str) -> Record | None:
+    """One document's whole text with what chorus found in it, so a reader can check a
+    finding in its context: ``spans`` are the sentences that belong to a talking point and
+    the passages copied elsewhere (character offsets into ``text``, with the point's label or
+    the cluster's kind), sorted by where they start."""
+    head = _records(
+        store,
+        """SELECT doc_id, source, title, url, published_at, lang, text FROM documents
+           WHERE doc_id = ?""",
+        [doc_id],
+    )
+    if not head:
+        return None
+    doc = head[0]
+    doc["url"] = safe_url(doc["url"])
+    spans: list[Record] = []
+    if _has(store, "mentions"):
+        spans += _records(
+            store,
+            """SELECT 'point' AS kind, m.point_id AS id, m.start, m."end", p.label,
+                      p.n_sources
+               FROM mentions m JOIN points p USING (point_id) WHERE m.doc_id = ?""",
+            [doc_id],
+        )
+    if _has(store, "passages"):
+        spans += _records(
+            store,
+            """SELECT c.kind, p.cluster_id AS id, p.start, p."end", c.representative AS label,
+                      c.n_sources
+               FROM passages p JOIN reuse_clusters c USING (cluster_id) WHERE p.doc_id = ?""",
+            [doc_id],
+        )
+    spans.sort(key=lambda r: (r["start"], -r["end"], r["kind"], r["id"]))
+    return {**doc, "spans": spans}
+
+
 def reuse_detail(store: Store, cluster_id: str, *, limit: int = 30) -> Record | None:
     """A reuse cluster with its copies side by side: each copy's words marked against the
     origin's (``same``, ``added``; what a copy dropped is marked ``removed``)."""

@@ -172,6 +172,11 @@ def create_app(
         """One talking point with a page of its mentions in context."""
         return found(views.point_detail(reader(), id, offset=offset, limit=limit), "talking point")
 
+    @app.get("/api/document")
+    def document(id: str) -> dict[str, Any]:
+        """One document's whole text with its talking-point sentences and copied passages."""
+        return found(views.document_detail(reader(), id), "document")
+
     @app.get("/api/reuse")
     def reuse(
         kind: str = Query("reuse", pattern="^(reuse|syndication|boilerplate)$"),

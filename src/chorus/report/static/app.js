@@ -44,6 +44,7 @@
   // An origin is named only when dates can support it: with no dated mention, order is unknown.
   const origin = (firstSeen, source) => (firstSeen ? link("/source/" + enc(source), source)
     : h("span", { className: "muted", title: "no dated document: which came first is unknown" }, "unknown (undated)"));
+  const docLink = (id) => link("/document/" + enc(id), id);
   const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
 
   // ---- data: the live API, or the answers embedded in the report --------------------------
@@ -80,6 +81,7 @@
     if (head === "point") return d.point_detail[p.id] || null;
     if (head === "reuse") return d.reuse[p.kind] || { kind: p.kind, total: 0, items: [] };
     if (head === "cluster") return d.cluster_detail[p.id] || null;
+    if (head === "document") return (d.document_detail || {})[p.id] || null;
     if (head === "edge") return d.edge_detail[p.a + "\u0000" + p.b] || d.edge_detail[p.b + "\u0000" + p.a] || null;
     if (head === "sources") {
       const off = Number(p.offset || 0), lim = Number(p.limit || 100);
@@ -246,7 +248,7 @@
         : `A loose point (score 0): its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}, below 0.8; read its mentions before relying on it.`),
       h("p", { className: "muted" }, (p.keyphrases || []).join(", ")),
       p.mentions.map((m) => h("div", { className: "mention" },
-        h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end} `,
+        h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end} `,
           safeUrl(m.url) ? h("a", { href: safeUrl(m.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open") : null),
         m.title ? h("div", { className: "muted" }, m.title) : null, inContext(m))),
       embedded && shown < p.n_mentions ? h("p", { className: "muted" }, `The report holds ${shown} of its ${p.n_mentions} mentions; chorus serve shows every one.`)
@@ -277,7 +279,7 @@
         "Differences from the first copy: ",
         h("ins", {}, "added"), " ", h("del", {}, "dropped"), "."),
       h("div", { className: "copies" }, c.copies.map((p) => h("div", { className: "copy" },
-        h("div", {}, h("b", {}, link("/source/" + enc(p.source), p.source)), ` · ${day(p.published_at)} · ${p.doc_id} · characters ${p.start}–${p.end}`),
+        h("div", {}, h("b", {}, link("/source/" + enc(p.source), p.source)), ` · ${day(p.published_at)} · `, docLink(p.doc_id), ` · characters ${p.start}–${p.end}`),
         h("p", {}, p.diff.map((r) => [r.op === "same" ? r.text : h(r.op === "added" ? "ins" : "del", {}, r.text), " "])))))];
   }
 
@@ -326,8 +328,8 @@
     panel.replaceChildren(h("h3", { className: "edge-title" }, `${d.source_a} — ${d.source_b}`),
       h("p", {}, `${plural(d.n_objects, "shared object")}, weight ${num(d.weight)}, median lag ${num(d.median_lag_hours, 1)} h, p ${num(d.p_value, 4)}, q ${num(d.q_value, 4)}`),
       table(["object", d.source_a, d.source_b], d.evidence.map((v) => [evidenceObject(v),
-        [h("div", { className: "muted" }, `${v.doc_a} · ${day(v.time_a)} · ${v.start_a === null ? "characters unknown" : `characters ${v.start_a}–${v.end_a}`}`), h("blockquote", {}, v.text_a)],
-        [h("div", { className: "muted" }, `${v.doc_b} · ${day(v.time_b)} · ${v.start_b === null ? "characters unknown" : `characters ${v.start_b}–${v.end_b}`}`), h("blockquote", {}, v.text_b)]])));
+        [h("div", { className: "muted" }, docLink(v.doc_a), ` · ${day(v.time_a)} · ${v.start_a === null ? "characters unknown" : `characters ${v.start_a}–${v.end_a}`}`), h("blockquote", {}, v.text_a)],
+        [h("div", { className: "muted" }, docLink(v.doc_b), ` · ${day(v.time_b)} · ${v.start_b === null ? "characters unknown" : `characters ${v.start_b}–${v.end_b}`}`), h("blockquote", {}, v.text_b)]])));
   }
 
   function evidenceObject(v) {
@@ -388,7 +390,7 @@
     }
     const r = await get("search", { q: params.q });
     out.push(h("p", { className: "muted results" }, `${r.items.length} sentences` + (r.partial ? " (in the talking points the report holds)" : "")),
-      r.items.map((m) => h("div", { className: "mention" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end}`,
+      r.items.map((m) => h("div", { className: "mention" }, h("b", {}, m.source), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end}`,
         h("blockquote", {}, m.sentence || m.text))));
     return out;
   }
@@ -402,6 +404,41 @@
       table(["source", "share of its documents", "documents", "items"], w.sources.map((r) => [r.source, pct(r.share), `${r.n_docs_pushing} of ${r.n_docs}`, r.n_items]), [false, true, true, true])]
         : h("p", { className: "muted" }, "Not matched yet.")])];
   }
+
+  // A document's whole text, every sentence of a talking point and every copied passage
+  // marked and linked. Offsets count code points (Python's), so the text is split into code
+  // points, not UTF-16 units.
+  async function viewDocument(id) {
+    const d = await get("document", { id });
+    if (!d) return embedded ? [h("h2", {}, "Document"), h("p", {}, id),
+      h("p", { className: "muted" }, "The report holds the documents its talking points quote; chorus serve shows every one.")] : notFound("document", id);
+    const chars = Array.from(d.text || "");
+    const cuts = new Set([0, chars.length]);
+    for (const sp of d.spans) { cuts.add(Math.max(0, Math.min(sp.start, chars.length))); cuts.add(Math.max(0, Math.min(sp.end, chars.length))); }
+    const bounds = [...cuts].sort((a, b) => a - b);
+    const body = h("div", { className: "doctext" });
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const [a, b] = [bounds[i], bounds[i + 1]];
+      const text = chars.slice(a, b).join("");
+      const over = d.spans.filter((sp) => sp.start <= a && sp.end >= b);
+      if (!over.length) { body.appendChild(document.createTextNode(text)); continue; }
+      const point = over.find((sp) => sp.kind === "point");
+      const first = point || over[0];
+      const target = first.kind === "point" ? "/point/" + enc(first.id) : "/cluster/" + enc(first.id);
+      const title = over.map((sp) => `${spanKind(sp.kind)}: ${String(sp.label || "").slice(0, 120)}`).join("\n");
+      body.appendChild(h("a", { href: "#" + target, className: "span " + (point ? "pt" : "cp-" + first.kind) + (point && over.length > 1 ? " both" : ""), title }, text));
+    }
+    return [h("h2", {}, d.title || "Document"),
+      h("p", {}, h("b", {}, link("/source/" + enc(d.source), d.source)), ` · ${d.published_at ? day(d.published_at) : "undated"} · ${d.doc_id}${d.lang && d.lang !== "und" ? " · " + d.lang : ""} `,
+        safeUrl(d.url) ? h("a", { href: safeUrl(d.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open the original") : null),
+      h("p", { className: "muted small" }, h("span", { className: "span pt" }, "talking point"), " ", h("span", { className: "span cp-reuse" }, "copied passage"), " ",
+        h("span", { className: "span cp-syndication" }, "wire copy"), " ", h("span", { className: "span cp-boilerplate" }, "template"), " — click a marked sentence to open what it belongs to."),
+      body,
+      h("h3", {}, d.spans.length ? `In this document: ${plural(d.spans.length, "finding")}` : "Nothing in this document is shared with another."),
+      d.spans.length ? table(["what", "characters", ""], d.spans.map((sp) => [spanKind(sp.kind),
+        `${sp.start}–${sp.end}`, link((sp.kind === "point" ? "/point/" : "/cluster/") + enc(sp.id), String(sp.label || sp.id).slice(0, 160))])) : null];
+  }
+  const spanKind = (k) => ({ point: "talking point", reuse: "copied passage", syndication: "wire copy", boilerplate: "template" }[k] || k);
 
   const notFound = (what, id) => [h("h2", {}, `No such ${what}`), h("p", {}, id)];
 
@@ -423,6 +460,7 @@
         case "point": view = await viewPoint(arg, params); break;
         case "reuse": view = await viewReuse(arg || "reuse", params); break;
         case "cluster": view = await viewCluster(arg); break;
+        case "document": view = await viewDocument(arg); break;
         case "network": view = await viewNetwork(); break;
         case "sources": view = await viewSources(params); break;
         case "source": view = await viewSource(arg); break;
