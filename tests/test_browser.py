@@ -143,7 +143,11 @@ def _network_and_evidence(page: Page, prefix: str) -> None:
 def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None:
     page = Page(browser, seed_report, shots)
     p = page.show("#/", "report-overview")
-    assert "talking points" in p.locator("main").inner_text()
+    text = p.locator("main").inner_text()
+    assert "talking points" in text.lower()
+    # The first screen is what was found, and it names no origin the dates cannot support.
+    assert text.startswith("What was found")
+    assert "earliest dated; 3 documents undated" in text and "started by" not in text
     p = page.show("#/points", "report-points")
     assert p.locator("table.points tr").count() > 10
     # Listed by score by default, each row showing it.

@@ -145,7 +145,26 @@ def points_page(
         [*params, limit, offset],
     )
     _add_sparklines(store, items)
+    _add_undated(store, items)
     return {"total": total[0][0], "offset": offset, "items": items}
+
+
+def _add_undated(store: Store, items: list[Record]) -> None:
+    """Per point, how many of its documents are undated: its origin is only the earliest
+    *dated* one, and any undated document may have come first."""
+    ids = [i["point_id"] for i in items]
+    if not ids:
+        return
+    counts = dict(
+        store.con.execute(
+            """SELECT m.point_id, count(DISTINCT m.doc_id) FILTER (d.published_at IS NULL)
+               FROM mentions m JOIN documents d USING (doc_id)
+               WHERE m.point_id IN (SELECT unnest(?)) GROUP BY 1""",
+            [ids],
+        ).fetchall()
+    )
+    for item in items:
+        item["n_undated_docs"] = int(counts.get(item["point_id"], 0))
 
 
 def _add_sparklines(store: Store, items: list[Record]) -> None:
@@ -206,6 +225,7 @@ def point_detail(
     )
     for m in mentions:
         m["url"] = safe_url(m["url"])
+    _add_undated(store, head)
     return {**head[0], "offset": offset, "mentions": mentions}
 
 

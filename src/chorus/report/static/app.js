@@ -42,8 +42,10 @@
   const colour = (c) => (c === null || c === undefined ? "#bbb" : PALETTE[c % PALETTE.length]);
   const plural = (n, one, many) => `${Number(n).toLocaleString()} ${n === 1 ? one : many || one + "s"}`;
   // An origin is named only when dates can support it: with no dated mention, order is unknown.
-  const origin = (firstSeen, source) => (firstSeen ? link("/source/" + enc(source), source)
-    : h("span", { className: "muted", title: "no dated document: which came first is unknown" }, "unknown (undated)"));
+  const origin = (firstSeen, source, undated) => (!firstSeen
+    ? h("span", { className: "muted", title: "no dated document: which came first is unknown" }, "unknown (undated)")
+    : undated ? [link("/source/" + enc(source), source), h("span", { className: "muted", title: "an undated document may have come first" }, ` (earliest dated; ${plural(undated, "document")} undated)`)]
+      : link("/source/" + enc(source), source));
   const docLink = (id) => link("/document/" + enc(id), id);
   const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
 
@@ -143,20 +145,53 @@
     return `date range of ${plural(c.documents - undated, "dated document")}; ${plural(undated, "document")} undated (${pct(undated / c.documents)})`;
   }
   async function viewOverview() {
-    const [o, heat, line] = await Promise.all([get("overview"), get("heatmap"), get("timeline")]);
+    const [o, heat, line, top, copies, net] = await Promise.all([get("overview"), get("heatmap"), get("timeline"),
+      get("points", { sort: "sources", limit: 5 }), get("reuse", { kind: "reuse", limit: 50 }), get("network")]);
     const c = o.counts;
     const cards = [["documents", c.documents], ["sources", c.sources], ["sentences", c.sentences],
       ["talking points", c.talking_points], ["reuse clusters", c.reuse_clusters],
       ["communities", c.communities], [dateNote(c), dateRange(o)]];
     const window = o.coord_window_hours;
-    return [h("h2", {}, "Overview"),
+    return [h("h2", {}, "What was found"), found(top, copies, net),
+      h("h2", {}, "Overview"),
       h("div", { className: "cards" }, cards.map(([k, v]) => h("div", { className: "card" }, h("b", {}, typeof v === "number" ? v.toLocaleString() : v), k))),
-      h("p", { className: "muted" }, "Shared messaging is measured, not judged: repetition across sources is not by itself proof of coordination or inauthenticity."),
       c.source_edges ? h("p", {}, window === null || window === undefined
         ? "Coordination: no time window (too few dates); sources co-act on anything they both shared, whenever."
         : `Coordination: sources co-act on an object when both share it within ${window} hours.`) : null,
       h("details", {}, h("summary", {}, "Settings used"), h("pre", {}, JSON.stringify(o.settings, null, 2))),
       heatmap(heat), timelineView(line, numbering(heat))];
+  }
+  // The first screen answers the user's question: which talking points these sources share,
+  // who started them, what they copied, who moves together; each one click from its evidence.
+  function found(top, copies, net) {
+    const points = (top && top.items) || [];
+    // Copied between sources: a passage one site repeats in its own pages is not shared.
+    const passages = ((copies && copies.items) || []).filter((c) => c.n_sources > 1).slice(0, 5);
+    const edges = (net && net.edges) || [];
+    const significant = edges.filter((e) => e.significant);
+    const groups = {};
+    for (const n of (net && net.nodes) || []) if (n.community !== null && n.community !== undefined) (groups[n.community] = groups[n.community] || []).push(n.source);
+    const communities = Object.entries(groups).sort((a, b) => b[1].length - a[1].length || a[0] - b[0]);
+    return [
+      h("h3", {}, "Talking points most sources share"),
+      points.length ? table(["talking point", "sources", "documents", "first seen", "earliest in"], points.map((i) => [
+        link("/point/" + enc(i.point_id), i.label), i.n_sources, i.n_docs, day(i.first_seen), origin(i.first_seen, i.origin_source, i.n_undated_docs)]), [false, true, true, false, false])
+        : h("p", { className: "muted" }, "No claim recurs across documents."),
+      points.length ? h("p", { className: "small" }, link("/points", "all talking points →")) : null,
+      h("h3", {}, "Passages copied between sources"),
+      passages.length ? table(["passage", "sources", "documents", "first seen"], passages.map((c) => [
+        link("/cluster/" + enc(c.cluster_id), c.representative), c.n_sources, c.n_docs, day(c.first_seen)]), [false, true, true, false])
+        : h("p", { className: "muted" }, "No passage is copied between documents (apart from wire copy and templates, listed under copied passages)."),
+      h("h3", {}, "Sources that move together"),
+      !edges.length ? h("p", { className: "muted" }, "No two sources share talking points or passages.")
+        : h("p", {}, significant.length
+          ? `${plural(significant.length, "pair")} of sources share more than chance would give sources this active, in ${plural(communities.length, "community", "communities")}. `
+          : `${plural(edges.length, "pair")} of sources share talking points or passages, none more than chance would give sources this active. `,
+          link("/network", "the network and its evidence →")),
+      communities.length ? h("ul", {}, communities.slice(0, 5).map(([c, members]) => h("li", {},
+        h("span", { style: { color: colour(Number(c)) } }, "● "), `community ${Number(c) + 1}: `,
+        members.slice(0, 8).map((m, i) => [i ? ", " : "", link("/source/" + enc(m), m)]), members.length > 8 ? ` and ${members.length - 8} more` : ""))) : null,
+      h("p", { className: "muted" }, "Shared messaging is measured, not judged: repetition across sources is not by itself proof of coordination or inauthenticity.")];
   }
   function heatmap(d) {
     if (!d || !d.points.length) return null;
@@ -230,7 +265,7 @@
       page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
         h("td", { className: "n", title: `cohesion ${(i.cohesion ?? 0).toFixed(2)}` }, i.score > 0 ? i.score.toFixed(2) : "loose"),
         h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
-        h("td", {}, origin(i.first_seen, i.origin_source)), h("td", {}, sparkline(i.months))))),
+        h("td", {}, origin(i.first_seen, i.origin_source, i.n_undated_docs)), h("td", {}, sparkline(i.months))))),
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
 
@@ -241,7 +276,8 @@
     const shown = p.mentions.length;
     return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
       h("p", {}, `${plural(p.n_docs, "document")}, ${plural(p.n_sources, "source")}; `,
-        p.first_seen ? [`first seen ${day(p.first_seen)} in `, link("/source/" + enc(p.origin_source), p.origin_source), ` (${p.origin_doc_id}).`]
+        p.first_seen ? [`first seen ${day(p.first_seen)} in `, link("/source/" + enc(p.origin_source), p.origin_source), " (", docLink(p.origin_doc_id), ")",
+          p.n_undated_docs ? `; that is the earliest dated document, and ${plural(p.n_undated_docs, "undated document")} may have come before it.` : "."]
           : "no mention is dated, so which document came first is unknown."),
       h("p", { className: "muted" }, p.score > 0
         ? `score ${p.score.toFixed(2)}; its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}.`
