@@ -127,3 +127,20 @@ def test_demo_reports_reuse(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     assert "boilerplate" in out.output and "MEK Iran (follow them on Twitter" in out.output
+
+
+def test_export_help_lists_every_table(tmp_path: Path) -> None:
+    from chorus.store import open_store
+
+    text = CliRunner().invoke(cli, ["export", "--help"]).output
+    with open_store(tmp_path / "t.duckdb") as store:
+        missing = [t for t in store.table_names() if t not in text]
+    assert missing == []
+
+
+def test_analyze_takes_every_stage_setting(tmp_path: Path) -> None:
+    text = CliRunner().invoke(cli, ["analyze", "--help"]).output
+    for option in ("--min-words", "--threshold", "--model", "--window-hours", "--fdr"):
+        assert option in text
+    bad = CliRunner().invoke(cli, ["analyze", "--db", str(tmp_path / "x.duckdb"), "--fdr", "2"])
+    assert bad.exit_code == 2 and "fdr" in bad.output

@@ -281,7 +281,9 @@ def test_cli_coord_and_graph_export(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["analyze", "--db", db, "-q"]).exit_code == 0
     result = runner.invoke(cli, ["coord", "--db", db, "-q"])
     assert result.exit_code == 0, result.output
-    assert "1 communities" in result.output and "no window" in result.output
+    assert "1 community;" in result.output and "no window" in result.output
+    # None of the seeds' edges is significant, and the command says so plainly.
+    assert "no edge is significant" in result.output
     for suffix in ("gexf", "graphml"):
         out = tmp_path / f"net.{suffix}"
         result = runner.invoke(cli, ["export", "graph", "--db", db, "-o", str(out)])

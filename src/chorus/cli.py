@@ -289,9 +289,18 @@ def stats(db: Path, sources: int, months: int) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @handle_errors
 def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
-    """Write a table of the store (documents, sentences, passages, reuse_clusters, points,
-    mentions, source_edges, edge_evidence, sources, communities, ...) to a file; or the
+    """Write a table of the store to a file (JSON Lines, CSV or Parquet); or the
     coordination network, TABLE 'graph', as GEXF or GraphML for Gephi.
+
+    \b
+    Tables:
+      documents, sentences, rejects, batches       what was ingested
+      passages, reuse_clusters, reuse_runs         copied passages
+      points, mentions, points_runs                talking points
+      phrases, phrase_occurrences, phrases_runs    shared phrases
+      source_edges, edge_evidence, sources,        the coordination network
+      communities, credits, coord_runs
+      watchlists, watch_hits, watch_runs           watchlists and their matches
 
     \b
     Examples:
@@ -362,6 +371,10 @@ def _reuse_settings(min_words: int, edit_tolerance: float, max_copies: int) -> R
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _print_reuse(summary: ReuseSummary, store: Store, *, top: int) -> None:
@@ -767,8 +780,14 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
     test += f"; communities from {summary.communities_from}"
     click.echo(
         f"coord: {summary.n_edges:,} source edges over {summary.n_objects:,} shared objects, "
-        f"{test}; {summary.n_communities:,} communities; {window}; {summary.seconds:.1f}s"
+        f"{test}; {_plural(summary.n_communities, 'community', 'communities')}; {window}; "
+        f"{summary.seconds:.1f}s"
     )
+    if summary.tested and summary.n_edges and not summary.n_significant:
+        click.echo(
+            "  no edge is significant: these sources share objects, but no more than chance "
+            "would give sources this active"
+        )
     if summary.n_wire_docs:
         click.echo(
             f"  {summary.n_wire_docs:,} documents are credited wire copy and share nothing "
@@ -835,23 +854,95 @@ def coord(
         _print_coord(summary, store, top=top)
 
 
+_POINTS = PointsSettings()
+_COORD = CoordSettings()
+
+
 @cli.command(name="analyze")
 @db_option
 @reuse_options
+@click.option(
+    "--model",
+    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
+    default=_POINTS.model,
+    show_default=True,
+    help="Talking points: the embedding model (see 'chorus points --help').",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=_POINTS.threshold,
+    show_default=True,
+    help="Talking points: how alike a point's sentences must be (higher, stricter).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=_POINTS.device,
+    show_default=True,
+    help="Talking points: where all-MiniLM-L6-v2 runs.",
+)
+@click.option(
+    "--window-hours",
+    type=float,
+    default=None,
+    help="Coordination: co-acting means sharing within this many hours [default: from the data].",
+)
+@click.option(
+    "--min-objects",
+    type=int,
+    default=_COORD.min_objects,
+    show_default=True,
+    help="Coordination: objects an edge needs.",
+)
+@click.option(
+    "--fdr",
+    type=float,
+    default=_COORD.fdr,
+    show_default=True,
+    help="Coordination: false discovery rate for edges.",
+)
 @quiet_option
 @handle_errors
 def analyze_cmd(
-    db: Path, min_words: int, edit_tolerance: float, max_copies: int, quiet: bool
+    db: Path,
+    min_words: int,
+    edit_tolerance: float,
+    max_copies: int,
+    model: str,
+    threshold: float,
+    device: str,
+    window_hours: float | None,
+    min_objects: int,
+    fdr: float,
+    quiet: bool,
 ) -> None:
-    """Run every analysis stage over the store, in order (segment, reuse, points, coord).
+    """Run every analysis stage over the store, in order (segment, reuse, points, phrases,
+    coord), with the settings of reuse, talking points and coordination.
 
     \b
-    Example:
+    Examples:
       chorus analyze --db project.duckdb
+      chorus analyze --threshold -0.1 --window-hours 24 --fdr 0.01
     """
     settings = _reuse_settings(min_words, edit_tolerance, max_copies)
+    try:
+        points_settings = PointsSettings(
+            model=model,  # type: ignore[arg-type]
+            threshold=threshold,
+            device=device,  # type: ignore[arg-type]
+        )
+        coord_settings = CoordSettings(window_hours=window_hours, min_objects=min_objects, fdr=fdr)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
     with open_store(db) as store:
-        summary = analyze(store, reuse=settings, progress=_progress(quiet))
+        summary = analyze(
+            store,
+            reuse=settings,
+            points=points_settings,
+            coord=coord_settings,
+            progress=_progress(quiet),
+        )
         click.echo(
             f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added"
         )
