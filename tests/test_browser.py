@@ -183,6 +183,13 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     p.wait_for_selector("blockquote.label")
     p = page.show("#/search?q=uprising", "report-search")
     assert p.locator("div.mention").count() >= 1
+    # Search reads every sentence, not only those inside talking points, marks the words
+    # and links each hit to its document.
+    p = page.show("#/search?q=execution", "report-search-any-sentence")
+    assert p.locator("div.mention").count() >= 1
+    assert p.locator("div.mention mark").first.inner_text().lower() == "execution"
+    assert p.locator("div.mention a[href^='#/document/']").count() >= 1
+    _reads_cleanly(p)
     # The copied-passages tabs are links, and the footer two seeds share is one click away.
     p = page.show("#/reuse/reuse", "report-copies")
     _reads_cleanly(p)

@@ -82,6 +82,34 @@ class ReportLimits:
     sources: int = 500
     source_details: int = 200
     documents: int = 300
+    sentences: int = 50_000
+
+
+def _search_sentences(store: Store, quoted: list[str], *, limit: int) -> dict[str, Any]:
+    """What the report's search reads: every sentence when the store has at most ``limit``,
+    else the sentences of the documents the report quotes (and it says so). Columns, not
+    records: ``doc`` indexes ``docs`` ([doc_id, source, published_at])."""
+    total = store.count("sentences")
+    partial = total > limit
+    where = "WHERE s.doc_id IN (SELECT unnest(?))" if partial else ""
+    rows = store.con.execute(
+        f"""SELECT s.doc_id, d.source, d.published_at, s.start, s."end", s.text
+            FROM sentences s JOIN documents d USING (doc_id) {where}
+            ORDER BY d.published_at NULLS LAST, s.doc_id, s.start LIMIT ?""",
+        [quoted, limit] if partial else [limit],
+    ).fetchall()
+    docs: dict[str, int] = {}
+    meta: list[list[Any]] = []
+    out: dict[str, list[Any]] = {"doc": [], "start": [], "end": [], "text": []}
+    for doc_id, source, published, start, end, text in rows:
+        if doc_id not in docs:
+            docs[doc_id] = len(meta)
+            meta.append([doc_id, source, published.isoformat() if published else None])
+        out["doc"].append(docs[doc_id])
+        out["start"].append(start)
+        out["end"].append(end)
+        out["text"].append(text)
+    return {"docs": meta, **out, "partial": partial, "total": total}
 
 
 def report_data(
@@ -142,6 +170,7 @@ def report_data(
         }
     finally:
         bar.close()
+    search = _search_sentences(store, quoted, limit=lim.sentences)
     point_sources: dict[str, list[str]] = {}
     if point_ids:
         for pid, source in store.con.execute(
@@ -162,6 +191,7 @@ def report_data(
         "sources": sources,
         "source_detail": source_detail,
         "document_detail": document_detail,
+        "search": search,
         "heatmap": views.heatmap(store),
         "timeline": views.timeline(store),
         "watchlists": views.watchlists(store),
@@ -169,6 +199,7 @@ def report_data(
             "points": points["total"] > lim.points,
             "sources": sources["total"] > lim.sources,
             "documents": len(quoted) > lim.documents,
+            "sentences": search["partial"],
         },
     }
 

@@ -91,11 +91,16 @@
     }
     if (head === "source") return d.source_detail[p.name] || null;
     if (head === "search") {
-      const words = String(p.q || "").toLowerCase().split(/\s+/).filter(Boolean);
+      const words = String(p.q || "").toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8);
+      const idx = d.search || { docs: [], doc: [], start: [], end: [], text: [], partial: true };
       const hits = [];
-      for (const pd of Object.values(d.point_detail)) for (const m of pd.mentions)
-        if (words.length && words.every((w) => m.sentence.toLowerCase().includes(w))) hits.push(m);
-      return { query: p.q, items: hits.slice(0, 50), partial: true };
+      for (let i = 0; i < idx.text.length && hits.length < 50; i++) {
+        const t = idx.text[i].toLowerCase();
+        if (!words.length || !words.every((w) => t.includes(w))) continue;
+        const [doc_id, source, published_at] = idx.docs[idx.doc[i]];
+        hits.push({ doc_id, source, published_at, start: idx.start[i], end: idx.end[i], text: idx.text[i] });
+      }
+      return { query: p.q, items: hits, partial: idx.partial };
     }
     return d[head] === undefined ? null : d[head];
   }
@@ -405,6 +410,14 @@
       h("h3", {}, "Who follows it"), rel(d.followed_by, "follows it")];
   }
 
+  // The words of a query marked where they occur in a sentence (case aside).
+  function marked(text, query) {
+    const words = String(query || "").toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8);
+    if (!words.length) return text;
+    const pattern = new RegExp("(" + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|") + ")", "gi");
+    return String(text).split(pattern).map((part, i) => (i % 2 ? h("mark", {}, part) : part));
+  }
+
   async function viewSearch(params) {
     const form = h("form", { className: "filters" },
       h("input", { name: "q", placeholder: "words or a sentence", value: params.q || "", size: 60 }),
@@ -425,9 +438,10 @@
       return out;
     }
     const r = await get("search", { q: params.q });
-    out.push(h("p", { className: "muted results" }, `${r.items.length} sentences` + (r.partial ? " (in the talking points the report holds)" : "")),
-      r.items.map((m) => h("div", { className: "mention" }, h("b", {}, m.source), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end}`,
-        h("blockquote", {}, m.sentence || m.text))));
+    out.push(h("p", { className: "muted results" }, (r.items.length >= 50 ? "the first 50 sentences" : plural(r.items.length, "sentence"))
+        + (r.partial ? " (in the documents the report holds: the store is too large to embed every sentence; chorus serve searches them all)" : "")),
+      r.items.map((m) => h("div", { className: "mention" }, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end}`,
+        h("blockquote", {}, marked(m.sentence || m.text, params.q)))));
     return out;
   }
 
