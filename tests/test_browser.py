@@ -200,6 +200,12 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     _reads_cleanly(p)
     for view in ("#/", "#/points", "#/network", "#/sources", "#/reuse/syndication"):
         _reads_cleanly(page.show(view))
+    # On a phone-sized window the points table wraps instead of running off the page.
+    p.set_viewport_size({"width": 420, "height": 800})
+    p = page.show("#/points", "report-points-narrow")
+    overflow = p.evaluate("() => document.querySelector('table.points').scrollWidth")
+    assert overflow <= 420, overflow
+    p.set_viewport_size({"width": 1280, "height": 900})
     assert page.errors == []
 
 

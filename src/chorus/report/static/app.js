@@ -266,11 +266,12 @@
       h("table", { className: "points" }, h("tr", {}, h("th", {}, sortHead("label", "talking point")),
         h("th", { className: "n", title: "tightness × log2(sources) × (1 + log10(1 + days in use)); 0 for a loose point (its least alike sentences below cosine 0.8)" }, sortHead("score", "score")),
         h("th", { className: "n" }, sortHead("sources", "sources")), h("th", { className: "n" }, sortHead("documents", "documents")),
-        h("th", {}, sortHead("first_seen", "first seen")), h("th", {}, "origin"), h("th", {}, "mentions over time")),
+        h("th", {}, sortHead("first_seen", "first seen")), h("th", {}, "earliest in"), h("th", {}, "mentions over time")),
       page.items.map((i) => h("tr", {}, h("td", {}, link("/point/" + enc(i.point_id), i.label)),
-        h("td", { className: "n", title: `cohesion ${(i.cohesion ?? 0).toFixed(2)}` }, i.score > 0 ? i.score.toFixed(2) : "loose"),
-        h("td", { className: "n" }, i.n_sources), h("td", { className: "n" }, i.n_docs), h("td", { className: "date" }, day(i.first_seen)),
-        h("td", {}, origin(i.first_seen, i.origin_source, i.n_undated_docs)), h("td", {}, sparkline(i.months))))),
+        h("td", { className: "n", title: `cohesion ${(i.cohesion ?? 0).toFixed(2)}`, "data-label": "score" }, i.score > 0 ? i.score.toFixed(2) : "loose"),
+        h("td", { className: "n", "data-label": "sources" }, i.n_sources), h("td", { className: "n", "data-label": "documents" }, i.n_docs),
+        h("td", { className: "date", "data-label": "first seen" }, day(i.first_seen)),
+        h("td", { "data-label": "earliest in" }, origin(i.first_seen, i.origin_source, i.n_undated_docs)), h("td", { className: "spark" }, sparkline(i.months))))),
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
 
