@@ -226,6 +226,24 @@ def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:
     assert p.locator("div.similar").count() >= 1 and p.locator("div.similar blockquote").count()
     p = page.show("#/points?source=001_3446158c2f518966", "app-points-filtered")
     assert p.locator("table.points tr").count() >= 2
+    # Every tab, the copies tabs and a document, with no JavaScript value where text belongs.
+    for view in (
+        "#/",
+        "#/points",
+        "#/reuse/reuse",
+        "#/reuse/syndication",
+        "#/reuse/boilerplate",
+        "#/network",
+        "#/sources",
+        "#/watchlists",
+    ):
+        _reads_cleanly(page.show(view))
+    p = page.show("#/search?q=execution&mode=text")
+    _reads_cleanly(p)
+    p.locator("div.mention a[href^='#/document/']").first.click()
+    p.wait_for_selector("div.doctext")
+    p.screenshot(path=str(shots / "app-document.png"), full_page=True)
+    _reads_cleanly(p)
     assert page.errors == []
 
 
