@@ -658,8 +658,14 @@ def _families(built: Any) -> Any:
         ],
         [int(r["n_vectors"]) for r in rows],
     )
-    table = pa.table({"point_id": [r["point_id"] for r in rows], "family_id": families})
-    return built.sparkSession.createDataFrame(table.to_pandas())
+    pairs = list(zip([r["point_id"] for r in rows], families, strict=True))
+    spark = built.sparkSession
+    # From an RDD, not local rows: a local relation carries every row in the query plan,
+    # and Spark prints the plan (out of heap on a large corpus).
+    slices = max(1, min(len(pairs) // 50_000 + 1, spark.sparkContext.defaultParallelism))
+    return spark.createDataFrame(
+        spark.sparkContext.parallelize(pairs, slices), "point_id STRING, family_id STRING"
+    )
 
 
 _TERM_SCHEMA = pa.schema(
