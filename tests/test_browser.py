@@ -277,6 +277,11 @@ def test_hostile_corpus_runs_no_script(
         f"#/source/{quote(HOSTILE + 'site0', safe='')}",
         "#/search?q=committee",
         f"#/document/{quote(quoted, safe='')}",
+        "#/reuse/reuse",
+        "#/reuse/syndication",
+        "#/reuse/boilerplate",
+        "#/network",
+        "#/watchlists",
     ]
     for i, fragment in enumerate(fragments):
         p = page.show(fragment, f"hostile-{mode}-{i}")
