@@ -333,6 +333,54 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
     click.echo(f"wrote {n:,} rows of {table} to {output}")
 
 
+_POINTS = PointsSettings()
+_COORD = CoordSettings()
+
+# Options several commands share, with defaults read from the settings objects.
+model_option = click.option(
+    "--model",
+    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
+    default=_POINTS.model,
+    show_default=True,
+    help="minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
+    "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text).",
+)
+threshold_option = click.option(
+    "--threshold",
+    type=float,
+    default=_POINTS.threshold,
+    show_default=True,
+    help="How alike a talking point's sentences must be (corpus-relative; higher, stricter).",
+)
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=_POINTS.device,
+    show_default=True,
+    help="Where all-MiniLM-L6-v2 runs: auto takes a GPU when torch sees one.",
+)
+window_option = click.option(
+    "--window-hours",
+    type=float,
+    default=None,
+    help="Co-acting means sharing within this many hours [default: from the data].",
+)
+min_objects_option = click.option(
+    "--min-objects",
+    type=int,
+    default=_COORD.min_objects,
+    show_default=True,
+    help="Objects a coordination edge needs.",
+)
+fdr_option = click.option(
+    "--fdr",
+    type=float,
+    default=_COORD.fdr,
+    show_default=True,
+    help="False discovery rate for coordination edges.",
+)
+
+
 def reuse_options(func: F) -> F:
     for option in reversed(
         [
@@ -520,14 +568,7 @@ def phrases(
 
 @cli.command()
 @db_option
-@click.option(
-    "--model",
-    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
-    default="minilm",
-    show_default=True,
-    help="minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
-    "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text).",
-)
+@model_option
 @click.option(
     "--min-words", type=int, default=6, show_default=True, help="Shorter sentences carry no claim."
 )
@@ -545,20 +586,8 @@ def phrases(
     show_default=True,
     help="What --min-span counts.",
 )
-@click.option(
-    "--threshold",
-    type=float,
-    default=-0.14,
-    show_default=True,
-    help="How alike a point's sentences must be (corpus-relative; higher, stricter).",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where all-MiniLM-L6-v2 runs: auto takes a GPU when torch sees one.",
-)
+@threshold_option
+@device_option
 @click.option("--top", default=10, show_default=True, help="Points to list.")
 @quiet_option
 @handle_errors
@@ -805,15 +834,10 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
 
 @cli.command()
 @db_option
-@click.option(
-    "--window-hours",
-    type=float,
-    default=None,
-    help="Co-acting means sharing within this many hours [default: from the data].",
-)
-@click.option("--min-objects", default=2, show_default=True, help="Objects an edge needs.")
+@window_option
+@min_objects_option
 @click.option("--permutations", default=200, show_default=True, help="Null model draws.")
-@click.option("--fdr", default=0.05, show_default=True, help="False discovery rate for edges.")
+@fdr_option
 @click.option("--top", default=10, show_default=True, help="Edges to list.")
 @quiet_option
 @handle_errors
@@ -854,54 +878,15 @@ def coord(
         _print_coord(summary, store, top=top)
 
 
-_POINTS = PointsSettings()
-_COORD = CoordSettings()
-
-
 @cli.command(name="analyze")
 @db_option
 @reuse_options
-@click.option(
-    "--model",
-    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
-    default=_POINTS.model,
-    show_default=True,
-    help="Talking points: the embedding model (see 'chorus points --help').",
-)
-@click.option(
-    "--threshold",
-    type=float,
-    default=_POINTS.threshold,
-    show_default=True,
-    help="Talking points: how alike a point's sentences must be (higher, stricter).",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default=_POINTS.device,
-    show_default=True,
-    help="Talking points: where all-MiniLM-L6-v2 runs.",
-)
-@click.option(
-    "--window-hours",
-    type=float,
-    default=None,
-    help="Coordination: co-acting means sharing within this many hours [default: from the data].",
-)
-@click.option(
-    "--min-objects",
-    type=int,
-    default=_COORD.min_objects,
-    show_default=True,
-    help="Coordination: objects an edge needs.",
-)
-@click.option(
-    "--fdr",
-    type=float,
-    default=_COORD.fdr,
-    show_default=True,
-    help="Coordination: false discovery rate for edges.",
-)
+@model_option
+@threshold_option
+@device_option
+@window_option
+@min_objects_option
+@fdr_option
 @quiet_option
 @handle_errors
 def analyze_cmd(
