@@ -140,7 +140,35 @@ def _network_and_evidence(page: Page, prefix: str) -> None:
     p.screenshot(path=str(page.shots / f"{prefix}-edge-evidence.png"), full_page=True)
 
 
-def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None:
+def _search_pages(page: Page, store_path: Path, prefix: str) -> None:
+    """A query with more hits than a page: the count is the word index's, a word's start is
+    marked in every hit, and "next" shows the next page."""
+    from chorus.search import search_sentences
+
+    with open_store(store_path, read_only=True) as store:
+        expected = search_sentences(store, "the", limit=1000)
+    assert expected.total > 50
+    p = page.show("#/search?q=The&mode=text", f"{prefix}-search-paged")
+    _reads_cleanly(p)
+    said = p.locator("p.results").inner_text()
+    assert said.startswith(f"{expected.total} sentences with a word beginning the"), said
+    assert p.locator("div.mention").count() == 50
+    assert p.locator("div.mention").nth(0).locator("mark").count() >= 1
+    first = p.locator("div.mention blockquote").first.inner_text()
+    assert first == expected.hits[0].text
+    p.locator("p.pager button", has_text="next").click()
+    p.wait_for_function("() => location.hash.includes('offset=50')")
+    p.wait_for_selector("p.pager:has-text('51–')")
+    assert p.locator("div.mention").count() == min(50, expected.total - 50)
+    assert p.locator("div.mention blockquote").first.inner_text() == expected.hits[50].text
+    # "them" holds "the"; "syntax" does not hold "tax" at a word's start.
+    marks = p.locator("div.mention mark").all_inner_texts()
+    assert marks and all(m.lower() == "the" for m in marks)
+
+
+def test_report_in_chromium(
+    browser: Any, seed_report: str, shots: Path, analysed_seeds: Path
+) -> None:
     page = Page(browser, seed_report, shots)
     p = page.show("#/", "report-overview")
     text = p.locator("main").inner_text()
@@ -190,6 +218,7 @@ def test_report_in_chromium(browser: Any, seed_report: str, shots: Path) -> None
     assert p.locator("div.mention mark").first.inner_text().lower() == "execution"
     assert p.locator("div.mention a[href^='#/document/']").count() >= 1
     _reads_cleanly(p)
+    _search_pages(page, analysed_seeds, "report")
     # The copied-passages tabs are links, and the footer two seeds share is one click away.
     p = page.show("#/reuse/reuse", "report-copies")
     _reads_cleanly(p)
@@ -216,7 +245,7 @@ def _reads_cleanly(p: Any) -> None:
         assert bad not in text, f"{bad!r} on the page: {text[:300]!r}"
 
 
-def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:
+def test_app_in_chromium(browser: Any, serve_url: str, shots: Path, analysed_seeds: Path) -> None:
     page = Page(browser, serve_url, shots)
     page.show("#/", "app-overview")
     _network_and_evidence(page, "app")
@@ -238,6 +267,7 @@ def test_app_in_chromium(browser: Any, serve_url: str, shots: Path) -> None:
         "#/watchlists",
     ):
         _reads_cleanly(page.show(view))
+    _search_pages(page, analysed_seeds, "app")
     p = page.show("#/search?q=execution&mode=text")
     _reads_cleanly(p)
     p.locator("div.mention a[href^='#/document/']").first.click()

@@ -10,19 +10,22 @@ from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
+from chorus.search import SearchIndexSummary, build_search_index
 from chorus.segment.stage import segment_store
 from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-# Grows as the stages land: segment → reuse → points and phrases → coordination.
-STAGES: tuple[str, ...] = ("segment", "reuse", "points", "phrases", "coord")
+# Grows as the stages land: segment (and its word index) → reuse → points and phrases →
+# coordination.
+STAGES: tuple[str, ...] = ("segment", "search", "reuse", "points", "phrases", "coord")
 
 
 @dataclass(frozen=True)
 class AnalysisSummary:
     stages: tuple[str, ...]
     n_sentences_added: int
+    search: SearchIndexSummary
     reuse: ReuseSummary
     points: PointsSummary
     phrases: PhrasesSummary
@@ -40,6 +43,7 @@ def analyze(
 ) -> AnalysisSummary:
     """Bring every stage's tables up to date with the stored documents."""
     added = segment_store(store)
+    search_summary = build_search_index(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
     points_summary = find_points(store, settings=points, progress=progress)
     phrases_summary = find_phrases(store, settings=phrases, progress=progress)
@@ -47,6 +51,7 @@ def analyze(
     return AnalysisSummary(
         stages=STAGES,
         n_sentences_added=added,
+        search=search_summary,
         reuse=reuse_summary,
         points=points_summary,
         phrases=phrases_summary,

@@ -931,6 +931,12 @@ def analyze_cmd(
         click.echo(
             f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added"
         )
+        index = summary.search
+        click.echo(
+            f"word index: {_plural(index.n_sentences, 'sentence', 'sentences')} of "
+            f"{_plural(index.n_documents, 'document', 'documents')} "
+            + (f"indexed in {index.seconds:.1f} s" if index.built else "already up to date")
+        )
         _print_reuse(summary.reuse, store, top=10)
         _print_points(summary.points, store, top=10)
         _print_phrases(summary.phrases, store, top=10)

@@ -578,18 +578,30 @@ def watchlists(store: Store, *, limit: int = 100) -> Record:
     return {"watchlists": out}
 
 
-def search_sentences(store: Store, query: str, *, limit: int = 50) -> Record:
-    """Sentences containing every word of ``query`` (case aside), with their document."""
-    words = query.split()[:8]
-    if not words:
-        return {"query": query, "items": []}
-    # contains(), not LIKE: "%" and "_" in a query are characters to find, not wildcards.
-    where = " AND ".join(["contains(lower(s.text), ?)"] * len(words))
-    items = _records(
-        store,
-        f"""SELECT s.doc_id, d.source, d.published_at, s.start, s."end", s.text
-            FROM sentences s JOIN documents d USING (doc_id)
-            WHERE {where} ORDER BY d.published_at NULLS LAST, s.doc_id, s.start LIMIT ?""",
-        [*(w.lower() for w in words), limit],
-    )
-    return {"query": query, "items": items}
+def search_sentences(store: Store, query: str, *, limit: int = 50, offset: int = 0) -> Record:
+    """Sentences in which every word of ``query`` begins a word (case aside), earliest first,
+    with their document; ``total`` counts them all. ``index`` says whether the word index
+    answered (``current``) or every sentence was scanned (``stale``, ``missing``)."""
+    from chorus.search import search_sentences as search
+
+    found = search(store, query, limit=limit, offset=offset)
+    items = [
+        {
+            "doc_id": hit.doc_id,
+            "source": hit.source,
+            "published_at": _plain(hit.published_at),
+            "sent_no": hit.sent_no,
+            "start": hit.start,
+            "end": hit.end,
+            "text": hit.text,
+        }
+        for hit in found.hits
+    ]
+    return {
+        "query": query,
+        "words": list(found.words),
+        "total": found.total,
+        "offset": found.offset,
+        "index": found.index,
+        "items": items,
+    }

@@ -230,9 +230,14 @@ def create_app(
         return views.watchlists(reader())
 
     @app.get("/api/search")
-    def search(q: str = Query(..., max_length=500), limit: int = Query(50, ge=1, le=500)) -> Any:
-        """Sentences containing every word of ``q``."""
-        return views.search_sentences(reader(), q, limit=limit)
+    def search(
+        q: str = Query(..., max_length=500),
+        limit: int = Query(50, ge=1, le=500),
+        offset: int = Query(0, ge=0, le=_MAX_OFFSET),
+    ) -> Any:
+        """Sentences in which every word of ``q`` begins a word, earliest first, through the
+        word index that ``chorus analyze`` builds."""
+        return views.search_sentences(reader(), q, limit=limit, offset=offset)
 
     @app.get("/api/similar")
     def similar_points(

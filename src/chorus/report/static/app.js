@@ -91,16 +91,20 @@
     }
     if (head === "source") return d.source_detail[p.name] || null;
     if (head === "search") {
-      const words = String(p.q || "").toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8);
+      // As chorus serve's word index: every query word begins a word of the sentence.
+      const words = queryWords(p.q);
       const idx = d.search || { docs: [], doc: [], start: [], end: [], text: [], partial: true };
-      const hits = [];
-      for (let i = 0; i < idx.text.length && hits.length < 50; i++) {
-        const t = idx.text[i].toLowerCase();
-        if (!words.length || !words.every((w) => t.includes(w))) continue;
+      const off = Number(p.offset || 0), lim = 50, hits = [];
+      let total = 0;
+      for (let i = 0; i < idx.text.length && words.length; i++) {
+        const have = wordsOf(idx.text[i]);
+        if (!words.every((w) => have.some((x) => x.startsWith(w)))) continue;
+        total++;
+        if (total <= off || hits.length >= lim) continue;
         const [doc_id, source, published_at] = idx.docs[idx.doc[i]];
         hits.push({ doc_id, source, published_at, start: idx.start[i], end: idx.end[i], text: idx.text[i] });
       }
-      return { query: p.q, items: hits, partial: idx.partial };
+      return { query: p.q, words, total, offset: off, items: hits, partial: idx.partial, index: "current" };
     }
     return d[head] === undefined ? null : d[head];
   }
@@ -412,10 +416,22 @@
   }
 
   // The words of a query marked where they occur in a sentence (case aside).
+  // A word: a run of letters, marks and digits, lower-cased (as the word index splits them).
+  const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+  function wordsOf(text) { return String(text || "").toLowerCase().match(WORD) || []; }
+  function queryWords(query) {
+    const found = wordsOf(query).map((w) => Array.from(w).slice(0, 64).join(""));
+    const kept = [];
+    for (const w of [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)))
+      if (!kept.some((k) => k.startsWith(w))) kept.push(w);
+    return kept.sort((a, b) => found.indexOf(a) - found.indexOf(b)).slice(0, 8);
+  }
+  // Marks where a query word begins a word of the text.
   function marked(text, query) {
-    const words = String(query || "").toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8);
+    const words = queryWords(query);
     if (!words.length) return text;
-    const pattern = new RegExp("(" + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|") + ")", "gi");
+    const alts = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+    const pattern = new RegExp("(?<![\\p{L}\\p{M}\\p{N}])(" + alts + ")", "giu");
     return String(text).split(pattern).map((part, i) => (i % 2 ? h("mark", {}, part) : part));
   }
 
@@ -438,11 +454,16 @@
             h("blockquote", {}, m.sentence))))));
       return out;
     }
-    const r = await get("search", { q: params.q });
-    out.push(h("p", { className: "muted results" }, (r.items.length >= 50 ? "the first 50 sentences" : plural(r.items.length, "sentence"))
-        + (r.partial ? " (in the documents the report holds: the store is too large to embed every sentence; chorus serve searches them all)" : "")),
+    const offset = Number(params.offset || 0);
+    const r = await get("search", { q: params.q, offset });
+    const words = (r.words || []).join(", ");
+    out.push(h("p", { className: "muted results" },
+        (r.total ? `${plural(r.total, "sentence")} with a word beginning ${words}, earliest first` : `No sentence has a word beginning ${words || "with these letters"}.`)
+        + (r.partial ? " (in the sentences the report holds: the store is too large to embed every one; chorus serve searches them all)" : "")
+        + (r.index && r.index !== "current" ? " (the word index is out of date, so every sentence was read: run chorus analyze to rebuild it)" : "")),
       r.items.map((m) => h("div", { className: "mention" }, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end}`,
-        h("blockquote", {}, marked(m.sentence || m.text, params.q)))));
+        h("blockquote", {}, marked(m.sentence || m.text, params.q)))),
+      pager(r.total, offset, 50, (o) => route("/search", { q: params.q, mode: params.mode, offset: o })));
     return out;
   }
 
