@@ -369,3 +369,61 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert MiniLMEmbedder(device="cpu").name == "all-MiniLM-L6-v2"
     with pytest.raises(ValueError, match="device"):
         PointsSettings(device="tpu")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        # Stop words end a phrase: no pair jumps across them.
+        ("support from around the world", {"support", "world"}),
+        # Punctuation ends a phrase too.
+        ("the world, foreign leaders", {"world", "foreign", "leaders", "foreign leaders"}),
+        # A possessive is cut and ends the phrase after it.
+        ("Free Iran's rally", {"free", "iran", "free iran", "rally"}),
+        ("so-called experts", {"so-called", "experts", "so-called experts"}),
+        ("in 2018 and 1,500", set()),
+        ("", set()),
+    ],
+)
+def test_text_terms(text: str, terms: set[str]) -> None:
+    from chorus.points.keyphrases import text_terms
+
+    assert text_terms(text) == terms
+
+
+def test_keyphrases_are_what_restatements_share() -> None:
+    from chorus.points.keyphrases import keyphrases
+
+    claims = [
+        [
+            "Human rights are stripped from the people of Iran.",
+            "The regime strips human rights from Iranians, observers say.",
+            "Observers condemn the regime over human rights.",
+        ],
+        ["A single copied sentence about fuel taxes."],
+        ["Fuel taxes rose again.", "Fuel taxes are rising."],
+    ]
+    first, single, fuel = keyphrases(claims)
+    # Held by two claims or more; the pair in place of its words; nothing one claim says alone.
+    assert first[0] == "human rights"
+    assert "human" not in first and "rights" not in first
+    assert set(first) <= {"human rights", "regime", "observers"}
+    assert "people" not in first and "condemn" not in first
+    # One claim (a sentence copied verbatim): its own words.
+    assert "copied sentence" in single or "copied" in single
+    assert fuel == ["fuel taxes"]
+
+
+def test_seed_keyphrases_are_shared_by_two_claims(analysed_seeds: Path) -> None:
+    from chorus.points.keyphrases import text_terms
+
+    with open_store(analysed_seeds, read_only=True) as store:
+        rows = store.con.execute(
+            """SELECT p.point_id, p.keyphrases, list(DISTINCT m.text) FROM points p
+               JOIN mentions m USING (point_id) GROUP BY ALL"""
+        ).fetchall()
+    assert rows
+    for point_id, phrases, claims in rows:
+        for phrase in phrases:
+            holding = sum(phrase in text_terms(c) for c in claims)
+            assert holding >= min(2, len(claims)), (point_id, phrase, claims)

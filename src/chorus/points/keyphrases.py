@@ -1,45 +1,112 @@
-"""Keyphrases by class-based TF-IDF (as BERTopic does): a point's sentences form one class;
-a term scores by its frequency there times how rare it is across all points."""
+"""Keyphrases: the words and word pairs a talking point's restatements share, weighted by
+how rare they are across all points (class-based TF-IDF, as BERTopic, counted by claims).
+
+Two kernels that both engines call: :func:`claim_terms` per point (which terms, in how many
+of its claims), then :func:`rank_keyphrases` per point once every point's counts are summed.
+A term counts once per claim, so a word one restatement repeats does not outweigh a word
+three of them share; a pair is two adjacent words of the text (never two words a stop word
+stood between); with two claims or more, a keyphrase is held by at least two of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-import numpy as np
+# Letters first, then letters, digits, apostrophes or hyphens: "mek's", "so-called".
+_TOKEN = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]{2,}")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
-def keyphrase_vectoriser() -> Any:
-    """Words and word pairs, no stop words or numbers: the terms keyphrases are made of."""
-    from sklearn.feature_extraction.text import CountVectorizer
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return CountVectorizer(
-        ngram_range=(1, 2), stop_words="english", token_pattern=r"(?u)\b[^\W\d_][\w'’-]+\b"
-    )
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def text_terms(text: str) -> set[str]:
+    """The terms of one text: its words and adjacent word pairs with no stop word and no
+    punctuation between them, lower-case, possessives cut.
+
+    >>> sorted(text_terms("Support for the Resistance has grown around the world"))
+    ['grown', 'resistance', 'support', 'world']
+    >>> sorted(text_terms("Free Iran's world, foreign dignitaries"))
+    ['dignitaries', 'foreign', 'foreign dignitaries', 'free', 'free iran', 'iran', 'world']
+    """
+    stop = _stop_words()
+    lowered = text.lower()
+    terms: set[str] = set()
+    previous, previous_end = "", -1
+    for match in _TOKEN.finditer(lowered):
+        word = _POSSESSIVE.sub("", match.group())
+        joined = previous_end >= 0 and not lowered[previous_end : match.start()].strip()
+        if word in stop or len(word) < 2:
+            previous, previous_end = "", -1
+            continue
+        terms.add(word)
+        if previous and joined:
+            terms.add(f"{previous} {word}")
+        # "world's foreign": a possessive ends a phrase as well as a word.
+        ends = match.group() != word
+        previous, previous_end = ("", -1) if ends else (word, match.end())
+    return terms
+
+
+def claim_terms(claims: Sequence[str]) -> Counter[str]:
+    """Per term, how many of the point's claims hold it."""
+    counted: Counter[str] = Counter()
+    for claim in claims:
+        counted.update(text_terms(claim))
+    return counted
+
+
+def rank_keyphrases(
+    terms: Mapping[str, int],
+    n_claims: int,
+    totals: Mapping[str, int],
+    average: float,
+    *,
+    top: int = 5,
+) -> list[str]:
+    """The ``top`` keyphrases of one point from its :func:`claim_terms` (``n_claims`` claims),
+    every term's count summed over all points (``totals``) and the mean claims per point.
+
+    Weight: the share of the point's claims holding the term times ``log(1 + average /
+    total)``. A word inside a kept pair is not listed again; ties go alphabetically."""
+    floor = 2 if n_claims >= 2 else 1
+    weight = {
+        term: count / max(n_claims, 1) * math.log1p(average / max(totals.get(term, count), 1))
+        for term, count in terms.items()
+        if count >= floor
+    }
+    kept: list[str] = []
+    inside: set[str] = set()
+    for term in sorted(weight, key=lambda t: (-weight[t], t)):
+        if len(kept) == top:
+            break
+        if term in inside:
+            continue
+        parts = term.split(" ")
+        if len(parts) == 2 and any(p in kept for p in parts):
+            # The pair says more than the word already listed: list it in the word's place.
+            kept = [k for k in kept if k not in parts]
+        kept.append(term)
+        inside.update(parts if len(parts) == 2 else ())
+    return kept
 
 
 def keyphrases(classes: Sequence[Sequence[str]], *, top: int = 5) -> list[list[str]]:
-    """The ``top`` terms (words or word pairs) that mark each class of texts."""
-    if not classes:
-        return []
-    vectoriser = keyphrase_vectoriser()
-    try:
-        counts = vectoriser.fit_transform([" ".join(texts) for texts in classes])
-    except ValueError:  # nothing but stop words
-        return [[] for _ in classes]
-    terms = vectoriser.get_feature_names_out()
-    counts = counts.tocsr().astype(np.float64)
-    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
-    average = max(float(words_per_class.mean()), 1.0)
-    term_totals = np.asarray(counts.sum(axis=0)).ravel()
-    idf = np.log1p(average / np.maximum(term_totals, 1.0))
-    out: list[list[str]] = []
-    for row in range(counts.shape[0]):
-        start, end = counts.indptr[row], counts.indptr[row + 1]
-        cols = counts.indices[start:end]
-        tf = counts.data[start:end] / max(words_per_class[row], 1.0)
-        weight = tf * idf[cols]
-        # Ties broken alphabetically so the output is stable.
-        order = sorted(range(cols.size), key=lambda i: (-weight[i], terms[cols[i]]))
-        out.append([str(terms[cols[i]]) for i in order[:top]])
-    return out
+    """The ``top`` keyphrases of each class of texts (a point's claims)."""
+    counted = [claim_terms(texts) for texts in classes]
+    totals: Counter[str] = Counter()
+    for terms in counted:
+        totals.update(terms)
+    average = max(sum(len(texts) for texts in classes) / len(classes), 1.0) if classes else 1.0
+    return [
+        rank_keyphrases(terms, len(texts), totals, average, top=top)
+        for terms, texts in zip(counted, classes, strict=True)
+    ]

@@ -52,5 +52,8 @@ class SimilarPoints:
         query = np.asarray(self._embedder.embed([text]), dtype=np.float32)[0]
         query /= max(float(np.linalg.norm(query)), 1e-12)
         scores = vectors @ query
-        top = np.argsort(-scores, kind="stable")[:limit]
+        # The best ``limit`` without sorting every point; ties by id (the rows are in id order).
+        keep = min(limit, len(ids))
+        best = np.argpartition(-scores, keep - 1)[:keep] if keep < len(ids) else np.arange(keep)
+        top = best[np.lexsort((best, -scores[best]))]
         return [(ids[i], round(float(scores[i]), 4)) for i in top]

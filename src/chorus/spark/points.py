@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import pyarrow as pa
 from chorus.points.cache import EMBED_BATCH, embed_batches, text_key
 from chorus.points.cluster import cluster_component
 from chorus.points.families import family_ids
-from chorus.points.keyphrases import keyphrase_vectoriser
+from chorus.points.keyphrases import claim_terms, rank_keyphrases
 from chorus.points.neighbours import (
     PROBES,
     document_frequency,
@@ -567,11 +566,10 @@ _BUILT_SCHEMA = pa.schema(
 
 
 def _with_keyphrases(built: Any) -> Any:
-    """The points with :func:`~chorus.points.keyphrases.keyphrases` computed from summed
-    term counts: each point's counts, every point's total, the mean size of a point."""
+    """The points with their keyphrases by the single-machine kernels: each point's
+    :func:`~chorus.points.keyphrases.claim_terms`, every term's count summed over the points
+    (a shuffle), then :func:`~chorus.points.keyphrases.rank_keyphrases` per point."""
     from pyspark.sql import functions as F
-
-    analyse = keyphrase_vectoriser().build_analyzer()
 
     def terms(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -584,13 +582,11 @@ def _with_keyphrases(built: Any) -> Any:
                 batch.column("claims").to_pylist(),
                 strict=True,
             ):
-                counted = Counter(analyse(" ".join(claims)))
-                size = sum(counted.values())
-                for term, count in counted.items():
+                for term, count in claim_terms(claims).items():
                     ids.append(point_id)
                     found.append(term)
                     counts.append(count)
-                    sizes.append(size)
+                    sizes.append(len(claims))
             yield pa.RecordBatch.from_pydict(
                 {"point_id": ids, "term": found, "count": counts, "size": sizes},
                 schema=_TERM_SCHEMA,
@@ -598,22 +594,23 @@ def _with_keyphrases(built: Any) -> Any:
 
     counted = built.select("point_id", "claims").mapInArrow(terms, _TERM_COLUMNS).cache()
     n_points = built.count()
-    sizes = counted.select("point_id", "size").distinct().agg(F.sum("size")).first()[0] or 0
-    # As ``words_per_class.mean()``: a sum of whole numbers, exact in any order.
-    average = max(float(sizes) / n_points, 1.0) if n_points else 1.0
+    n_claims = built.agg(F.sum(F.size("claims"))).first()[0] or 0
+    # As the single-machine mean: a sum of whole numbers, exact in any order.
+    average = max(float(n_claims) / n_points, 1.0) if n_points else 1.0
     totals = counted.groupBy("term").agg(F.sum("count").alias("total"))
 
     def top(table: pa.Table) -> pa.Table:
-        count = np.asarray(table.column("count").to_numpy(), dtype=np.float64)
-        size = float(table.column("size")[0].as_py())
-        total = np.asarray(table.column("total").to_numpy(), dtype=np.float64)
-        weight = count / max(size, 1.0) * np.log1p(average / np.maximum(total, 1.0))
         words = table.column("term").to_pylist()
-        order = sorted(range(len(words)), key=lambda i: (-weight[i], words[i]))
+        phrases = rank_keyphrases(
+            dict(zip(words, table.column("count").to_pylist(), strict=True)),
+            int(table.column("size")[0].as_py()),
+            dict(zip(words, table.column("total").to_pylist(), strict=True)),
+            average,
+        )
         return pa.table(
             {
                 "point_id": [table.column("point_id")[0].as_py()],
-                "keyphrases": pa.array([[words[i] for i in order[:5]]], pa.list_(pa.string())),
+                "keyphrases": pa.array([phrases], pa.list_(pa.string())),
             }
         )
 
