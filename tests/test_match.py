@@ -226,6 +226,9 @@ def test_cli_match_and_watch(tmp_path: Path) -> None:
     assert "sources pushing the list" in result.output
     unknown = runner.invoke(cli, ["watch", "hits", "--db", db, "nope", "-q"])
     assert unknown.exit_code == 1 and "stored: mek" in unknown.output
+    # A setting out of range is a usage error naming the option, not a traceback.
+    zero = runner.invoke(cli, ["watch", "hits", "--db", db, "mek", "--top-k", "0", "-q"])
+    assert zero.exit_code == 2 and "top_k" in zero.output, zero.output
 
 
 def test_store_scan_survives_other_queries(tmp_path: Path) -> None:

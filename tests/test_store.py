@@ -166,3 +166,44 @@ def test_memory_limit_for_a_block_is_restored(store: Store) -> None:
     assert store.con.execute(query).fetchall() == before
     with pytest.raises(ChorusError, match="not a memory size"), store.memory_limit("1; DROP"):
         pass
+
+
+def test_load_reads_a_folder_whose_name_has_a_quote(tmp_path: Path, store: Store) -> None:
+    """Paths are parameters, never SQL text: a quote in a folder name is a character."""
+    from chorus.store.load import load_tables
+
+    ingest_paths(store, [SEEDS])
+    folder = tmp_path / "it's; DROP TABLE documents_all; --"
+    for table in ("documents", "sentences"):
+        (folder / table).mkdir(parents=True)
+        store.write_table(table, folder / table / "part-0.parquet", format="parquet")
+    with open_store(tmp_path / "loaded.duckdb") as loaded:
+        summary = load_tables(loaded, folder)
+        assert summary.n_documents == store.count("documents") == 5
+        assert loaded.count("sentences") == store.count("sentences")
+
+
+def test_migration_9_keeps_documents_and_their_view(tmp_path: Path) -> None:
+    """A store made before the word index (schema 8) opens with its documents intact."""
+    from chorus.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE chorus_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for migration in MIGRATIONS[:8]:
+        for statement in migration.statements:
+            con.execute(statement)
+    con.execute("INSERT INTO chorus_meta VALUES ('schema_version', '8')")
+    con.execute(
+        "INSERT INTO batches (batch_id, state, started_at, paths) VALUES (1, 'done', now(), [])"
+    )
+    con.execute(
+        """INSERT INTO documents_all (doc_id, source, text, text_hash, ingested_at, batch_id, seq)
+           VALUES ('d1', 's', 'Some text.', 'h', now(), 1, 0)"""
+    )
+    con.close()
+    with open_store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.con.execute("SELECT doc_id, text FROM documents").fetchall() == [
+            ("d1", "Some text.")
+        ]

@@ -769,7 +769,10 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
     Example:
       chorus watch hits campaign-2020 --min-score 0.9
     """
-    settings = MatchSettings(top_k=top_k, min_score=min_score)
+    try:
+        settings = MatchSettings(top_k=top_k, min_score=min_score)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
     with open_store(db) as store:
         summary = find_watch_hits(store, name, settings=settings, progress=_progress(quiet))
         click.echo(

@@ -71,25 +71,25 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
     with store.transaction():
         batch_id = int(scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches"))
         con.execute(
-            f"""INSERT INTO documents_all
+            """INSERT INTO documents_all
                 SELECT doc_id, source, url, title, published_at, lang, text, text_hash, ?, ?,
                        origin, extra::JSON, row_number() OVER (ORDER BY doc_id)
-                FROM read_parquet('{docs}')""",
-            [now, batch_id],
+                FROM read_parquet(?)""",
+            [now, batch_id, docs],
         )
         con.execute(
-            f"""INSERT INTO sentences_all
+            """INSERT INTO sentences_all
                 SELECT s.doc_id, s.sent_no, s.start, s."end", s.text, ?, d.seq
-                FROM read_parquet('{sentences}') s
+                FROM read_parquet(?) s
                 JOIN documents_all d ON d.doc_id = s.doc_id AND d.batch_id = ?""",
-            [batch_id, batch_id],
+            [batch_id, sentences, batch_id],
         )
         rejects = _parquet(root, "rejects")
         if rejects:
             con.execute(
-                f"""INSERT INTO rejects_all (batch_id, file, line, field, reason)
-                    SELECT ?, file, line, field, reason FROM read_parquet('{rejects}')""",
-                [batch_id],
+                """INSERT INTO rejects_all (batch_id, file, line, field, reason)
+                    SELECT ?, file, line, field, reason FROM read_parquet(?)""",
+                [batch_id, rejects],
             )
         n_docs = int(
             scalar(con, "SELECT count(*) FROM documents_all WHERE batch_id = ?", [batch_id])
@@ -112,15 +112,15 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
         embeddings = _parquet(root, "_embeddings")
         if embeddings:
             con.execute(
-                f"""INSERT INTO _embeddings SELECT model, key, vector
-                    FROM read_parquet('{embeddings}')"""
+                "INSERT INTO _embeddings SELECT model, key, vector FROM read_parquet(?)",
+                [embeddings],
             )
         for table, order in _RESULT_TABLES:
             path = _parquet(root, table)
             if path:
                 con.execute(f"DELETE FROM {table}")
                 con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{path}') {order}"
+                    f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?) {order}", [path]
                 )
     summary = LoadSummary(
         n_documents=n_docs,
