@@ -27,13 +27,12 @@ from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
-from chorus.points.text import claim_unit, shared_names, unit_key
+from chorus.points.text import claim_unit, name_sample, shared_names, unit_key
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-_NAME_SAMPLE_DOCS = 2000
 _DUCKDB_MEMORY = "512MB"
 
 
@@ -105,7 +104,7 @@ def find_points(
     by_doc: dict[str, list[str]] = defaultdict(list)
     for d, t in zip(doc_ids, raw, strict=True):
         by_doc[d].append(t)
-    sample = sorted(by_doc)[:: max(1, len(by_doc) // _NAME_SAMPLE_DOCS)]
+    sample = name_sample(list(by_doc))
     names = shared_names(by_doc[d] for d in sample)
     log.info("points: masking names every document repeats: %s", sorted(names))
 

@@ -93,7 +93,7 @@ def _coord_window(store: Store) -> float | None:
     return row[0][0] if row else None
 
 
-_POINT_SORTS = {
+POINT_SORTS = {
     "score": "score DESC, n_sources DESC, point_id",
     "sources": "n_sources DESC, n_docs DESC, point_id",
     "documents": "n_docs DESC, n_sources DESC, point_id",
@@ -134,7 +134,7 @@ def points_page(
     for word in (query or "").split()[:8]:
         where.append("label ILIKE ?")
         params.append(f"%{word}%")
-    order = _POINT_SORTS.get(sort, _POINT_SORTS["score"])
+    order = POINT_SORTS.get(sort, POINT_SORTS["score"])
     clause = " AND ".join(where)
     total = store.con.execute(f"SELECT count(*) FROM points WHERE {clause}", params).fetchall()
     items = _records(

@@ -32,6 +32,7 @@ _MAX_PAGE = 500
 # An offset past any table, and small enough for DuckDB's BIGINT.
 _MAX_OFFSET = 10**12
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+_SORTS = "^(" + "|".join(views.POINT_SORTS) + ")$"
 
 
 def host_name(header: str) -> str:
@@ -144,7 +145,7 @@ def create_app(
     def points(
         offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(50, ge=1, le=_MAX_PAGE),
-        sort: str = Query("score", pattern="^(score|sources|documents|first_seen|label)$"),
+        sort: str = Query("score", pattern=_SORTS),
         source: str | None = None,
         since: date | None = None,
         until: date | None = None,

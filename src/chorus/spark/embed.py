@@ -9,10 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from chorus.points.text import shared_names
+from chorus.points.text import name_sample, shared_names
 
 EMBEDDING_COLUMNS = "model STRING, key STRING, vector BINARY"
-_NAME_SAMPLE_DOCS = 2000
 _MODELS: dict[str, Any] = {}
 
 
@@ -66,8 +65,7 @@ def corpus_names(kept: Any) -> set[str]:
     """The names the single-machine stage masks, from the same sample of documents."""
     from pyspark.sql import functions as F
 
-    doc_ids = sorted(r[0] for r in kept.select("doc_id").distinct().collect())
-    sample = doc_ids[:: max(1, len(doc_ids) // _NAME_SAMPLE_DOCS)]
+    sample = name_sample([r[0] for r in kept.select("doc_id").distinct().collect()])
     picked = kept.where(F.col("doc_id").isin(sample)).select("doc_id", "sent_no", "text")
     by_doc: dict[str, list[tuple[int, str]]] = {}
     for doc_id, sent_no, text in picked.collect():
