@@ -129,3 +129,34 @@ def test_document_view_marks_what_was_found(analysed_seeds: Path) -> None:
                     ).fetchall()[0]
                     assert doc["text"][s["start"] : s["end"]] == sentence
         assert views.document_detail(store, "no such document") is None
+
+
+def test_point_pages_equal_what_the_mentions_say(analysed_seeds: Path, tmp_path: Path) -> None:
+    """The per-point tables written with the points give the pages the mentions give: a
+    store from before them (tables empty) reads the mentions, with the same answers."""
+    from chorus.points.pages import point_pages_ready
+
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(analysed_seeds.read_bytes())
+
+    def pages() -> list[object]:
+        with open_store(copy, read_only=True) as store:
+            sources = [r[0] for r in store.con.sql("SELECT DISTINCT source FROM documents").fetchall()]
+            out: list[object] = [point_pages_ready(store.con)]
+            for sort in views.POINT_SORTS:
+                out.append(views.points_page(store, sort=sort, limit=500))
+            for source in sorted(sources):
+                out.append(views.points_page(store, source=source))
+                out.append(views.source_detail(store, source))
+            point = store.con.execute("SELECT point_id FROM points LIMIT 1").fetchall()[0][0]
+            out.append(views.point_detail(store, point))
+        return out
+
+    written = pages()
+    with open_store(copy) as store:
+        store.con.execute("DELETE FROM _point_months")
+        store.con.execute("DELETE FROM _source_points")
+    read = pages()
+    assert written[0] is True and read[0] is False
+    assert written[1:] == read[1:]
+    assert any(i["months"] for i in written[1]["items"])  # type: ignore[index]

@@ -25,6 +25,7 @@ from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.embedders import load_embedder
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases
+from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
 from chorus.points.text import claim_unit, name_sample, shared_names, unit_key
@@ -448,6 +449,7 @@ def _write(
                 [("point_id", "ascending"), ("doc_id", "ascending"), ("sent_no", "ascending")]
             ),
         )
+        write_point_pages(con)
         con.execute(
             "INSERT INTO points_runs VALUES (?, ?, ?)",
             [

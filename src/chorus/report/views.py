@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from chorus.points.pages import point_pages_ready
 from chorus.store import Store
 
 Record = dict[str, Any]
@@ -119,10 +120,13 @@ def points_page(
     if not _has(store, "points"):
         return {"total": 0, "offset": offset, "items": []}
     where, params = ["TRUE"], []
+    pages = point_pages_ready(store.con)
     if source:
         where.append(
-            "point_id IN (SELECT m.point_id FROM mentions m JOIN documents d USING (doc_id) "
-            "WHERE d.source = ?)"
+            "point_id IN (SELECT point_id FROM _source_points WHERE source = ?)"
+            if pages
+            else "point_id IN (SELECT m.point_id FROM mentions m JOIN documents d "
+            "USING (doc_id) WHERE d.source = ?)"
         )
         params.append(source)
     if since:
@@ -144,9 +148,29 @@ def points_page(
             FROM points WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?""",
         [*params, limit, offset],
     )
-    _add_sparklines(store, items)
-    _add_undated(store, items)
+    if pages:
+        _add_point_pages(store, items)
+    else:
+        _add_sparklines(store, items)
+        _add_undated(store, items)
     return {"total": total[0][0], "offset": offset, "items": items}
+
+
+def _add_point_pages(store: Store, items: list[Record]) -> None:
+    """Each point's months and undated documents, as written with the points."""
+    ids = [i["point_id"] for i in items]
+    if not ids:
+        return
+    rows = store.con.execute(
+        """SELECT point_id, months, n_undated_docs FROM _point_months
+           WHERE point_id IN (SELECT unnest(?))""",
+        [ids],
+    ).fetchall()
+    found = {r[0]: (r[1], r[2]) for r in rows}
+    for item in items:
+        months, undated = found.get(item["point_id"], ([], 0))
+        item["months"] = _month_series({m["month"]: m["n"] for m in months})
+        item["n_undated_docs"] = int(undated)
 
 
 def _add_undated(store: Store, items: list[Record]) -> None:
@@ -154,6 +178,16 @@ def _add_undated(store: Store, items: list[Record]) -> None:
     *dated* one, and any undated document may have come first."""
     ids = [i["point_id"] for i in items]
     if not ids:
+        return
+    if point_pages_ready(store.con):
+        rows = store.con.execute(
+            "SELECT point_id, n_undated_docs FROM _point_months "
+            "WHERE point_id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
+        undated = dict(rows)
+        for item in items:
+            item["n_undated_docs"] = int(undated.get(item["point_id"], 0))
         return
     counts = dict(
         store.con.execute(
@@ -451,23 +485,31 @@ def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | Non
         roles = _records(store, "SELECT * FROM sources WHERE source = ?", [source])
         if roles:
             out.update({k: roles[0][k] for k in ("community", "originator", "amplifier")})
-    out["points"] = (
-        _records(
+    # With no dated mention, nobody can be said to be first.
+    first_here = "CASE WHEN p.first_seen IS NULL THEN NULL ELSE p.origin_source = ? END"
+    if not _has(store, "points"):
+        out["points"] = []
+    elif point_pages_ready(store.con):
+        out["points"] = _records(
             store,
-            """SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
-                      count(*) AS n_mentions_here,
-                      -- With no dated mention, nobody can be said to be first.
-                      CASE WHEN p.first_seen IS NULL THEN NULL
-                           ELSE p.origin_source = ? END AS originated_here
-               FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
-               WHERE d.source = ?
-               GROUP BY ALL ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id
-               LIMIT ?""",
+            f"""SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
+                       s.n_mentions AS n_mentions_here, {first_here} AS originated_here
+                FROM _source_points s JOIN points p USING (point_id)
+                WHERE s.source = ?
+                ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id LIMIT ?""",
             [source, source, limit],
         )
-        if _has(store, "points")
-        else []
-    )
+    else:
+        out["points"] = _records(
+            store,
+            f"""SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
+                       count(*) AS n_mentions_here, {first_here} AS originated_here
+                FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
+                WHERE d.source = ?
+                GROUP BY ALL ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id
+                LIMIT ?""",
+            [source, source, limit],
+        )
     out["follows"], out["followed_by"] = _following(store, source, limit)
     return out
 

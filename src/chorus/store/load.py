@@ -122,6 +122,10 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
                 con.execute(
                     f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?) {order}", [path]
                 )
+        if _parquet(root, "mentions"):
+            from chorus.points.pages import write_point_pages
+
+            write_point_pages(con)
     summary = LoadSummary(
         n_documents=n_docs,
         n_sentences=store.count("sentences"),

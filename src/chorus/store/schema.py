@@ -356,6 +356,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=10,
+        description="what every page of talking points shows, written with the points",
+        statements=(
+            # chorus.points.pages: per point its mentions per month and undated documents;
+            # per source the points it mentions. Sorted by their key when written; a store
+            # analysed before this version has them empty, and its pages read the mentions
+            # until the points are rebuilt.
+            """
+            CREATE TABLE _point_months (
+                point_id VARCHAR NOT NULL,
+                months STRUCT(month VARCHAR, n BIGINT)[] NOT NULL,
+                n_undated_docs BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE _source_points (
+                source VARCHAR NOT NULL,
+                point_id VARCHAR NOT NULL,
+                n_mentions BIGINT NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
