@@ -141,7 +141,8 @@ def test_point_pages_equal_what_the_mentions_say(analysed_seeds: Path, tmp_path:
 
     def pages() -> list[object]:
         with open_store(copy, read_only=True) as store:
-            sources = [r[0] for r in store.con.sql("SELECT DISTINCT source FROM documents").fetchall()]
+            found = store.con.sql("SELECT DISTINCT source FROM documents").fetchall()
+            sources = [r[0] for r in found]
             out: list[object] = [point_pages_ready(store.con)]
             for sort in views.POINT_SORTS:
                 out.append(views.points_page(store, sort=sort, limit=500))
