@@ -7,26 +7,36 @@ import pyarrow as pa
 
 from chorus.store import Store
 
-# Where each kind of object sits in a document. A link has no span table: its text is the
-# canonical URL and its offsets are unknown (the raw link in the text may carry tracking
-# parameters the canonical form dropped).
-# A talking-point object is a claim family (``chorus.points.families``), named by its
-# largest point: a document's span is its mention of any point of the family.
+# Where each kind of object sits in the edge's documents. A link has no span table: its text
+# is the canonical URL and its offsets are unknown (the raw link in the text may carry
+# tracking parameters the canonical form dropped). A talking-point object is a claim family
+# (``chorus.points.families``), named by its largest point: a document's span is its mention
+# of any point of the family. Each part is narrowed to the edge's objects and documents
+# before it is joined: an edge has tens of objects, the store millions of mentions.
 _SPANS = """
-    SELECT 'point' AS kind, coalesce(p.family_id, m.point_id) AS object_id, m.doc_id, m.start,
-           m."end", m.text
-    FROM mentions m LEFT JOIN points p USING (point_id)
+    SELECT 'point' AS kind, f.object_id, m.doc_id, m.start, m."end", m.text
+    FROM mentions m
+    JOIN (SELECT point_id, coalesce(family_id, point_id) AS object_id FROM points
+          WHERE coalesce(family_id, point_id) IN (SELECT object_id FROM ev
+                                                  WHERE object_kind = 'point')) f
+      USING (point_id)
+    WHERE m.doc_id IN (SELECT doc_id FROM docs)
     UNION ALL
     SELECT CASE c.kind WHEN 'reuse' THEN 'reuse' ELSE 'template' END, p.cluster_id, p.doc_id,
            p.start, p."end", p.text
     FROM passages p JOIN reuse_clusters c USING (cluster_id)
     WHERE c.kind IN ('reuse', 'boilerplate')
+      AND p.cluster_id IN (SELECT object_id FROM ev WHERE object_kind IN ('reuse', 'template'))
+      AND p.doc_id IN (SELECT doc_id FROM docs)
 """
 _LABELS = """
     SELECT 'point' AS kind, point_id AS object_id, label FROM points
+    WHERE point_id IN (SELECT object_id FROM ev WHERE object_kind = 'point')
     UNION ALL
     SELECT CASE kind WHEN 'reuse' THEN 'reuse' ELSE 'template' END, cluster_id, representative
-    FROM reuse_clusters WHERE kind IN ('reuse', 'boilerplate')
+    FROM reuse_clusters
+    WHERE kind IN ('reuse', 'boilerplate')
+      AND cluster_id IN (SELECT object_id FROM ev WHERE object_kind IN ('reuse', 'template'))
 """
 
 
@@ -48,8 +58,8 @@ def read_edge_evidence(
         spans AS (
             SELECT kind, object_id, doc_id, min(start) AS start,
                    arg_min("end", start) AS "end", arg_min(text, start) AS text
-            FROM ({_SPANS}) SEMI JOIN docs USING (doc_id) GROUP BY ALL),
-        labels AS (SELECT * FROM ({_LABELS}) SEMI JOIN (SELECT object_id FROM ev) USING (object_id))
+            FROM ({_SPANS}) GROUP BY ALL),
+        labels AS ({_LABELS})
         SELECT e.object_kind, e.object_id, coalesce(l.label, e.object_id) AS label,
                e.source_a, e.doc_a, e.time_a, sa.start AS start_a, sa."end" AS end_a,
                coalesce(sa.text, e.object_id) AS text_a,

@@ -3,11 +3,9 @@ and significance → communities → per-source originator and amplifier scores.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -259,15 +257,7 @@ def _write(
         store.insert_arrow("edge_evidence", evidence)
         store.insert_arrow("sources", source_table)
         store.insert_arrow("communities", communities)
-        con.execute(
-            "INSERT INTO coord_runs VALUES (?, ?, ?, ?)",
-            [
-                json.dumps(asdict(settings)),
-                window,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                n_objects,
-            ],
-        )
+        store.record_run("coord_runs", settings, window_hours=window, n_objects=n_objects)
 
 
 def _source_table(

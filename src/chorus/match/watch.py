@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
@@ -126,15 +126,7 @@ def find_watch_hits(
         con.execute("DELETE FROM watch_hits WHERE watchlist = ?", [name])
         con.execute("DELETE FROM watch_runs WHERE watchlist = ?", [name])
         store.insert_arrow("watch_hits", table)
-        con.execute(
-            "INSERT INTO watch_runs VALUES (?, ?, ?, ?)",
-            [
-                name,
-                json.dumps(asdict(settings)),
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                n_docs,
-            ],
-        )
+        store.record_run("watch_runs", settings, watchlist=name, n_docs=n_docs)
     return WatchHitsSummary(
         watchlist=name,
         n_items=len(items),

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import tempfile
 import time
 from collections import defaultdict
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -273,11 +272,8 @@ def _write(
                 [("phrase_id", "ascending"), ("doc_id", "ascending"), ("start", "ascending")]
             ),
         )
-        store.con.execute(
-            "INSERT INTO phrases_runs VALUES (?, ?, ?)",
-            [
-                json.dumps(asdict(settings)),
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                json.dumps({"n_phrases": phrases.num_rows, "n_occurrences": occurrences.num_rows}),
-            ],
+        store.record_run(
+            "phrases_runs",
+            settings,
+            stats={"n_phrases": phrases.num_rows, "n_occurrences": occurrences.num_rows},
         )

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -450,11 +449,4 @@ def _write(
             ),
         )
         write_point_pages(con)
-        con.execute(
-            "INSERT INTO points_runs VALUES (?, ?, ?)",
-            [
-                json.dumps(asdict(settings)),
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                json.dumps(stats),
-            ],
-        )
+        store.record_run("points_runs", settings, stats=stats)

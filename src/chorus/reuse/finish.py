@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
@@ -373,11 +372,4 @@ def write_tables(
         con.execute("DELETE FROM reuse_runs")
         store.insert_arrow("reuse_clusters", cluster_table(clusters))
         store.insert_arrow("passages", cut_passages(con, passages))
-        con.execute(
-            "INSERT INTO reuse_runs VALUES (?, ?, ?)",
-            [
-                json.dumps(asdict(settings)),
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                json.dumps(stats),
-            ],
-        )
+        store.record_run("reuse_runs", settings, stats=stats)

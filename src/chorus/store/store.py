@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
 import logging
 import os
 import re
@@ -125,6 +128,29 @@ class Store:
         finally:
             self.con.unregister(view)
         return int(data.num_rows)
+
+    def record_run(self, table: str, settings: object, **columns: object) -> None:
+        """Append a stage's run to its ``*_runs`` table: its settings (a dataclass, stored as
+        JSON), when it finished (UTC), and the table's own ``columns`` (a ``stats`` mapping
+        is stored as JSON). Call it inside the transaction that writes the stage's tables."""
+        row: dict[str, object] = {
+            "settings": json.dumps(dataclasses.asdict(settings)),  # type: ignore[call-overload]
+            "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        }
+        for name, value in columns.items():
+            row[name] = json.dumps(value) if name == "stats" else value
+        names = ", ".join(f'"{name}"' for name in row)
+        marks = ", ".join("?" * len(row))
+        self.con.execute(
+            f'INSERT INTO "{self._checked_run_table(table)}" ({names}) VALUES ({marks})',
+            list(row.values()),
+        )
+
+    @staticmethod
+    def _checked_run_table(table: str) -> str:
+        if not re.fullmatch(r"[a-z_]+_runs", table):
+            raise ValueError(f"not a run table: {table!r}")
+        return table
 
     # -- reading ---------------------------------------------------------------------------
     @property
