@@ -316,6 +316,14 @@ def test_hostile_corpus_runs_no_script(
     for i, fragment in enumerate(fragments):
         p = page.show(fragment, f"hostile-{mode}-{i}")
         assert page.pwned() is None, fragment
+    # Search for the payload itself: its words are marked, as text, and its document opens.
+    p = page.show("#/search?q=" + quote("window pwned onerror") + "&mode=text", f"hostile-{mode}-s")
+    assert p.locator("div.mention mark").count() >= 3
+    assert "window" in p.locator("div.mention mark").first.inner_text().lower()
+    p.locator("div.mention a[href^='#/document/']").first.click()
+    p.wait_for_selector("div.doctext")
+    assert page.pwned() is None
+    _reads_cleanly(p)
     p = page.show(f"#/source/{quote(HOSTILE + 'site0', safe='')}")
     assert HOSTILE + "site0" in p.locator("main h2").inner_text()  # shown as text
     _hostile_edge(page, mode)

@@ -460,7 +460,8 @@
     out.push(h("p", { className: "muted results" },
         (r.total ? `${plural(r.total, "sentence")} with a word beginning ${words}, earliest first` : `No sentence has a word beginning ${words || "with these letters"}.`)
         + (r.partial ? " (in the sentences the report holds: the store is too large to embed every one; chorus serve searches them all)" : "")
-        + (r.index && r.index !== "current" ? " (the word index is out of date, so every sentence was read: run chorus analyze to rebuild it)" : "")),
+        + (r.index === "stale" ? " (the documents changed since the word index was built, so every sentence was read: chorus analyze rebuilds it)" : "")
+        + (r.index === "missing" ? " (the store has no word index, so every sentence was read: chorus analyze builds one)" : "")),
       r.items.map((m) => h("div", { className: "mention" }, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end}`,
         h("blockquote", {}, marked(m.sentence || m.text, params.q)))),
       pager(r.total, offset, 50, (o) => route("/search", { q: params.q, mode: params.mode, offset: o })));
