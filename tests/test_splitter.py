@@ -53,6 +53,23 @@ def sentences(text: str) -> list[str]:
         ("", []),
         ("   \n\n  ", []),
         ("no terminator at all", ["no terminator at all"]),
+        # Persian and Arabic: "؟" asks, "،" is a comma, letters have no case.
+        (
+            "ایران گفت که مذاکرات ادامه دارد. آیا توافق ممکن است؟ بله، ممکن است.",
+            ["ایران گفت که مذاکرات ادامه دارد.", "آیا توافق ممکن است؟", "بله، ممکن است."],
+        ),
+        (
+            "قال المتحدث إن المحادثات ستستمر. هل الاتفاق ممكن؟ نعم، ممكن.",
+            ["قال المتحدث إن المحادثات ستستمر.", "هل الاتفاق ممكن؟", "نعم، ممكن."],
+        ),
+        ("یہ ایک جملہ ہے۔ یہ دوسرا ہے۔", ["یہ ایک جملہ ہے۔", "یہ دوسرا ہے۔"]),
+        ("यह पहला वाक्य है। यह दूसरा है।", ["यह पहला वाक्य है।", "यह दूसरा है।"]),
+        # Chinese and Japanese: full-width stops, no spaces; a quotation the sentence goes on
+        # after stays inside it.
+        ("他说谈判将继续。协议可能吗？是的！", ["他说谈判将继续。", "协议可能吗？", "是的！"]),
+        ("「もちろんです。」と彼は言った。次へ。", ["「もちろんです。」と彼は言った。", "次へ。"]),
+        ("「はい。」「いいえ。」", ["「はい。」", "「いいえ。」"]),
+        ("Talks go on. 谈判继续。", ["Talks go on.", "谈判继续。"]),
     ],
 )
 def test_split_table(text: str, expected: list[str]) -> None:
@@ -75,7 +92,9 @@ def test_seed_tweet_lines() -> None:
     ]
 
 
-_alphabet = st.sampled_from([*list("abc XYZ.!?…\"'”“()\n\t-12é "), "Mr.", "U.S.", " \n\n"])
+_alphabet = st.sampled_from(
+    [*list("abc XYZ.!?…\"'”“()\n\t-12é 。！？」「،؟۔ب中"), "Mr.", "U.S.", " \n\n"]
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -102,3 +121,11 @@ def test_offsets_round_trip_and_cover_all_text(text: str, max_chars: int) -> Non
 def test_any_unicode_round_trips(text: str) -> None:
     for s in split_sentences(text):
         assert text[s.start : s.end].strip() == text[s.start : s.end] != ""
+
+
+def test_a_long_run_without_spaces_is_cut_at_clause_marks() -> None:
+    text = "，".join(["谈判将继续"] * 300) + "。"
+    spans = split_sentences(text, max_chars=100)
+    assert all(s.end - s.start <= 100 for s in spans)
+    assert "".join(text[s.start : s.end] for s in spans) == text
+    assert all(text[s.end - 1] in "，。" for s in spans)

@@ -3,9 +3,11 @@
 Why rules and not a model: it must run over hundreds of millions of characters in seconds, be
 deterministic, and never alter the text (``text[start:end]`` is the sentence, always).
 
-Boundaries are proposed at runs of terminal punctuation followed by space, and at line breaks;
+Boundaries are proposed at runs of terminal punctuation followed by space (Latin and
+Arabic-script stops alike), after full-width stops (Chinese, Japanese), and at line breaks;
 each proposal is then judged from the word before it (abbreviations, initials, list numbers)
-and the character after it (a lowercase letter continues the sentence).
+and the character after it (a lowercase letter continues the sentence; letters of scripts
+without case start one).
 """
 
 from __future__ import annotations
@@ -184,7 +186,11 @@ _STARTERS = frozenset(
     ]
 )
 
-_CANDIDATE = re.compile(r"[.!?…‽]+['\"”’»)\]]*(?=\s)|\n")
+# Terminal punctuation: Latin and Arabic-script stops ("?" is "؟" in Arabic and Persian, "۔"
+# the Urdu full stop, "।" the Devanagari danda) before a space; the full-width stops of
+# scripts written without spaces (Chinese, Japanese: "。", "！", "？") before anything.
+_CANDIDATE = re.compile(r"[.!?…‽؟۔।]+['\"”’»)\]]*(?=\s)|[。！？｡]+[」』”’）〕】\"'»)\]]*|\n")
+_WIDE_STOPS = "。！？｡"
 _ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]\.?$")
 _OPENERS = "\"'“‘«([¿¡-–—•*#"
 _LEADING_PUNCT = "\"'“‘«(["
@@ -211,7 +217,9 @@ def _word_after(text: str, pos: int) -> str:
 
 
 def _starts_sentence(ch: str) -> bool:
-    return ch.isupper() or ch.isdigit() or ch in _OPENERS or not ch.isalpha()
+    # Anything but a lower-case letter: capitals, digits, openers, and the letters of
+    # scripts without case (Arabic, Persian, Hebrew, Chinese...).
+    return not ch.islower()
 
 
 def _period_ends_sentence(text: str, m_start: int, m_end: int, nxt: int) -> bool:
@@ -264,12 +272,16 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# Where an over-long run is cut first: after a clause mark (Latin, Arabic-script, CJK).
+_CLAUSE_BREAKS = ("; ", ", ", "، ", "؛ ", "，", "、", "；")
+
+
 def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[SentenceSpan]:
     """Split an over-long run (lists, tables, unpunctuated text) at clause or word breaks."""
     spans: list[SentenceSpan] = []
     while end - start > max_chars:
         window = text[start : start + max_chars]
-        cut = max(window.rfind("; "), window.rfind(", "))
+        cut = max(window.rfind(mark) for mark in _CLAUSE_BREAKS)
         if cut < max_chars // 2:
             cut = window.rfind(" ")
         cut = max_chars if cut <= 0 else cut + 1
@@ -304,6 +316,18 @@ def split_sentences(text: str, *, max_chars: int = 1000) -> list[SentenceSpan]:
             if not _line_break_ends_sentence(text, m_start, nxt):
                 continue
             cut = m_start
+        elif text[m_start] in _WIDE_STOPS:
+            # No case, no abbreviations, no space: the stop ends the sentence, unless it
+            # closes a quotation the sentence goes on after (「…です。」と言った).
+            quoted = text[m_end - 1] not in _WIDE_STOPS
+            if (
+                quoted
+                and m_end < n
+                and not text[m_end].isspace()
+                and text[m_end] not in "「『“（(【"
+            ):
+                continue
+            cut = m_end
         else:
             if nxt >= n:
                 break
