@@ -9,14 +9,16 @@ their key, a page reads only the row groups that hold its points or its source.
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 
 POINT_PAGE_TABLES = ("_point_months", "_source_points")
 
 
 def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild ``_point_months`` and ``_source_points`` from ``mentions`` and ``documents``
-    (inside the caller's transaction)."""
+    """Rebuild ``_point_months`` and ``_source_points`` from ``mentions``, ``points`` and
+    ``documents`` (inside the caller's transaction)."""
     for table in POINT_PAGE_TABLES:
         con.execute(f"DELETE FROM {table}")
     con.execute(
@@ -32,18 +34,25 @@ def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
                       count(DISTINCT doc_id) FILTER (published_at IS NULL) AS n_undated_docs
                FROM md GROUP BY point_id)
            SELECT u.point_id,
-                  coalesce(list({'month': s.month, 'n': s.n} ORDER BY s.month)
-                           FILTER (s.month IS NOT NULL), []),
+                  '{' || coalesce(string_agg('"' || s.month || '":' || s.n, ','
+                                           ORDER BY s.month) FILTER (s.month IS NOT NULL),
+                                '') || '}',
                   u.n_undated_docs
            FROM undated u LEFT JOIN months s USING (point_id)
            GROUP BY u.point_id, u.n_undated_docs ORDER BY u.point_id"""
     )
     con.execute(
         """INSERT INTO _source_points
-           SELECT d.source, m.point_id, count(*)
-           FROM mentions m JOIN documents d USING (doc_id)
-           GROUP BY ALL ORDER BY 1, 2"""
+           SELECT d.source, m.point_id, count(*), any_value(p.score), any_value(p.n_sources),
+                  any_value(p.n_docs), any_value(p.first_seen)
+           FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
+           GROUP BY d.source, m.point_id ORDER BY 1, 2"""
     )
+
+
+def point_months(text: str) -> dict[str, int]:
+    """A ``_point_months.months`` value as {"YYYY-MM": mentions}."""
+    return {str(k): int(v) for k, v in json.loads(text).items()}
 
 
 def point_pages_ready(con: duckdb.DuckDBPyConnection) -> bool:

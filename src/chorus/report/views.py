@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from chorus.points.pages import point_pages_ready
+from chorus.points.pages import point_months, point_pages_ready
 from chorus.store import Store
 
 Record = dict[str, Any]
@@ -116,11 +116,58 @@ def points_page(
 ) -> Record:
     """A page of talking points, each with a monthly count of its mentions (the sparkline).
     ``source`` keeps points that source mentions; ``since``/``until`` (ISO dates) keep points
-    first seen in that range; ``query`` keeps labels containing every word."""
+    first seen in that range; ``query`` keeps labels containing every word. The items carry
+    no keyphrases (:func:`point_detail` has them): a list column read row by row costs a
+    whole vector's decoding each."""
     if not _has(store, "points"):
         return {"total": 0, "offset": offset, "items": []}
-    where, params = ["TRUE"], []
+    order = POINT_SORTS.get(sort, POINT_SORTS["score"])
     pages = point_pages_ready(store.con)
+    if pages and source and not (since or until or query) and sort != "label":
+        # One source's points, counted and ordered from its own rows of _source_points.
+        total = int(
+            store.con.execute(
+                "SELECT count(*) FROM _source_points WHERE source = ?", [source]
+            ).fetchall()[0][0]
+        )
+        ids = [
+            r[0]
+            for r in store.con.execute(
+                f"SELECT point_id FROM _source_points WHERE source = ? ORDER BY {order} "
+                "LIMIT ? OFFSET ?",
+                [source, limit, offset],
+            ).fetchall()
+        ]
+        items = _points_by_id(store, ids)
+    else:
+        where, params = _point_filters(pages, source, since, until, query)
+        clause = " AND ".join(where)
+        total = int(
+            store.con.execute(f"SELECT count(*) FROM points WHERE {clause}", params).fetchall()[0][
+                0
+            ]
+        )
+        items = _records(
+            store,
+            f"SELECT {_POINT_ROW} FROM points WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+    if pages:
+        _add_point_pages(store, items)
+    else:
+        _add_sparklines(store, items)
+        _add_undated(store, items)
+    return {"total": total, "offset": offset, "items": items}
+
+
+_POINT_ROW = """point_id, label, n_mentions, n_docs, n_sources, first_seen, last_seen,
+    origin_doc_id, origin_source, score, cohesion"""
+
+
+def _point_filters(
+    pages: bool, source: str | None, since: str | None, until: str | None, query: str | None
+) -> tuple[list[str], list[Any]]:
+    where, params = ["TRUE"], []
     if source:
         where.append(
             "point_id IN (SELECT point_id FROM _source_points WHERE source = ?)"
@@ -138,22 +185,16 @@ def points_page(
     for word in (query or "").split()[:8]:
         where.append("label ILIKE ?")
         params.append(f"%{word}%")
-    order = POINT_SORTS.get(sort, POINT_SORTS["score"])
-    clause = " AND ".join(where)
-    total = store.con.execute(f"SELECT count(*) FROM points WHERE {clause}", params).fetchall()
-    items = _records(
-        store,
-        f"""SELECT point_id, label, keyphrases, n_mentions, n_docs, n_sources, first_seen,
-                   last_seen, origin_doc_id, origin_source, score, cohesion
-            FROM points WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?""",
-        [*params, limit, offset],
+    return where, params
+
+
+def _points_by_id(store: Store, ids: list[str]) -> list[Record]:
+    """The points' rows, in the order of ``ids``."""
+    rows = _records(
+        store, f"SELECT {_POINT_ROW} FROM points WHERE point_id IN (SELECT unnest(?))", [ids]
     )
-    if pages:
-        _add_point_pages(store, items)
-    else:
-        _add_sparklines(store, items)
-        _add_undated(store, items)
-    return {"total": total[0][0], "offset": offset, "items": items}
+    by_id = {r["point_id"]: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _add_point_pages(store: Store, items: list[Record]) -> None:
@@ -168,8 +209,8 @@ def _add_point_pages(store: Store, items: list[Record]) -> None:
     ).fetchall()
     found = {r[0]: (r[1], r[2]) for r in rows}
     for item in items:
-        months, undated = found.get(item["point_id"], ([], 0))
-        item["months"] = _month_series({m["month"]: m["n"] for m in months})
+        months, undated = found.get(item["point_id"], ("{}", 0))
+        item["months"] = _month_series(point_months(months))
         item["n_undated_docs"] = int(undated)
 
 
@@ -244,23 +285,50 @@ def point_detail(
     head = _records(store, "SELECT * FROM points WHERE point_id = ?", [point_id])
     if not head:
         return None
+    # The page first, without the documents' text; then the text around each of its
+    # mentions: sorting every mention of a large point with its document's text attached
+    # read thousands of texts to show a hundred.
     mentions = _records(
         store,
-        f"""SELECT m.doc_id, d.source, d.title, d.url, d.published_at, m.start, m."end",
-                   m.similarity,
-                   substr(d.text, greatest(m.start - {_CONTEXT}, 0) + 1,
-                          m.start - greatest(m.start - {_CONTEXT}, 0)) AS before,
-                   substr(d.text, m.start + 1, m."end" - m.start) AS sentence,
-                   substr(d.text, m."end" + 1, {_CONTEXT}) AS after
-            FROM mentions m JOIN documents d USING (doc_id)
-            WHERE m.point_id = ?
-            ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ? OFFSET ?""",
+        """SELECT m.doc_id, d.source, d.title, d.url, d.published_at, m.start, m."end",
+                  m.similarity
+           FROM mentions m
+           JOIN (SELECT doc_id, source, title, url, published_at FROM documents) d
+             USING (doc_id)
+           WHERE m.point_id = ?
+           ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ? OFFSET ?""",
         [point_id, limit, offset],
     )
+    _add_context(store, mentions)
     for m in mentions:
         m["url"] = safe_url(m["url"])
     _add_undated(store, head)
     return {**head[0], "offset": offset, "mentions": mentions}
+
+
+def _add_context(store: Store, spans: list[Record]) -> None:
+    """Each span's sentence and the text either side of it (``before``, ``sentence``,
+    ``after``), read from its document."""
+    if not spans:
+        return
+    rows = store.con.execute(
+        f"""WITH k AS (SELECT unnest(?) AS i, unnest(?) AS doc_id, unnest(?) AS start,
+                              unnest(?) AS "end")
+            SELECT k.i,
+                   substr(d.text, greatest(k.start - {_CONTEXT}, 0) + 1,
+                          k.start - greatest(k.start - {_CONTEXT}, 0)),
+                   substr(d.text, k.start + 1, k."end" - k.start),
+                   substr(d.text, k."end" + 1, {_CONTEXT})
+            FROM k JOIN documents d USING (doc_id)""",
+        [
+            list(range(len(spans))),
+            [m["doc_id"] for m in spans],
+            [m["start"] for m in spans],
+            [m["end"] for m in spans],
+        ],
+    ).fetchall()
+    for i, before, sentence, after in rows:
+        spans[i].update({"before": before, "sentence": sentence, "after": after})
 
 
 def first_mentions(
@@ -490,15 +558,31 @@ def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | Non
     if not _has(store, "points"):
         out["points"] = []
     elif point_pages_ready(store.con):
-        out["points"] = _records(
+        # The source's own rows give the order; only the page's points are read.
+        top = _records(
+            store,
+            """SELECT point_id, n_mentions AS n_mentions_here FROM _source_points
+               WHERE source = ? ORDER BY n_sources DESC, n_mentions DESC, point_id LIMIT ?""",
+            [source, limit],
+        )
+        ids = [t["point_id"] for t in top]
+        rows = _records(
             store,
             f"""SELECT p.point_id, p.label, p.n_sources, p.n_docs, p.first_seen,
-                       s.n_mentions AS n_mentions_here, {first_here} AS originated_here
-                FROM _source_points s JOIN points p USING (point_id)
-                WHERE s.source = ?
-                ORDER BY p.n_sources DESC, n_mentions_here DESC, p.point_id LIMIT ?""",
-            [source, source, limit],
+                       {first_here} AS originated_here
+                FROM points p WHERE p.point_id IN (SELECT unnest(?))""",
+            [source, ids],
         )
+        by_id = {r["point_id"]: r for r in rows}
+        out["points"] = [
+            {
+                **{k: v for k, v in by_id[t["point_id"]].items() if k != "originated_here"},
+                "n_mentions_here": t["n_mentions_here"],
+                "originated_here": by_id[t["point_id"]]["originated_here"],
+            }
+            for t in top
+            if t["point_id"] in by_id
+        ]
     else:
         out["points"] = _records(
             store,

@@ -360,14 +360,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=10,
         description="what every page of talking points shows, written with the points",
         statements=(
-            # chorus.points.pages: per point its mentions per month and undated documents;
-            # per source the points it mentions. Sorted by their key when written; a store
+            # chorus.points.pages: per point its mentions per month (JSON text: a list column
+            # costs a vector's decoding per row read) and undated documents; per source the
+            # points it mentions, with what pages sort them by. Sorted by their key; a store
             # analysed before this version has them empty, and its pages read the mentions
             # until the points are rebuilt.
             """
             CREATE TABLE _point_months (
                 point_id VARCHAR NOT NULL,
-                months STRUCT(month VARCHAR, n BIGINT)[] NOT NULL,
+                months VARCHAR NOT NULL,
                 n_undated_docs BIGINT NOT NULL
             )
             """,
@@ -375,7 +376,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             CREATE TABLE _source_points (
                 source VARCHAR NOT NULL,
                 point_id VARCHAR NOT NULL,
-                n_mentions BIGINT NOT NULL
+                n_mentions BIGINT NOT NULL,
+                score DOUBLE NOT NULL,
+                n_sources INTEGER NOT NULL,
+                n_docs INTEGER NOT NULL,
+                first_seen TIMESTAMP
             )
             """,
         ),
