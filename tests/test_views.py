@@ -161,3 +161,27 @@ def test_point_pages_equal_what_the_mentions_say(analysed_seeds: Path, tmp_path:
     assert written[0] is True and read[0] is False
     assert written[1:] == read[1:]
     assert any(i["months"] for i in written[1]["items"])  # type: ignore[index]
+
+
+def test_resolved_evidence_equals_the_evidence_resolved_live(
+    analysed_seeds: Path, tmp_path: Path
+) -> None:
+    """Every edge's evidence read from the table written with it equals the evidence
+    resolved from the mentions and passages (what a store from before the table reads)."""
+    from chorus.coord import read_edge_evidence
+
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(analysed_seeds.read_bytes())
+
+    def every_edge() -> dict[tuple[str, str], list[dict[str, object]]]:
+        with open_store(copy, read_only=True) as store:
+            edges = store.con.sql("SELECT source_a, source_b FROM source_edges").fetchall()
+            return {(a, b): read_edge_evidence(store, b, a).to_pylist() for a, b in edges}
+
+    written = every_edge()
+    with open_store(copy) as store:
+        assert store.count("edge_evidence") > 0
+        store.con.execute("DELETE FROM _edge_evidence_text")
+    live = every_edge()
+    assert written == live
+    assert sum(len(v) for v in written.values()) > 0

@@ -17,6 +17,7 @@ from chorus.coord.core import (
     group_nanmedian,
     with_significance,
 )
+from chorus.coord.evidence import write_evidence_text
 from chorus.coord.objects import sharing_events, write_credits
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
@@ -257,6 +258,7 @@ def _write(
         store.insert_arrow("edge_evidence", evidence)
         store.insert_arrow("sources", source_table)
         store.insert_arrow("communities", communities)
+        write_evidence_text(con)
         store.record_run("coord_runs", settings, window_hours=window, n_objects=n_objects)
 
 

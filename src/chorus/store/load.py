@@ -126,6 +126,10 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
             from chorus.points.pages import write_point_pages
 
             write_point_pages(con)
+        if _parquet(root, "edge_evidence"):
+            from chorus.coord.evidence import write_evidence_text
+
+            write_evidence_text(con)
     summary = LoadSummary(
         n_documents=n_docs,
         n_sentences=store.count("sentences"),

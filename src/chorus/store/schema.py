@@ -358,7 +358,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         version=10,
-        description="what every page of talking points shows, written with the points",
+        description="what the pages of points and edges show, written with the points and "
+        "the evidence",
         statements=(
             # chorus.points.pages: per point its mentions per month (JSON text: a list column
             # costs a vector's decoding per row read) and undated documents; per source the
@@ -381,6 +382,27 @@ MIGRATIONS: tuple[Migration, ...] = (
                 n_sources INTEGER NOT NULL,
                 n_docs INTEGER NOT NULL,
                 first_seen TIMESTAMP
+            )
+            """,
+            # chorus.coord.evidence: each edge's evidence resolved to its label and the two
+            # documents' spans, written with the evidence, sorted by edge.
+            """
+            CREATE TABLE _edge_evidence_text (
+                object_kind VARCHAR NOT NULL,
+                object_id VARCHAR NOT NULL,
+                label VARCHAR,
+                source_a VARCHAR NOT NULL,
+                doc_a VARCHAR NOT NULL,
+                time_a TIMESTAMP,
+                start_a INTEGER,
+                end_a INTEGER,
+                text_a VARCHAR,
+                source_b VARCHAR NOT NULL,
+                doc_b VARCHAR NOT NULL,
+                time_b TIMESTAMP,
+                start_b INTEGER,
+                end_b INTEGER,
+                text_b VARCHAR
             )
             """,
         ),
