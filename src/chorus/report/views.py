@@ -334,24 +334,28 @@ def _add_context(store: Store, spans: list[Record]) -> None:
 def first_mentions(
     store: Store, point_ids: list[str], *, per_point: int = 3
 ) -> dict[str, list[Record]]:
-    """The earliest ``per_point`` mentions of each point, in one query."""
+    """The earliest ``per_point`` mentions of each point, ranked without their text (a large
+    point has thousands), then the sentences of those read."""
     if not point_ids:
         return {}
     rows = _records(
         store,
         """SELECT * EXCLUDE (rank) FROM (
                SELECT m.point_id, m.doc_id, d.source, d.published_at, m.start, m."end",
-                      m.text AS sentence,
                       row_number() OVER (PARTITION BY m.point_id
                                          ORDER BY d.published_at NULLS LAST, m.doc_id, m.start)
                           AS rank
-               FROM mentions m JOIN documents d USING (doc_id)
+               FROM mentions m
+               JOIN (SELECT doc_id, source, published_at FROM documents) d USING (doc_id)
                WHERE m.point_id IN (SELECT unnest(?)))
            WHERE rank <= ? ORDER BY point_id, published_at NULLS LAST, doc_id, start""",
         [point_ids, per_point],
     )
+    _add_context(store, rows)
     out: dict[str, list[Record]] = {}
     for row in rows:
+        row.pop("before")
+        row.pop("after")
         out.setdefault(row.pop("point_id"), []).append(row)
     return out
 

@@ -384,6 +384,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                 first_seen TIMESTAMP
             )
             """,
+            # A point's page looks it up by id among hundreds of thousands.
+            "CREATE INDEX points_point_id ON points (point_id)",
             # chorus.coord.evidence: each edge's evidence resolved to its label and the two
             # documents' spans, written with the evidence, sorted by edge.
             """
