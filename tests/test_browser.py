@@ -188,6 +188,9 @@ def test_report_in_chromium(
     first.click()
     p.wait_for_selector("div.mention mark")
     p.screenshot(path=str(shots / "report-point.png"), full_page=True)
+    # Keyphrases are said to be what they are: words the point's sentences share.
+    said = [t for t in p.locator("main p").all_inner_texts() if "share" in t]
+    assert said and said[0].startswith("Words its sentences share: "), said
     _network_and_evidence(page, "report")
     # Four of the five seeds are undated: where no mention is dated, no origin is named.
     p = page.show("#/points")

@@ -292,7 +292,7 @@
       h("p", { className: "muted" }, p.score > 0
         ? `score ${p.score.toFixed(2)}; its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}.`
         : `A loose point (score 0): its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}, below 0.8; read its mentions before relying on it.`),
-      h("p", { className: "muted" }, (p.keyphrases || []).join(", ")),
+      (p.keyphrases || []).length ? h("p", { className: "muted" }, "Words its sentences share: " + p.keyphrases.join(", ")) : null,
       p.mentions.map((m) => h("div", { className: "mention" },
         h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end} `,
           safeUrl(m.url) ? h("a", { href: safeUrl(m.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open") : null),
