@@ -71,3 +71,27 @@ def test_serve_binds_loopback_unless_told(tmp_path: Path, analysed_seeds: Path) 
     assert result.exit_code != 0 and "--allow-remote" in result.output
     help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
     assert "127.0.0.1" in help_text
+
+
+def test_the_like_this_index_is_built_in_the_background(analysed_seeds: Path) -> None:
+    """``chorus serve`` starts embedding the labels at once; the first query finds them built."""
+    import time
+
+    import numpy as np
+
+    class Counting:
+        name, dim = "counting", 4
+        calls = 0
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            Counting.calls += 1
+            return np.array([[len(t), t.count("e"), t.count("a"), 1.0] for t in texts])
+
+    app = create_app(analysed_seeds, similar_embedder=Counting(), warm_similar=True)
+    deadline = time.monotonic() + 20
+    while Counting.calls == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Counting.calls == 1  # the labels, before any request
+    client = TestClient(app, base_url="http://127.0.0.1")
+    items = client.get("/api/similar", params={"q": "a regime"}).json()["items"]
+    assert items and Counting.calls == 2  # then only the query

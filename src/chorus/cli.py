@@ -1120,7 +1120,7 @@ def serve(db: Path, host: str, port: int, allow_remote: bool, hostnames: tuple[s
             err=True,
         )
     # Open the store before saying anything: a store another process writes fails here.
-    app = create_app(db, allowed_hosts=allowed_hosts_for(host, hostnames))
+    app = create_app(db, allowed_hosts=allowed_hosts_for(host, hostnames), warm_similar=True)
     click.echo(f"chorus: serving {db} on http://{host}:{port} (Ctrl-C to stop)")
     run_app(app, host=host, port=port)
 

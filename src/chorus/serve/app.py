@@ -52,12 +52,15 @@ def create_app(
     *,
     similar_embedder: Any = None,
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES,
+    warm_similar: bool = False,
 ) -> Any:
     """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime).
 
     ``allowed_hosts``: the host names a request's ``Host`` header may carry (``None``: any).
     A page on another site cannot reach a loopback app through DNS rebinding: its requests
-    carry that site's name."""
+    carry that site's name. ``warm_similar``: start embedding every point's label for "like
+    this" search at once, in a background thread (about a minute on the news corpus), so the
+    first such query does not wait for all of it."""
     from fastapi import FastAPI, HTTPException, Query, Request, Response
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -73,6 +76,8 @@ def create_app(
         return current
 
     similar = SimilarPoints(store, embedder=similar_embedder)
+    if warm_similar:
+        threading.Thread(target=similar.warm, name="similar-index", daemon=True).start()
     # The store is read-only while the app runs, so the views without parameters (the
     # overview, the laid-out network...) are computed once.
     cached: dict[tuple[str, int], dict[str, Any]] = {}
@@ -291,4 +296,5 @@ def run_app(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
 
 def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the store until interrupted."""
-    run_app(create_app(db, allowed_hosts=allowed_hosts_for(host)), host=host, port=port)
+    app = create_app(db, allowed_hosts=allowed_hosts_for(host), warm_similar=True)
+    run_app(app, host=host, port=port)

@@ -26,15 +26,17 @@ class SimilarPoints:
         self._ids: list[str] | None = None
         self._vectors: np.ndarray | None = None
 
-    def _build(self) -> tuple[list[str], np.ndarray]:
+    def _build(self, store: Store | None = None) -> tuple[list[str], np.ndarray]:
         with self._lock:
             if self._ids is None or self._vectors is None:
                 from chorus.points.embedders import load_embedder
 
                 embedder = self._embedder or load_embedder("wordllama")
-                rows = self._store.con.execute(
-                    "SELECT point_id, label FROM points ORDER BY point_id"
-                ).fetchall()
+                rows = (
+                    (store or self._store)
+                    .con.execute("SELECT point_id, label FROM points ORDER BY point_id")
+                    .fetchall()
+                )
                 ids = [r[0] for r in rows]
                 vectors = np.zeros((0, 1), dtype=np.float32)
                 if rows:
@@ -43,6 +45,14 @@ class SimilarPoints:
                 log.info("similar: indexed %d talking points", len(ids))
                 self._ids, self._vectors, self._embedder = ids, vectors, embedder
             return self._ids, self._vectors
+
+    def warm(self) -> None:
+        """Build the index now (the app calls it in a background thread at start)."""
+        try:
+            # Its own cursor: DuckDB connections are not shared across threads.
+            self._build(Store(self._store.path, self._store.con.cursor(), read_only=True))
+        except Exception:  # a failed warm-up leaves the first query to build, and to report
+            log.exception("similar: building the index in the background failed")
 
     def search(self, text: str, *, limit: int = 20) -> list[tuple[str, float]]:
         """(point id, cosine similarity), best first."""
