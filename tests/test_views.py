@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chorus.points.pages import POINT_SORTS
 from chorus.report import views
 from chorus.report.html import data_block
 from chorus.store import open_store
@@ -144,8 +145,12 @@ def test_point_pages_equal_what_the_mentions_say(analysed_seeds: Path, tmp_path:
             found = store.con.sql("SELECT DISTINCT source FROM documents").fetchall()
             sources = [r[0] for r in found]
             out: list[object] = [point_pages_ready(store.con)]
-            for sort in views.POINT_SORTS:
+            for sort in POINT_SORTS:
                 out.append(views.points_page(store, sort=sort, limit=500))
+                out.append(views.points_page(store, sort=sort, offset=7, limit=5))
+            ids = [r[0] for r in store.con.sql("SELECT point_id FROM points").fetchall()]
+            out.append(views.first_mentions(store, ids))
+            out.append(views.first_mentions(store, ids, per_point=1))
             for source in sorted(sources):
                 out.append(views.points_page(store, source=source))
                 out.append(views.source_detail(store, source))
@@ -155,7 +160,7 @@ def test_point_pages_equal_what_the_mentions_say(analysed_seeds: Path, tmp_path:
 
     written = pages()
     with open_store(copy) as store:
-        store.con.execute("DELETE FROM _point_months")
+        store.con.execute("DELETE FROM _point_pages")
         store.con.execute("DELETE FROM _source_points")
     read = pages()
     assert written[0] is True and read[0] is False

@@ -1,45 +1,77 @@
-"""What every page of talking points shows beside each point, written with the points.
+"""What the pages of talking points show beside each point, written with the points.
 
-The report and the app list points fifty at a time, each with its mentions per month, how
-many of its documents are undated, and (filtered by source) which points a source mentions.
-Read from ``mentions`` joined to ``documents``, each page would scan every mention; written
-once here, in the transaction that writes the points (so never older than them), sorted by
-their key, a page reads only the row groups that hold its points or its source.
+The report and the app list points fifty at a time in one of five orders, each with its
+mentions per month and how many of its documents are undated; "like this" search shows each
+point's first mentions; a source's page lists the points it mentions. Read from ``mentions``
+joined to ``documents`` and sorted on every request, a deep page sorted every point and a
+short list scanned every mention; written once here, in the transaction that writes the
+points (so never older than them), a page reads a range of ranks or one source's rows.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import duckdb
 
-POINT_PAGE_TABLES = ("_point_months", "_source_points")
+POINT_PAGE_TABLES = ("_point_pages", "_source_points")
+
+# The orders a list of points can be read in (the SQL over ``points`` columns); each has
+# its rank column in ``_point_pages``.
+POINT_SORTS = {
+    "score": "score DESC, n_sources DESC, point_id",
+    "sources": "n_sources DESC, n_docs DESC, point_id",
+    "documents": "n_docs DESC, n_sources DESC, point_id",
+    "first_seen": "first_seen NULLS LAST, point_id",
+    "label": "label, point_id",
+}
+FIRST_MENTIONS = 3
 
 
 def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild ``_point_months`` and ``_source_points`` from ``mentions``, ``points`` and
+    """Rebuild ``_point_pages`` and ``_source_points`` from ``points``, ``mentions`` and
     ``documents`` (inside the caller's transaction)."""
     for table in POINT_PAGE_TABLES:
         con.execute(f"DELETE FROM {table}")
+    ranks = ",\n".join(
+        f"(row_number() OVER (ORDER BY {order}) - 1)::INTEGER AS by_{name}"
+        for name, order in POINT_SORTS.items()
+    )
     con.execute(
-        """INSERT INTO _point_months
-           WITH md AS (
-               SELECT m.point_id, m.doc_id, d.published_at
-               FROM mentions m JOIN documents d USING (doc_id)),
-           months AS (
-               SELECT point_id, strftime(published_at, '%Y-%m') AS month, count(*) AS n
-               FROM md WHERE published_at IS NOT NULL GROUP BY ALL),
-           undated AS (
-               SELECT point_id,
-                      count(DISTINCT doc_id) FILTER (published_at IS NULL) AS n_undated_docs
-               FROM md GROUP BY point_id)
-           SELECT u.point_id,
-                  '{' || coalesce(string_agg('"' || s.month || '":' || s.n, ','
-                                           ORDER BY s.month) FILTER (s.month IS NOT NULL),
-                                '') || '}',
-                  u.n_undated_docs
-           FROM undated u LEFT JOIN months s USING (point_id)
-           GROUP BY u.point_id, u.n_undated_docs ORDER BY u.point_id"""
+        f"""INSERT INTO _point_pages
+            WITH md AS (
+                SELECT m.point_id, m.doc_id, m.start, m."end", d.source, d.published_at
+                FROM mentions m JOIN (SELECT doc_id, source, published_at FROM documents) d
+                  USING (doc_id)),
+            months AS (
+                SELECT point_id,
+                       '{{' || string_agg('"' || month || '":' || n, ',' ORDER BY month)
+                       || '}}' AS months
+                FROM (SELECT point_id, strftime(published_at, '%Y-%m') AS month, count(*) AS n
+                      FROM md WHERE published_at IS NOT NULL GROUP BY ALL)
+                GROUP BY point_id),
+            undated AS (
+                SELECT point_id,
+                       count(DISTINCT doc_id) FILTER (published_at IS NULL) AS n_undated_docs
+                FROM md GROUP BY point_id),
+            first AS (
+                SELECT point_id,
+                       to_json(list([doc_id, source, published_at::VARCHAR, start::VARCHAR,
+                                     "end"::VARCHAR]
+                                    ORDER BY published_at NULLS LAST, doc_id, start))::VARCHAR
+                           AS first_mentions
+                FROM (SELECT *, row_number() OVER (
+                                    PARTITION BY point_id
+                                    ORDER BY published_at NULLS LAST, doc_id, start) AS rank
+                      FROM md)
+                WHERE rank <= {FIRST_MENTIONS} GROUP BY point_id),
+            ranked AS (SELECT point_id, {ranks} FROM points)
+            SELECT r.*, coalesce(s.months, '{{}}'), coalesce(u.n_undated_docs, 0),
+                   coalesce(f.first_mentions, '[]')
+            FROM ranked r LEFT JOIN months s USING (point_id) LEFT JOIN undated u USING (point_id)
+                 LEFT JOIN first f USING (point_id)
+            ORDER BY r.by_score"""
     )
     con.execute(
         """INSERT INTO _source_points
@@ -51,8 +83,25 @@ def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def point_months(text: str) -> dict[str, int]:
-    """A ``_point_months.months`` value as {"YYYY-MM": mentions}."""
+    """A ``_point_pages.months`` value as {"YYYY-MM": mentions}."""
     return {str(k): int(v) for k, v in json.loads(text).items()}
+
+
+def first_mentions(text: str) -> list[dict[str, Any]]:
+    """A ``_point_pages.first_mentions`` value as records (doc_id, source, published_at as
+    ISO text or None, start, end), earliest first."""
+    out = []
+    for doc_id, source, published, start, end in json.loads(text):
+        out.append(
+            {
+                "doc_id": doc_id,
+                "source": source,
+                "published_at": published.replace(" ", "T") if published else None,
+                "start": int(start),
+                "end": int(end),
+            }
+        )
+    return out
 
 
 def point_pages_ready(con: duckdb.DuckDBPyConnection) -> bool:
@@ -67,6 +116,6 @@ def point_pages_ready(con: duckdb.DuckDBPyConnection) -> bool:
     if tables != set(POINT_PAGE_TABLES):
         return False
     counts = con.execute(
-        "SELECT (SELECT count(*) FROM _point_months), (SELECT count(*) FROM points)"
+        "SELECT (SELECT count(*) FROM _point_pages), (SELECT count(*) FROM points)"
     ).fetchall()[0]
     return bool(counts[0] == counts[1])

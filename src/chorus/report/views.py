@@ -15,7 +15,15 @@ import json
 import re
 from typing import Any
 
-from chorus.points.pages import point_months, point_pages_ready
+from chorus.points.pages import (
+    FIRST_MENTIONS,
+    POINT_SORTS,
+    point_months,
+    point_pages_ready,
+)
+from chorus.points.pages import (
+    first_mentions as page_first_mentions,
+)
 from chorus.store import Store
 
 Record = dict[str, Any]
@@ -94,15 +102,6 @@ def _coord_window(store: Store) -> float | None:
     return row[0][0] if row else None
 
 
-POINT_SORTS = {
-    "score": "score DESC, n_sources DESC, point_id",
-    "sources": "n_sources DESC, n_docs DESC, point_id",
-    "documents": "n_docs DESC, n_sources DESC, point_id",
-    "first_seen": "first_seen NULLS LAST, point_id",
-    "label": "label, point_id",
-}
-
-
 def points_page(
     store: Store,
     *,
@@ -136,6 +135,19 @@ def points_page(
                 f"SELECT point_id FROM _source_points WHERE source = ? ORDER BY {order} "
                 "LIMIT ? OFFSET ?",
                 [source, limit, offset],
+            ).fetchall()
+        ]
+        items = _points_by_id(store, ids)
+    elif pages and not (source or since or until or query):
+        # Every point, one order: a range of its ranks, not a sort of every point.
+        total = store.count("points")
+        rank = f"by_{sort if sort in POINT_SORTS else 'score'}"
+        ids = [
+            r[0]
+            for r in store.con.execute(
+                f"SELECT point_id FROM _point_pages WHERE {rank} >= ? AND {rank} < ? "
+                f"ORDER BY {rank}",
+                [offset, offset + limit],
             ).fetchall()
         ]
         items = _points_by_id(store, ids)
@@ -203,7 +215,7 @@ def _add_point_pages(store: Store, items: list[Record]) -> None:
     if not ids:
         return
     rows = store.con.execute(
-        """SELECT point_id, months, n_undated_docs FROM _point_months
+        """SELECT point_id, months, n_undated_docs FROM _point_pages
            WHERE point_id IN (SELECT unnest(?))""",
         [ids],
     ).fetchall()
@@ -222,7 +234,7 @@ def _add_undated(store: Store, items: list[Record]) -> None:
         return
     if point_pages_ready(store.con):
         rows = store.con.execute(
-            "SELECT point_id, n_undated_docs FROM _point_months "
+            "SELECT point_id, n_undated_docs FROM _point_pages "
             "WHERE point_id IN (SELECT unnest(?))",
             [ids],
         ).fetchall()
@@ -338,6 +350,8 @@ def first_mentions(
     point has thousands), then the sentences of those read."""
     if not point_ids:
         return {}
+    if per_point <= FIRST_MENTIONS and point_pages_ready(store.con):
+        return _first_mentions_written(store, point_ids, per_point)
     rows = _records(
         store,
         """SELECT * EXCLUDE (rank) FROM (
@@ -351,6 +365,25 @@ def first_mentions(
            WHERE rank <= ? ORDER BY point_id, published_at NULLS LAST, doc_id, start""",
         [point_ids, per_point],
     )
+    _add_context(store, rows)
+    out: dict[str, list[Record]] = {}
+    for row in rows:
+        row.pop("before")
+        row.pop("after")
+        out.setdefault(row.pop("point_id"), []).append(row)
+    return out
+
+
+def _first_mentions_written(
+    store: Store, point_ids: list[str], per_point: int
+) -> dict[str, list[Record]]:
+    found = store.con.execute(
+        "SELECT point_id, first_mentions FROM _point_pages WHERE point_id IN (SELECT unnest(?))",
+        [point_ids],
+    ).fetchall()
+    rows: list[Record] = []
+    for point_id, text in sorted(found):
+        rows += [{"point_id": point_id, **m} for m in page_first_mentions(text)[:per_point]]
     _add_context(store, rows)
     out: dict[str, list[Record]] = {}
     for row in rows:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chorus import __version__
+from chorus.points.pages import POINT_SORTS
 from chorus.report import views
 from chorus.report.html import page_shell, static_text
 from chorus.serve.similar import SimilarPoints
@@ -32,7 +33,7 @@ _MAX_PAGE = 500
 # An offset past any table, and small enough for DuckDB's BIGINT.
 _MAX_OFFSET = 10**12
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-_SORTS = "^(" + "|".join(views.POINT_SORTS) + ")$"
+_SORTS = "^(" + "|".join(POINT_SORTS) + ")$"
 
 
 def host_name(header: str) -> str:

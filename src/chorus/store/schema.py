@@ -361,16 +361,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         description="what the pages of points and edges show, written with the points and "
         "the evidence",
         statements=(
-            # chorus.points.pages: per point its mentions per month (JSON text: a list column
-            # costs a vector's decoding per row read) and undated documents; per source the
-            # points it mentions, with what pages sort them by. Sorted by their key; a store
+            # chorus.points.pages: per point its rank in each order a list is read in, its
+            # mentions per month and first mentions (JSON text: a list column costs a
+            # vector's decoding per row read) and undated documents; per source the points
+            # it mentions, with what pages sort them by. Sorted by their key; a store
             # analysed before this version has them empty, and its pages read the mentions
             # until the points are rebuilt.
             """
-            CREATE TABLE _point_months (
+            CREATE TABLE _point_pages (
                 point_id VARCHAR NOT NULL,
+                by_score INTEGER NOT NULL,
+                by_sources INTEGER NOT NULL,
+                by_documents INTEGER NOT NULL,
+                by_first_seen INTEGER NOT NULL,
+                by_label INTEGER NOT NULL,
                 months VARCHAR NOT NULL,
-                n_undated_docs BIGINT NOT NULL
+                n_undated_docs BIGINT NOT NULL,
+                first_mentions VARCHAR NOT NULL
             )
             """,
             """
