@@ -237,13 +237,20 @@ def main() -> None:
         print(
             f"{'page':20} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'in-process p50':>15} {'ratio':>6}"
         )
+        worst50, worst99 = 0.0, 0.0
         for name in sorted(timings):
             p50, p99 = _percentiles(timings[name])
             d50, _ = _percentiles(direct[name])
+            worst50, worst99 = max(worst50, p50), max(worst99, p99)
             print(
                 f"{name:20} {len(timings[name]):6} {p50:9.1f} {p99:9.1f} {d50:15.1f} "
                 f"{p50 / d50:6.2f}"
             )
+        print(
+            f"slowest page: p50 {worst50:.1f} ms, p99 {worst99:.1f} ms; targets: p50 under "
+            f"100 ms {'met' if worst50 < 100 else 'NOT met'}, p99 under 300 ms "
+            f"{'met' if worst99 < 300 else 'NOT met'}"
+        )
         _report(db, Path(tmp))
 
 
