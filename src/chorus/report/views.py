@@ -351,39 +351,30 @@ def first_mentions(
     if not point_ids:
         return {}
     if per_point <= FIRST_MENTIONS and point_pages_ready(store.con):
-        return _first_mentions_written(store, point_ids, per_point)
-    rows = _records(
-        store,
-        """SELECT * EXCLUDE (rank) FROM (
-               SELECT m.point_id, m.doc_id, d.source, d.published_at, m.start, m."end",
-                      row_number() OVER (PARTITION BY m.point_id
-                                         ORDER BY d.published_at NULLS LAST, m.doc_id, m.start)
-                          AS rank
-               FROM mentions m
-               JOIN (SELECT doc_id, source, published_at FROM documents) d USING (doc_id)
-               WHERE m.point_id IN (SELECT unnest(?)))
-           WHERE rank <= ? ORDER BY point_id, published_at NULLS LAST, doc_id, start""",
-        [point_ids, per_point],
-    )
-    _add_context(store, rows)
-    out: dict[str, list[Record]] = {}
-    for row in rows:
-        row.pop("before")
-        row.pop("after")
-        out.setdefault(row.pop("point_id"), []).append(row)
-    return out
-
-
-def _first_mentions_written(
-    store: Store, point_ids: list[str], per_point: int
-) -> dict[str, list[Record]]:
-    found = store.con.execute(
-        "SELECT point_id, first_mentions FROM _point_pages WHERE point_id IN (SELECT unnest(?))",
-        [point_ids],
-    ).fetchall()
-    rows: list[Record] = []
-    for point_id, text in sorted(found):
-        rows += [{"point_id": point_id, **m} for m in page_first_mentions(text)[:per_point]]
+        found = store.con.execute(
+            "SELECT point_id, first_mentions FROM _point_pages "
+            "WHERE point_id IN (SELECT unnest(?))",
+            [point_ids],
+        ).fetchall()
+        rows = [
+            {"point_id": point_id, **m}
+            for point_id, text in sorted(found)
+            for m in page_first_mentions(text)[:per_point]
+        ]
+    else:
+        rows = _records(
+            store,
+            """SELECT * EXCLUDE (rank) FROM (
+                   SELECT m.point_id, m.doc_id, d.source, d.published_at, m.start, m."end",
+                          row_number() OVER (PARTITION BY m.point_id ORDER BY
+                                             d.published_at NULLS LAST, m.doc_id, m.start)
+                              AS rank
+                   FROM mentions m
+                   JOIN (SELECT doc_id, source, published_at FROM documents) d USING (doc_id)
+                   WHERE m.point_id IN (SELECT unnest(?)))
+               WHERE rank <= ? ORDER BY point_id, published_at NULLS LAST, doc_id, start""",
+            [point_ids, per_point],
+        )
     _add_context(store, rows)
     out: dict[str, list[Record]] = {}
     for row in rows:
