@@ -10,15 +10,20 @@ from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
-from chorus.search import SearchIndexSummary, build_search_index
+from chorus.search import (
+    LabelIndexSummary,
+    SearchIndexSummary,
+    build_label_index,
+    build_search_index,
+)
 from chorus.segment.stage import segment_store
 from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-# Grows as the stages land: segment (and its word index) → reuse → points and phrases →
-# coordination.
-STAGES: tuple[str, ...] = ("segment", "search", "reuse", "points", "phrases", "coord")
+# Grows as the stages land: segment (and its word index) → reuse → points (and the index of
+# their labels) and phrases → coordination.
+STAGES: tuple[str, ...] = ("segment", "search", "reuse", "points", "labels", "phrases", "coord")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class AnalysisSummary:
     search: SearchIndexSummary
     reuse: ReuseSummary
     points: PointsSummary
+    labels: LabelIndexSummary
     phrases: PhrasesSummary
     coord: CoordSummary
 
@@ -46,6 +52,7 @@ def analyze(
     search_summary = build_search_index(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
     points_summary = find_points(store, settings=points, progress=progress)
+    labels_summary = build_label_index(store, progress=progress)
     phrases_summary = find_phrases(store, settings=phrases, progress=progress)
     coord_summary = find_coordination(store, settings=coord, progress=progress)
     return AnalysisSummary(
@@ -54,6 +61,7 @@ def analyze(
         search=search_summary,
         reuse=reuse_summary,
         points=points_summary,
+        labels=labels_summary,
         phrases=phrases_summary,
         coord=coord_summary,
     )

@@ -942,6 +942,17 @@ def analyze_cmd(
         )
         _print_reuse(summary.reuse, store, top=10)
         _print_points(summary.points, store, top=10)
+        labels = summary.labels
+        click.echo(
+            f"'like this' index: {_plural(labels.n_points, 'label', 'labels')} "
+            + (
+                f"in {_plural(labels.n_cells, 'cell', 'cells')}, filed in {labels.seconds:.1f} s"
+                if labels.built and labels.n_points
+                else "already up to date"
+                if not labels.built
+                else "(no talking points)"
+            )
+        )
         _print_phrases(summary.phrases, store, top=10)
         _print_coord(summary.coord, store, top=10)
 

@@ -53,7 +53,16 @@ def _records(store: Store, sql: str, params: list[Any] | None = None) -> list[Re
 
 
 def _has(store: Store, table: str) -> bool:
-    return table in store.table_names() and bool(store.count(table))
+    """Whether ``table`` exists and holds a row."""
+    return bool(
+        store.known(
+            f"has:{table}", lambda: table in store.table_names() and bool(store.count(table))
+        )
+    )
+
+
+def _pages_ready(store: Store) -> bool:
+    return bool(store.known("point_pages_ready", lambda: point_pages_ready(store.con)))
 
 
 def overview(store: Store) -> Record:
@@ -121,7 +130,7 @@ def points_page(
     if not _has(store, "points"):
         return {"total": 0, "offset": offset, "items": []}
     order = POINT_SORTS.get(sort, POINT_SORTS["score"])
-    pages = point_pages_ready(store.con)
+    pages = _pages_ready(store)
     if pages and source and not (since or until or query) and sort != "label":
         # One source's points, counted and ordered from its own rows of _source_points.
         total = int(
@@ -232,7 +241,7 @@ def _add_undated(store: Store, items: list[Record]) -> None:
     ids = [i["point_id"] for i in items]
     if not ids:
         return
-    if point_pages_ready(store.con):
+    if _pages_ready(store):
         rows = store.con.execute(
             "SELECT point_id, n_undated_docs FROM _point_pages "
             "WHERE point_id IN (SELECT unnest(?))",
@@ -350,7 +359,7 @@ def first_mentions(
     point has thousands), then the sentences of those read."""
     if not point_ids:
         return {}
-    if per_point <= FIRST_MENTIONS and point_pages_ready(store.con):
+    if per_point <= FIRST_MENTIONS and _pages_ready(store):
         found = store.con.execute(
             "SELECT point_id, first_mentions FROM _point_pages "
             "WHERE point_id IN (SELECT unnest(?))",
@@ -585,7 +594,7 @@ def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | Non
     first_here = "CASE WHEN p.first_seen IS NULL THEN NULL ELSE p.origin_source = ? END"
     if not _has(store, "points"):
         out["points"] = []
-    elif point_pages_ready(store.con):
+    elif _pages_ready(store):
         # The source's own rows give the order; only the page's points are read.
         top = _records(
             store,
@@ -631,20 +640,34 @@ def _following(store: Store, source: str, limit: int) -> tuple[list[Record], lis
     and those that shared after it; with how many objects and the median lag."""
     if not _has(store, "edge_evidence"):
         return [], []
-    sql = """
-        WITH mine AS (
-            SELECT CASE WHEN source_a = ? THEN source_b ELSE source_a END AS other,
-                   CASE WHEN source_a = ? THEN time_a ELSE time_b END AS mine,
-                   CASE WHEN source_a = ? THEN time_b ELSE time_a END AS theirs
-            FROM edge_evidence WHERE (source_a = ? OR source_b = ?)
-              AND time_a IS NOT NULL AND time_b IS NOT NULL)
-        SELECT other AS source, count(*) AS n_objects,
-               round(median(abs(epoch(mine) - epoch(theirs))) / 3600, 2) AS median_lag_hours
-        FROM mine WHERE {cond} GROUP BY other
-        ORDER BY n_objects DESC, other LIMIT ?"""
-    params = [source] * 5
-    follows = _records(store, sql.format(cond="mine > theirs"), [*params, limit])
-    followed = _records(store, sql.format(cond="mine < theirs"), [*params, limit])
+    # One pass over the source's evidence for both directions (the table is read once).
+    rows = _records(
+        store,
+        """WITH mine AS (
+               SELECT CASE WHEN source_a = $1 THEN source_b ELSE source_a END AS other,
+                      CASE WHEN source_a = $1 THEN time_a ELSE time_b END AS mine,
+                      CASE WHEN source_a = $1 THEN time_b ELSE time_a END AS theirs
+               FROM edge_evidence WHERE (source_a = $1 OR source_b = $1)
+                 AND time_a IS NOT NULL AND time_b IS NOT NULL AND time_a <> time_b),
+           pairs AS (
+               SELECT other AS source, mine > theirs AS follows, count(*) AS n_objects,
+                      round(median(abs(epoch(mine) - epoch(theirs))) / 3600, 2)
+                          AS median_lag_hours
+               FROM mine GROUP BY ALL)
+           SELECT * FROM pairs
+           QUALIFY row_number() OVER (PARTITION BY follows
+                                      ORDER BY n_objects DESC, source) <= $2
+           ORDER BY n_objects DESC, source""",
+        [source, limit],
+    )
+    follows = [
+        {k: r[k] for k in ("source", "n_objects", "median_lag_hours")} for r in rows if r["follows"]
+    ]
+    followed = [
+        {k: r[k] for k in ("source", "n_objects", "median_lag_hours")}
+        for r in rows
+        if not r["follows"]
+    ]
     return follows, followed
 
 

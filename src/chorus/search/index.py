@@ -104,6 +104,11 @@ def _fingerprint(store: Store) -> str:
 def index_state(store: Store) -> IndexState:
     """``current`` when the index covers the stored documents as they are, ``stale`` when
     they changed since it was built, ``missing`` when it was never built."""
+    state: IndexState = store.known("search_index_state", lambda: _index_state(store))
+    return state
+
+
+def _index_state(store: Store) -> IndexState:
     tables = store.con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_search_runs'"
     ).fetchall()

@@ -59,9 +59,9 @@ def create_app(
 
     ``allowed_hosts``: the host names a request's ``Host`` header may carry (``None``: any).
     A page on another site cannot reach a loopback app through DNS rebinding: its requests
-    carry that site's name. ``warm_similar``: start embedding every point's label for "like
-    this" search at once, in a background thread (about a minute on the news corpus), so the
-    first such query does not wait for all of it."""
+    carry that site's name. ``warm_similar``: read the labels' index for "like this" search at
+    once, in a background thread (a second or two; a store analysed before the index, about
+    a minute of embedding on the news corpus), so the first such query does not wait."""
     from fastapi import FastAPI, HTTPException, Query, Request, Response
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -73,7 +73,7 @@ def create_app(
         # DuckDB connections are not shared across threads: one cursor per worker thread.
         current = getattr(local, "store", None)
         if current is None:
-            current = local.store = Store(store.path, store.con.cursor(), read_only=True)
+            current = local.store = store.cursor()
         return current
 
     similar = SimilarPoints(store, embedder=similar_embedder)
@@ -90,7 +90,6 @@ def create_app(
                 cached[(name, arg)] = make()
             return cached[(name, arg)]
 
-    similar_lock = threading.Lock()
     app = FastAPI(
         title="chorus",
         version=__version__,
@@ -252,9 +251,7 @@ def create_app(
     ) -> dict[str, Any]:
         """Talking points whose label is like the sentence ``q``, each with a few of its
         sentences."""
-        with similar_lock:
-            hits = similar.search(q, limit=limit)
-        score = dict(hits)
+        score = {hit.point_id: hit.score for hit in similar.search(q, limit=limit)}
         rows = (
             reader()
             .con.execute(

@@ -416,6 +416,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=11,
+        description="the labels' vectors for 'points like this', filed at analysis time",
+        statements=(
+            # chorus.search.labels: one row per inverted-file cell: its centroid (float32;
+            # NULL when one cell holds every label), its points, and their vectors (float16
+            # rows in the same order). Per cell, not per point: the app reads ~700 rows at
+            # start instead of half a million.
+            """
+            CREATE TABLE _label_cells (
+                cell INTEGER NOT NULL,
+                centroid BLOB,
+                point_ids VARCHAR[] NOT NULL,
+                vectors BLOB NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE _label_runs (
+                finished_at TIMESTAMP NOT NULL,
+                embedder VARCHAR NOT NULL,
+                dim INTEGER NOT NULL,
+                n_points BIGINT NOT NULL,
+                n_cells INTEGER NOT NULL,
+                fingerprint VARCHAR NOT NULL,
+                seconds DOUBLE NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

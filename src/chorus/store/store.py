@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -75,11 +75,37 @@ class Store:
         *,
         read_only: bool,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        _known: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.con = con
         self.read_only = read_only
         self.memory_limit_setting = memory_limit
+        # Facts about a read-only store's tables (which exist, which are empty, whether an
+        # index is current): they cannot change while it is open, and asking the catalogue
+        # costs a few milliseconds a time, several times a page.
+        self._known: dict[str, Any] = {} if _known is None else _known
+
+    def cursor(self) -> Store:
+        """Another handle on this store for another thread (DuckDB connections are not
+        shared across threads). Read-only handles share what they have learned about the
+        store's tables."""
+        return Store(
+            self.path,
+            self.con.cursor(),
+            read_only=self.read_only,
+            memory_limit=self.memory_limit_setting,
+            _known=self._known,
+        )
+
+    def known(self, key: str, find: Callable[[], Any]) -> Any:
+        """``find()``, remembered under ``key`` while a read-only store is open; asked every
+        time of a store that can be written (a stage may have changed the answer)."""
+        if not self.read_only:
+            return find()
+        if key not in self._known:
+            self._known.setdefault(key, find())
+        return self._known[key]
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -160,6 +186,9 @@ class Store:
 
     def table_names(self) -> list[str]:
         """The tables and views users read: internal storage (``*_all``, ``_*``) is hidden."""
+        return list(self.known("table_names", self._table_names))
+
+    def _table_names(self) -> list[str]:
         rows = self.con.execute(
             """SELECT table_name FROM duckdb_tables() WHERE NOT temporary
                UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary

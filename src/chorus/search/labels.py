@@ -1,0 +1,265 @@
+"""Talking points like a sentence: every point's label embedded (WordLlama's static vectors by
+default) and filed at analysis time, so that the app answers "points like this" without
+embedding hundreds of thousands of labels when it starts.
+
+Past ``EXACT_LIMIT`` labels the index is an inverted file: k-means cells (the points stage's
+kernels), the rows stored cell by cell, and a query scores only the ``PROBES`` cells nearest
+it (a cosine over 500,000 labels is 40 ms of memory traffic; 32 of ~720 cells are 4% of it).
+Vectors are stored as float16 (half the disk; scores move in the fourth decimal) and held as
+float32 (numpy converts float16 in software: converting a query's cells cost more than
+scoring them). The same kernel files the labels when the app has to build the index itself (a
+store from before this table, or another embedder), so both paths give the same answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from chorus.points.neighbours import ivf_cells, ivf_probes, kmeans, kmeans_sample
+from chorus.progress import ProgressFactory, no_progress
+from chorus.store import Store, scalar
+
+if TYPE_CHECKING:
+    from chorus.points.embedders import Embedder
+
+log = logging.getLogger(__name__)
+
+# Cells scored per query: of about 720 on 520,000 labels, 32 hold about 4% of them.
+PROBES = 32
+_BATCH = 10_000
+
+LabelIndexState = Literal["current", "stale", "missing"]
+
+
+@dataclass(frozen=True)
+class LikeHit:
+    """A talking point whose label is like the query, and the cosine similarity of the two."""
+
+    point_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class LabelIndex:
+    """Labels' vectors filed by cell: cell ``c`` holds rows ``bounds[c]:bounds[c + 1]`` of
+    ``vectors`` (float32 rounded to float16, unit length), whose points are the same rows of
+    ``point_ids``. ``centroids`` is None when there is one cell (every label is scored)."""
+
+    embedder: str
+    point_ids: tuple[str, ...]
+    vectors: np.ndarray
+    centroids: np.ndarray | None
+    bounds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.point_ids)
+
+    def search(self, query: np.ndarray, *, limit: int = 20) -> list[LikeHit]:
+        """The ``limit`` labels most like ``query`` (a vector from the index's embedder),
+        best first, ties by point id."""
+        if not self.point_ids or limit < 1:
+            return []
+        q = np.asarray(query, dtype=np.float32).ravel()
+        q = q / max(float(np.linalg.norm(q)), 1e-12)
+        if self.centroids is None:
+            cells = [0]
+        else:
+            near = np.argsort(-(self.centroids @ q), kind="stable")[:PROBES]
+            cells = sorted(int(c) for c in near)
+        rows = np.concatenate(
+            [np.arange(self.bounds[c], self.bounds[c + 1], dtype=np.int64) for c in cells]
+        )
+        # Cell by cell: each is a contiguous slice, converted and scored without copying
+        # the others.
+        scores = np.concatenate(
+            [self.vectors[self.bounds[c] : self.bounds[c + 1]] @ q for c in cells]
+        )
+        keep = min(limit, rows.size)
+        if keep == 0:
+            return []
+        best = np.argpartition(-scores, keep - 1)[:keep] if keep < rows.size else np.arange(keep)
+        names = np.array([self.point_ids[rows[i]] for i in best], dtype=object)
+        top = best[np.lexsort((names, -scores[best]))]
+        return [LikeHit(self.point_ids[rows[i]], round(float(scores[i]), 4)) for i in top]
+
+
+@dataclass(frozen=True)
+class LabelIndexSummary:
+    """What :func:`build_label_index` did: ``built`` is False when the index was current."""
+
+    built: bool
+    n_points: int
+    n_cells: int
+    embedder: str
+    seconds: float
+
+
+def file_labels(point_ids: list[str], vectors: np.ndarray, *, embedder: str) -> LabelIndex:
+    """The index of ``vectors`` (one row per point id, any scale): unit rows, filed by cell
+    past ``EXACT_LIMIT`` rows. Seeded: the same labels give the same cells."""
+    x = np.asarray(vectors, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] != len(point_ids):
+        raise ValueError(f"{len(point_ids)} point ids but vectors of shape {x.shape}")
+    # Rounded to float16 as stored, so an index read back scores exactly as this one.
+    x = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float16)
+    cells = ivf_cells(len(point_ids))
+    if cells == 1:
+        return LabelIndex(
+            embedder, tuple(point_ids), x.astype(np.float32), None, np.array([0, len(x)])
+        )
+    x = x.astype(np.float32)
+    centroids = kmeans(x[kmeans_sample(len(x), cells, seed=0)], cells, seed=0)
+    cell = ivf_probes(x, centroids, probes=1)[:, 0]
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(cells + 1))
+    return LabelIndex(
+        embedder,
+        tuple(point_ids[i] for i in order),
+        np.ascontiguousarray(x[order]),
+        centroids.astype(np.float32),
+        bounds.astype(np.int64),
+    )
+
+
+def embed_labels(
+    store: Store, embedder: Embedder, *, progress: ProgressFactory = no_progress
+) -> LabelIndex:
+    """Every point's label embedded and filed (by point id, so the cells do not depend on
+    the order the store returns rows in)."""
+    rows = store.con.execute("SELECT point_id, label FROM points ORDER BY point_id").fetchall()
+    bar = progress(desc=f"labels: embed ({embedder.name})", total=len(rows), unit="label")
+    parts = []
+    try:
+        for lo in range(0, len(rows), _BATCH):
+            chunk = [r[1] for r in rows[lo : lo + _BATCH]]
+            parts.append(np.asarray(embedder.embed(chunk), dtype=np.float32))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    return file_labels([r[0] for r in rows], vectors, embedder=embedder.name)
+
+
+def _fingerprint(store: Store) -> str:
+    """What the index was built from: every point's id and label."""
+    row = store.con.execute(
+        "SELECT count(*), coalesce(bit_xor(hash(point_id, label)), 0) FROM points"
+    ).fetchall()[0]
+    return f"{row[0]}|{row[1]}"
+
+
+def label_index_state(store: Store) -> LabelIndexState:
+    """``current`` when the stored index covers the points as they are, ``stale`` when they
+    changed since it was built, ``missing`` when it was never built."""
+    state: LabelIndexState = store.known("label_index_state", lambda: _state(store))
+    return state
+
+
+def _state(store: Store) -> LabelIndexState:
+    tables = scalar(
+        store.con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_label_runs'"
+    )
+    if not tables:
+        return "missing"
+    built = scalar(store.con, "SELECT fingerprint FROM _label_runs ORDER BY finished_at DESC")
+    if built is None:
+        return "missing"
+    return "current" if built == _fingerprint(store) else "stale"
+
+
+def build_label_index(
+    store: Store,
+    *,
+    embedder: Embedder | None = None,
+    force: bool = False,
+    progress: ProgressFactory = no_progress,
+) -> LabelIndexSummary:
+    """Embed and file every label, in one transaction (a reader sees the old index or the
+    new one). Skipped when the index is current and was built by the same embedder
+    (``force`` rebuilds anyway). Default embedder: WordLlama from its package."""
+    from chorus.points.embedders import load_embedder
+
+    started = time.perf_counter()
+    embedder = embedder or load_embedder("wordllama")
+    if not force and _state(store) == "current":
+        row = store.con.execute(
+            "SELECT n_points, n_cells, embedder FROM _label_runs ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()[0]
+        if row[2] == embedder.name:
+            return LabelIndexSummary(False, row[0], row[1], row[2], time.perf_counter() - started)
+    fingerprint = _fingerprint(store)
+    index = embed_labels(store, embedder, progress=progress)
+    n_cells = len(index.bounds) - 1
+    centroids = index.centroids
+    spans = [slice(index.bounds[c], index.bounds[c + 1]) for c in range(n_cells)]
+    table = pa.table(
+        {
+            "cell": pa.array(range(n_cells), pa.int32()),
+            "centroid": pa.array(
+                [None if centroids is None else centroids[c].tobytes() for c in range(n_cells)],
+                pa.binary(),
+            ),
+            "point_ids": pa.array(
+                [list(index.point_ids[span]) for span in spans],
+                pa.list_(pa.string()),
+            ),
+            "vectors": pa.array(
+                [index.vectors[span].astype(np.float16).tobytes() for span in spans],
+                pa.binary(),
+            ),
+        }
+    )
+    with store.transaction() as con:
+        con.execute("DELETE FROM _label_cells")
+        store.insert_arrow("_label_cells", table)
+        seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+            [embedder.name, index.vectors.shape[1], len(index), n_cells, fingerprint, seconds],
+        )
+    log.info("label index: %d labels in %d cells in %.1f s", len(index), n_cells, seconds)
+    return LabelIndexSummary(True, len(index), n_cells, embedder.name, seconds)
+
+
+def read_label_index(store: Store, *, embedder: str) -> LabelIndex | None:
+    """The stored index, when it is current and was built by ``embedder`` (its name);
+    otherwise None, and the caller embeds the labels itself."""
+    if label_index_state(store) != "current":
+        return None
+    run = store.con.execute(
+        "SELECT embedder, dim, n_points FROM _label_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()[0]
+    if run[0] != embedder:
+        return None
+    dim, n_points = int(run[1]), int(run[2])
+    ids: list[str] = []
+    # Filled in place, cell by cell: no second copy of half a gigabyte.
+    vectors = np.empty((n_points, dim), dtype=np.float32)
+    centroids: list[np.ndarray] = []
+    bounds = [0]
+    cursor = store.con.execute(
+        "SELECT cell, centroid, point_ids, vectors FROM _label_cells ORDER BY cell"
+    )
+    while rows := cursor.fetchmany(64):  # a few cells at a time: bounded memory
+        for _cell, centroid, point_ids, blob in rows:
+            lo = len(ids)
+            # Converted whole, then copied: numpy casts into a 2-D slice row by row, 7x slower.
+            cell = np.frombuffer(blob, np.float16).astype(np.float32)
+            vectors[lo : lo + len(point_ids)] = cell.reshape(-1, dim)
+            ids.extend(point_ids)
+            if centroid is not None:
+                centroids.append(np.frombuffer(centroid, dtype=np.float32))
+            bounds.append(len(ids))
+    return LabelIndex(
+        embedder,
+        tuple(ids),
+        vectors,
+        np.stack(centroids) if centroids else None,
+        np.array(bounds, dtype=np.int64),
+    )
