@@ -19,6 +19,7 @@ from chorus.coord import find_coordination
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import find_points
 from chorus.reuse import find_reuse
+from chorus.search import index_state, label_index_state
 from chorus.store import Store, open_store
 from chorus.store.load import load_tables
 
@@ -125,6 +126,8 @@ def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> 
         open_store(tmp_path / "one.duckdb") as one,
     ):
         load_tables(cluster, out)
+        # The app's indexes, built as chorus analyze builds them.
+        assert index_state(cluster) == "current" and label_index_state(cluster) == "current"
         ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
         find_reuse(one)
         find_points(one)
@@ -197,6 +200,8 @@ def test_inverted_file_search_matches_one_machine(
         open_store(tmp_path / "one.duckdb") as one,
     ):
         load_tables(cluster, out)
+        # The app's indexes, built as chorus analyze builds them.
+        assert index_state(cluster) == "current" and label_index_state(cluster) == "current"
         ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
         find_reuse(one)
         find_points(one)

@@ -56,7 +56,8 @@ def _parquet(folder: Path, table: str) -> str | None:
 def load_tables(store: Store, folder: str | Path) -> LoadSummary:
     """Load ``documents`` and ``sentences`` (and, when present, ``rejects``, the embedding
     cache ``_embeddings`` and the stages' tables: reuse, points, coordination) from ``folder``
-    into an empty store, as one batch: all or nothing."""
+    into an empty store, as one batch: all or nothing. Then the word index over the sentences
+    and, with talking points, the index of their labels, as ``chorus analyze`` builds them."""
     root = Path(folder)
     docs = _parquet(root, "documents")
     if docs is None:
@@ -130,6 +131,13 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
             from chorus.coord.evidence import write_evidence_text
 
             write_evidence_text(con)
+    # The indexes the app reads, as ``chorus analyze`` builds them (each its own transaction:
+    # the tables above stand if one fails, and a rerun of either finishes the work).
+    from chorus.search import build_label_index, build_search_index
+
+    build_search_index(store)
+    if _parquet(root, "points"):
+        build_label_index(store)
     summary = LoadSummary(
         n_documents=n_docs,
         n_sentences=store.count("sentences"),
