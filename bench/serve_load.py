@@ -227,7 +227,10 @@ def main() -> None:
                     time.sleep(0.2)
             # The server starts building it at launch; this waits for the rest.
             first_similar = _get(base + "/api/similar?q=warm", timeout=600)
-            print(f"first 'sentences like this' query (builds the index): {first_similar:.1f} s")
+            print(
+                "first 'like this' query (waits for the index the server reads at start): "
+                f"{first_similar:.1f} s"
+            )
             timings = _load(base, targets, args.seconds, args.clients)
         finally:
             server.terminate()
