@@ -144,3 +144,58 @@ def test_analyze_takes_every_stage_setting(tmp_path: Path) -> None:
         assert option in text
     bad = CliRunner().invoke(cli, ["analyze", "--db", str(tmp_path / "x.duckdb"), "--fdr", "2"])
     assert bad.exit_code == 2 and "fdr" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("command", "settings"),
+    [
+        ("reuse", "ReuseSettings"),
+        ("phrases", "PhrasesSettings"),
+        ("points", "PointsSettings"),
+        ("coord", "CoordSettings"),
+        ("match", "MatchSettings"),
+        ("analyze", "ReuseSettings"),
+        ("analyze", "PointsSettings"),
+        ("analyze", "CoordSettings"),
+    ],
+)
+def test_option_defaults_are_the_settings_defaults(command: str, settings: str) -> None:
+    """Every option named after a settings field defaults to the field's own default (a
+    default lives in the dataclass, nowhere else), and says so in --help."""
+    import dataclasses
+
+    import chorus.coord
+    import chorus.match
+    import chorus.phrases
+    import chorus.points
+    import chorus.reuse
+
+    cls = next(
+        getattr(m, settings)
+        for m in (chorus.reuse, chorus.phrases, chorus.points, chorus.coord, chorus.match)
+        if hasattr(m, settings)
+    )
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    params = {p.name: p for p in cli.commands[command].params}
+    shared = sorted(set(defaults) & set(params))
+    assert shared, (command, settings)
+    for name in shared:
+        if (command, name) == ("analyze", "min_words") and settings != "ReuseSettings":
+            continue  # analyze's --min-words is reuse's
+        assert params[name].default == defaults[name], (command, name)
+        if defaults[name] is not None:
+            assert params[name].show_default, (command, name)
+
+
+def test_a_bad_setting_is_a_usage_error_naming_it(runner: CliRunner, tmp_path: Path) -> None:
+    db = str(tmp_path / "x.duckdb")
+    for args in (
+        ["reuse", "--edit-tolerance", "2"],
+        ["phrases", "--max-words", "1"],
+        ["points", "--min-span", "0"],
+        ["coord", "--fdr", "3"],
+        ["analyze", "--fdr", "3"],
+    ):
+        out = runner.invoke(cli, [*args, "--db", db])
+        assert out.exit_code == 2 and "Traceback" not in out.output, (args, out.output)
+        assert "Invalid value" in out.output, (args, out.output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import sys
@@ -333,30 +334,45 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
     click.echo(f"wrote {n:,} rows of {table} to {output}")
 
 
-_POINTS = PointsSettings()
-_COORD = CoordSettings()
+S = TypeVar("S")
 
-# Options several commands share, with defaults read from the settings objects.
-model_option = click.option(
-    "--model",
+
+def setting_option(settings: type, name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option for the field ``name`` of a settings dataclass, with the dataclass's own
+    default: a default lives in one place, and ``--help`` shows it."""
+    field = {f.name: f for f in dataclasses.fields(settings)}[name]
+    if field.default is dataclasses.MISSING:
+        raise TypeError(f"{settings.__name__}.{name} has no default")
+    flag = "--" + name.replace("_", "-")
+    return click.option(*(decls or (flag,)), default=field.default, show_default=True, **kwargs)
+
+
+def make_settings(settings: type[S], **values: Any) -> S:
+    """The settings object, or a usage error that says which value is wrong."""
+    try:
+        return settings(**values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+# Options several commands share.
+model_option = setting_option(
+    PointsSettings,
+    "model",
     type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
-    default=_POINTS.model,
-    show_default=True,
     help="minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
     "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text).",
 )
-threshold_option = click.option(
-    "--threshold",
+threshold_option = setting_option(
+    PointsSettings,
+    "threshold",
     type=float,
-    default=_POINTS.threshold,
-    show_default=True,
     help="How alike a talking point's sentences must be (corpus-relative; higher, stricter).",
 )
-device_option = click.option(
-    "--device",
+device_option = setting_option(
+    PointsSettings,
+    "device",
     type=click.Choice(["auto", "cpu", "cuda"]),
-    default=_POINTS.device,
-    show_default=True,
     help="Where all-MiniLM-L6-v2 runs: auto takes a GPU when torch sees one.",
 )
 window_option = click.option(
@@ -365,18 +381,16 @@ window_option = click.option(
     default=None,
     help="Co-acting means sharing within this many hours [default: from the data].",
 )
-min_objects_option = click.option(
-    "--min-objects",
+min_objects_option = setting_option(
+    CoordSettings,
+    "min_objects",
     type=int,
-    default=_COORD.min_objects,
-    show_default=True,
     help="Objects a coordination edge needs.",
 )
-fdr_option = click.option(
-    "--fdr",
+fdr_option = setting_option(
+    CoordSettings,
+    "fdr",
     type=float,
-    default=_COORD.fdr,
-    show_default=True,
     help="False discovery rate for coordination edges.",
 )
 
@@ -384,26 +398,23 @@ fdr_option = click.option(
 def reuse_options(func: F) -> F:
     for option in reversed(
         [
-            click.option(
-                "--min-words",
+            setting_option(
+                ReuseSettings,
+                "min_words",
                 type=int,
-                default=20,
-                show_default=True,
                 help="Shortest passage to report, in words.",
             ),
-            click.option(
-                "--edit-tolerance",
+            setting_option(
+                ReuseSettings,
+                "edit_tolerance",
                 type=float,
-                default=0.2,
-                show_default=True,
                 help="Share of words that may differ between copies (changed, added "
                 "or dropped); punctuation and case never count.",
             ),
-            click.option(
-                "--max-copies",
+            setting_option(
+                ReuseSettings,
+                "max_copies",
                 type=int,
-                default=500,
-                show_default=True,
                 help="Word sequences found in more places are stock phrases.",
             ),
         ]
@@ -413,12 +424,9 @@ def reuse_options(func: F) -> F:
 
 
 def _reuse_settings(min_words: int, edit_tolerance: float, max_copies: int) -> ReuseSettings:
-    try:
-        return ReuseSettings(
-            min_words=min_words, edit_tolerance=edit_tolerance, max_copies=max_copies
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return make_settings(
+        ReuseSettings, min_words=min_words, edit_tolerance=edit_tolerance, max_copies=max_copies
+    )
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -512,20 +520,13 @@ def _print_phrases(summary: PhrasesSummary, store: Store, *, top: int) -> None:
 
 @cli.command()
 @db_option
-@click.option(
-    "--min-words", type=int, default=3, show_default=True, help="Shortest phrase, in words."
-)
-@click.option(
-    "--max-words", type=int, default=8, show_default=True, help="Longest phrase, in words."
-)
-@click.option(
-    "--min-sources", type=int, default=2, show_default=True, help="Sources that must use it."
-)
-@click.option(
-    "--max-doc-share",
+@setting_option(PhrasesSettings, "min_words", type=int, help="Shortest phrase, in words.")
+@setting_option(PhrasesSettings, "max_words", type=int, help="Longest phrase, in words.")
+@setting_option(PhrasesSettings, "min_sources", type=int, help="Sources that must use it.")
+@setting_option(
+    PhrasesSettings,
+    "max_doc_share",
     type=float,
-    default=0.02,
-    show_default=True,
     help="A phrase in more of the documents is common language (from 200 documents on).",
 )
 @click.option("--top", default=10, show_default=True, help="Phrases to list.")
@@ -552,15 +553,13 @@ def phrases(
       chorus phrases --min-sources 3 --top 30
       chorus export phrase_occurrences -o phrases.csv
     """
-    try:
-        settings = PhrasesSettings(
-            min_words=min_words,
-            max_words=max_words,
-            min_sources=min_sources,
-            max_doc_share=max_doc_share,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    settings = make_settings(
+        PhrasesSettings,
+        min_words=min_words,
+        max_words=max_words,
+        min_sources=min_sources,
+        max_doc_share=max_doc_share,
+    )
     with open_store(db) as store:
         summary = find_phrases(store, settings=settings, progress=_progress(quiet))
         _print_phrases(summary, store, top=top)
@@ -569,21 +568,17 @@ def phrases(
 @cli.command()
 @db_option
 @model_option
-@click.option(
-    "--min-words", type=int, default=6, show_default=True, help="Shorter sentences carry no claim."
-)
-@click.option(
-    "--min-span",
+@setting_option(PointsSettings, "min_words", type=int, help="Shorter sentences carry no claim.")
+@setting_option(
+    PointsSettings,
+    "min_span",
     type=int,
-    default=2,
-    show_default=True,
     help="A point needs mentions in at least this many documents (or sources).",
 )
-@click.option(
-    "--span",
+@setting_option(
+    PointsSettings,
+    "span",
     type=click.Choice(["documents", "sources"]),
-    default="documents",
-    show_default=True,
     help="What --min-span counts.",
 )
 @threshold_option
@@ -615,17 +610,15 @@ def points(
       chorus points --device cuda
       chorus export mentions -o mentions.csv
     """
-    try:
-        settings = PointsSettings(
-            model=model,  # type: ignore[arg-type]
-            min_words=min_words,
-            min_span=min_span,
-            span=span,  # type: ignore[arg-type]
-            threshold=threshold,
-            device=device,  # type: ignore[arg-type]
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    settings = make_settings(
+        PointsSettings,
+        model=model,
+        min_words=min_words,
+        min_span=min_span,
+        span=span,
+        threshold=threshold,
+        device=device,
+    )
     with open_store(db) as store:
         summary = find_points(store, settings=settings, progress=_progress(quiet))
         _print_points(summary, store, top=top)
@@ -641,8 +634,8 @@ def points(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Known talking points: JSON Lines with id and text, or .txt with one a line.",
 )
-@click.option(
-    "--top-k", "-k", default=5, show_default=True, help="At most this many matches per document."
+@setting_option(
+    MatchSettings, "top_k", "--top-k", "-k", help="At most this many matches per document."
 )
 @click.option("--min-score", type=float, default=None, help="Drop matches scoring below this.")
 @click.option("--corpus", is_flag=True, help="Match the documents in the store, not INPUT.")
@@ -685,10 +678,7 @@ def match(
     """
     if corpus == (input_path is not None):
         raise click.UsageError("give either INPUT or --corpus (one of them)")
-    try:
-        settings = MatchSettings(top_k=top_k, min_score=min_score)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
     items = read_watchlist(watchlist)
     documents = read_match_documents(input_path) if input_path is not None else None
     with open_store(db) as store:
@@ -756,7 +746,7 @@ def watch_add(db: Path, path: Path, name: str) -> None:
     show_default=True,
     help="A document pushes a talking point when it scores at least this.",
 )
-@click.option("--top-k", default=5, show_default=True, help="At most this many items per document.")
+@setting_option(MatchSettings, "top_k", help="At most this many items per document.")
 @click.option("--top", default=10, show_default=True, help="Items and sources to list.")
 @quiet_option
 @handle_errors
@@ -769,10 +759,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
     Example:
       chorus watch hits campaign-2020 --min-score 0.9
     """
-    try:
-        settings = MatchSettings(top_k=top_k, min_score=min_score)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
     with open_store(db) as store:
         summary = find_watch_hits(store, name, settings=settings, progress=_progress(quiet))
         click.echo(
@@ -839,7 +826,7 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
 @db_option
 @window_option
 @min_objects_option
-@click.option("--permutations", default=200, show_default=True, help="Null model draws.")
+@setting_option(CoordSettings, "permutations", type=int, help="Null model draws.")
 @fdr_option
 @click.option("--top", default=10, show_default=True, help="Edges to list.")
 @quiet_option
@@ -867,15 +854,13 @@ def coord(
       chorus export edge_evidence -o evidence.csv
       chorus export graph -o network.gexf
     """
-    try:
-        settings = CoordSettings(
-            window_hours=window_hours,
-            min_objects=min_objects,
-            permutations=permutations,
-            fdr=fdr,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    settings = make_settings(
+        CoordSettings,
+        window_hours=window_hours,
+        min_objects=min_objects,
+        permutations=permutations,
+        fdr=fdr,
+    )
     with open_store(db) as store:
         summary = find_coordination(store, settings=settings, progress=_progress(quiet))
         _print_coord(summary, store, top=top)
@@ -905,8 +890,9 @@ def analyze_cmd(
     fdr: float,
     quiet: bool,
 ) -> None:
-    """Run every analysis stage over the store, in order (segment, reuse, points, phrases,
-    coord), with the settings of reuse, talking points and coordination.
+    """Run every analysis stage over the store, in order (segment and its word index, reuse,
+    points and the index of their labels, phrases, coord), with the settings of reuse,
+    talking points and coordination.
 
     \b
     Examples:
@@ -914,15 +900,10 @@ def analyze_cmd(
       chorus analyze --threshold -0.1 --window-hours 24 --fdr 0.01
     """
     settings = _reuse_settings(min_words, edit_tolerance, max_copies)
-    try:
-        points_settings = PointsSettings(
-            model=model,  # type: ignore[arg-type]
-            threshold=threshold,
-            device=device,  # type: ignore[arg-type]
-        )
-        coord_settings = CoordSettings(window_hours=window_hours, min_objects=min_objects, fdr=fdr)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    points_settings = make_settings(PointsSettings, model=model, threshold=threshold, device=device)
+    coord_settings = make_settings(
+        CoordSettings, window_hours=window_hours, min_objects=min_objects, fdr=fdr
+    )
     with open_store(db) as store:
         summary = analyze(
             store,
