@@ -216,10 +216,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import chorus
+    from chorus.embed.cache import cached_embed
+    from chorus.embed.models import load_embedder
     from chorus.ingest import NoLanguageDetector
     from chorus.points import find_points
-    from chorus.points.cache import cached_embed
-    from chorus.points.embedders import load_embedder
     from chorus.reuse import find_reuse
 
     docs, plants = build_corpus(args.docs, args.distractors, args.seed)

@@ -227,7 +227,7 @@ def test_serve_on_a_store_in_use_says_only_the_error(tmp_path: Path) -> None:
 # -- a long run keeps its work --------------------------------------------------------------------
 def test_embeddings_are_kept_in_small_steps(tmp_path: Path) -> None:
     """A run that dies part-way keeps the vectors it computed, bar the last step's."""
-    from chorus.points.cache import cached_embed
+    from chorus.embed.cache import cached_embed
 
     class Dying:
         name = "dying-test-model"

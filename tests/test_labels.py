@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import chorus
+from chorus.embed.models import HashingEmbedder
 from chorus.points import neighbours
-from chorus.points.embedders import HashingEmbedder
 from chorus.search import build_label_index, label_index_state, read_label_index
 from chorus.search.labels import PROBES, embed_labels, file_labels
 
@@ -41,7 +41,7 @@ def test_analyze_files_every_label(analysed_seeds: Path) -> None:
         label, point_id = store.con.execute(
             "SELECT label, point_id FROM points ORDER BY point_id LIMIT 1"
         ).fetchall()[0]
-        from chorus.points.embedders import load_embedder
+        from chorus.embed.models import load_embedder
 
         query = load_embedder("wordllama").embed([label])[0]
         assert index.search(query, limit=3)[0].point_id == point_id
@@ -121,7 +121,7 @@ def test_an_inverted_file_finds_what_an_exact_search_finds() -> None:
 def test_the_app_reads_the_stored_index_instead_of_embedding_labels(analysed_seeds: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from chorus.points.embedders import load_embedder
+    from chorus.embed.models import load_embedder
     from chorus.serve import create_app
 
     class Counting:

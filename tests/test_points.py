@@ -354,8 +354,8 @@ def test_cli_points_and_export(tmp_path: Path) -> None:
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
+    from chorus.embed.models import MiniLMEmbedder, resolve_device
     from chorus.errors import ChorusError
-    from chorus.points.embedders import MiniLMEmbedder, resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from chorus.embed.cache import cached_embed
+from chorus.embed.models import EmbedFn, load_embedder
 from chorus.match.core import DocumentMatches, Match, best_items, fuse
 from chorus.match.lexical import BM25Index
 from chorus.match.settings import MatchSettings
 from chorus.match.watchlist import MatchDocument, WatchItem
-from chorus.points.cache import cached_embed
-from chorus.points.core import EmbedFn
-from chorus.points.embedders import load_embedder
 from chorus.points.text import WORD, claim_text
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment import split_sentences

@@ -12,11 +12,12 @@ linkage on the kNN graph (``chorus.points.cluster``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from chorus.embed.models import EmbedFn
 from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import (
     Edges,
@@ -29,8 +30,6 @@ from chorus.points.neighbours import (
 from chorus.points.settings import PointsSettings
 
 log = logging.getLogger(__name__)
-
-EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass(frozen=True)

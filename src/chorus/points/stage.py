@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from chorus.points.cache import cached_embed
+from chorus.embed.cache import cached_embed
+from chorus.embed.models import load_embedder
 from chorus.points.core import ClaimGroups, group_claims
-from chorus.points.embedders import load_embedder
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases
 from chorus.points.pages import write_point_pages

@@ -26,7 +26,7 @@ from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store, scalar
 
 if TYPE_CHECKING:
-    from chorus.points.embedders import Embedder
+    from chorus.embed.models import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def build_label_index(
     """Embed and file every label, in one transaction (a reader sees the old index or the
     new one). Skipped when the index is current and was built by the same embedder
     (``force`` rebuilds anyway). Default embedder: WordLlama from its package."""
-    from chorus.points.embedders import load_embedder
+    from chorus.embed.models import load_embedder
 
     started = time.perf_counter()
     embedder = embedder or load_embedder("wordllama")

@@ -28,7 +28,7 @@ class SimilarPoints:
     def index(self, store: Store | None = None) -> LabelIndex:
         with self._lock:
             if self._embedder is None:
-                from chorus.points.embedders import load_embedder
+                from chorus.embed.models import load_embedder
 
                 self._embedder = load_embedder("wordllama")
             if self._index is None:

@@ -18,7 +18,7 @@ _MODELS: dict[str, Any] = {}
 def embedder(name: str) -> Any:
     """The named embedder, loaded once per Python worker."""
     if name not in _MODELS:
-        from chorus.points.embedders import load_embedder
+        from chorus.embed.models import load_embedder
 
         _MODELS[name] = load_embedder(name)
     return _MODELS[name]

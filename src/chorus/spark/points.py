@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from chorus.points.cache import EMBED_BATCH, embed_batches, text_key
+from chorus.embed.cache import EMBED_BATCH, embed_batches, text_key
 from chorus.points.cluster import cluster_component
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import claim_terms, rank_keyphrases

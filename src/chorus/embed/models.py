@@ -13,7 +13,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,9 @@ import numpy as np
 from chorus.errors import ChorusError
 
 log = logging.getLogger(__name__)
+
+# Texts in, one L2-normalised float32 row per text out: what the stages need of a model.
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 
 class Embedder(Protocol):

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from chorus.points.core import EmbedFn
-from chorus.points.embedders import Embedder
+from chorus.embed.models import Embedder, EmbedFn
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
 
