@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chorus import __version__
+from chorus.embed.models import Embedder
 from chorus.points.pages import POINT_SORTS
 from chorus.report import views
 from chorus.report.html import page_shell, static_text
@@ -51,7 +52,7 @@ def host_name(header: str) -> str:
 def create_app(
     db: str | Path,
     *,
-    similar_embedder: Any = None,
+    similar_embedder: Embedder | None = None,
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES,
     warm_similar: bool = False,
 ) -> Any:

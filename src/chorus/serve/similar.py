@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
+from chorus.embed.models import Embedder
 from chorus.search.labels import LabelIndex, LikeHit, embed_labels, read_label_index
 from chorus.store import Store
 
@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 
 class SimilarPoints:
-    """The store's labels, ready to search. ``embedder`` is any object with ``name``, ``dim``
-    and ``embed(texts) -> array`` (default: WordLlama from its package)."""
+    """The store's labels, ready to search with ``embedder`` (default: WordLlama from its
+    package)."""
 
-    def __init__(self, store: Store, *, embedder: Any = None) -> None:
+    def __init__(self, store: Store, *, embedder: Embedder | None = None) -> None:
         self._store = store
         self._embedder = embedder
         self._lock = threading.Lock()
@@ -54,6 +54,7 @@ class SimilarPoints:
         index = self.index()
         if not len(index) or not text.strip():
             return []
+        assert self._embedder is not None  # index() loaded it
         with self._embed_lock:  # one query's embedding is a millisecond; the model is shared
             query = self._embedder.embed([text])[0]
         return index.search(query, limit=limit)

@@ -9,13 +9,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from chorus.embed.models import Embedder
 from chorus.points.text import name_sample, shared_names
 
 EMBEDDING_COLUMNS = "model STRING, key STRING, vector BINARY"
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[str, Embedder] = {}
 
 
-def embedder(name: str) -> Any:
+def embedder(name: str) -> Embedder:
     """The named embedder, loaded once per Python worker."""
     if name not in _MODELS:
         from chorus.embed.models import load_embedder
