@@ -96,3 +96,54 @@ def test_the_like_this_index_is_built_in_the_background(analysed_seeds: Path) ->
     client = TestClient(app, base_url="http://127.0.0.1")
     items = client.get("/api/similar", params={"q": "a regime"}).json()["items"]
     assert items and Counting.calls == 2  # then only the query
+
+
+def test_every_api_response_is_described_and_is_the_view_itself(
+    analysed_seeds: Path, tmp_path: Path
+) -> None:
+    """/openapi.json gives every API path a response schema (the records of chorus.views),
+    and what the app sends is the view as the library returns it: nothing dropped or
+    coerced on the way through the response model."""
+    import json
+    import shutil
+
+    from chorus import open_store, views
+    from chorus.match import MatchSettings, add_watchlist, find_watch_hits, read_watchlist
+
+    path = tmp_path / "seeds.duckdb"
+    shutil.copy(analysed_seeds, path)
+    listing = tmp_path / "claims.txt"
+    listing.write_text("the regime executes protesters\nsanctions on Iran\n", encoding="utf-8")
+    with open_store(path) as store:
+        add_watchlist(store, "w", read_watchlist(listing))
+        find_watch_hits(store, "w", settings=MatchSettings(model="hashing", min_score=0.0))
+    client = TestClient(create_app(path), base_url="http://127.0.0.1")
+    spec = client.get("/openapi.json").json()
+    for route, methods in spec["paths"].items():
+        content = methods["get"]["responses"]["200"]["content"]["application/json"]
+        assert content["schema"].get("$ref"), route
+    with open_store(path, read_only=True) as store:
+        point = store.con.execute("SELECT point_id FROM points ORDER BY point_id").fetchall()[0][0]
+        doc = store.con.execute("SELECT min(doc_id) FROM documents").fetchall()[0][0]
+        source = store.con.execute("SELECT min(source) FROM documents").fetchall()[0][0]
+        cluster = store.con.execute("SELECT min(cluster_id) FROM reuse_clusters").fetchall()[0][0]
+        a, b = store.con.execute("SELECT source_a, source_b FROM source_edges").fetchall()[0]
+        pairs = [
+            ("/api/overview", views.overview(store)),
+            ("/api/points?limit=5", views.points_page(store, limit=5)),
+            (f"/api/point?id={point}", views.point_detail(store, point, limit=100)),
+            (f"/api/document?id={doc}", views.document_detail(store, doc)),
+            ("/api/reuse?kind=boilerplate", views.reuse_page(store, kind="boilerplate")),
+            (f"/api/cluster?id={cluster}", views.reuse_detail(store, cluster)),
+            ("/api/network", views.network(store)),
+            (f"/api/edge?a={a}&b={b}", views.edge_detail(store, a, b)),
+            ("/api/sources", views.sources_page(store)),
+            (f"/api/source?name={source}", views.source_detail(store, source)),
+            ("/api/heatmap", views.heatmap(store)),
+            ("/api/timeline", views.timeline(store)),
+            ("/api/watchlists", views.watchlists(store)),
+            ("/api/search?q=regime", views.search_sentences(store, "regime")),
+        ]
+    assert pairs[-2][1]["watchlists"][0]["items"]  # a matched list, items and all
+    for route, view in pairs:
+        assert client.get(route).json() == json.loads(json.dumps(view)), route

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from chorus import views
 from chorus.points.pages import POINT_SORTS
-from chorus.report import views
 from chorus.report.html import data_block
 from chorus.store import open_store
 

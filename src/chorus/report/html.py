@@ -1,7 +1,7 @@
 """The report: one self-contained HTML file (no CDN, no network, opens from disk), and the
 page shell the web app serves.
 
-Both run the same script (``static/app.js``) over the same views (:mod:`chorus.report.views`):
+Both run the same script (``static/app.js``) over the same views (:mod:`chorus.views`):
 the web app fetches them from its JSON API, the report carries the answers to a bounded set
 of them as a JSON block. Corpus text reaches the page only as data, never as markup, and the
 Content-Security-Policy lets no script run but the app's own (by hash, in the report).
@@ -21,9 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from chorus import __version__
+from chorus import __version__, views
 from chorus.progress import ProgressFactory, no_progress
-from chorus.report import views
 from chorus.store import Store
 
 log = logging.getLogger(__name__)

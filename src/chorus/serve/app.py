@@ -14,17 +14,36 @@ import threading
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from chorus import __version__
+from chorus import __version__, views
 from chorus.embed.models import Embedder
 from chorus.points.pages import POINT_SORTS
-from chorus.report import views
 from chorus.report.html import page_shell, static_text
 from chorus.serve.similar import SimilarPoints
 from chorus.store import Store, open_store
+from chorus.views.records import (
+    DocumentDetail,
+    EdgeDetail,
+    Heatmap,
+    Network,
+    Overview,
+    PointDetail,
+    PointsPage,
+    ReuseDetail,
+    ReusePage,
+    SearchPage,
+    SimilarItem,
+    SimilarPage,
+    SourceDetail,
+    SourcesPage,
+    Timeline,
+    Watchlists,
+)
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -82,14 +101,15 @@ def create_app(
         threading.Thread(target=similar.warm, name="similar-index", daemon=True).start()
     # The store is read-only while the app runs, so the views without parameters (the
     # overview, the laid-out network...) are computed once.
-    cached: dict[tuple[str, int], dict[str, Any]] = {}
+    cached: dict[tuple[str, int], Any] = {}
     cache_lock = threading.Lock()
 
-    def once(name: str, arg: int, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def once(name: str, arg: int, make: Callable[[], T]) -> T:
         with cache_lock:
             if (name, arg) not in cached:
                 cached[(name, arg)] = make()
-            return cached[(name, arg)]
+            value: T = cached[(name, arg)]
+            return value
 
     app = FastAPI(
         title="chorus",
@@ -125,7 +145,7 @@ def create_app(
     )
     script, style = static_text("app.js"), static_text("app.css")
 
-    def found(value: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    def found(value: T | None, what: str) -> T:
         if value is None:
             raise HTTPException(status_code=404, detail=f"no such {what}")
         return value
@@ -143,7 +163,7 @@ def create_app(
         return PlainTextResponse(style, media_type="text/css")
 
     @app.get("/api/overview")
-    def overview() -> dict[str, Any]:
+    def overview() -> Overview:
         """Corpus size, what each stage found, and its settings."""
         return once("overview", 0, lambda: views.overview(reader()))
 
@@ -156,7 +176,7 @@ def create_app(
         since: date | None = None,
         until: date | None = None,
         q: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> PointsPage:
         """A page of talking points, filtered by source, first-seen date (YYYY-MM-DD) and
         label words."""
         return views.points_page(
@@ -175,12 +195,12 @@ def create_app(
         id: str,
         offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(100, ge=1, le=2000),
-    ) -> dict[str, Any]:
+    ) -> PointDetail:
         """One talking point with a page of its mentions in context."""
         return found(views.point_detail(reader(), id, offset=offset, limit=limit), "talking point")
 
     @app.get("/api/document")
-    def document(id: str) -> dict[str, Any]:
+    def document(id: str) -> DocumentDetail:
         """One document's whole text with its talking-point sentences and copied passages."""
         return found(views.document_detail(reader(), id), "document")
 
@@ -189,22 +209,22 @@ def create_app(
         kind: str = Query("reuse", pattern="^(reuse|syndication|boilerplate)$"),
         offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(50, ge=1, le=_MAX_PAGE),
-    ) -> dict[str, Any]:
+    ) -> ReusePage:
         """A page of copied-passage clusters of one kind."""
         return views.reuse_page(reader(), kind=kind, offset=offset, limit=limit)
 
     @app.get("/api/cluster")
-    def cluster(id: str) -> dict[str, Any]:
+    def cluster(id: str) -> ReuseDetail:
         """One cluster with its copies and their differences."""
         return found(views.reuse_detail(reader(), id), "cluster")
 
     @app.get("/api/network")
-    def network(max_edges: int = Query(2000, ge=1, le=20000)) -> dict[str, Any]:
+    def network(max_edges: int = Query(2000, ge=1, le=20000)) -> Network:
         """The source graph, laid out."""
         return once("network", max_edges, lambda: views.network(reader(), max_edges=max_edges))
 
     @app.get("/api/edge")
-    def edge(a: str, b: str, limit: int = Query(100, ge=1, le=2000)) -> dict[str, Any]:
+    def edge(a: str, b: str, limit: int = Query(100, ge=1, le=2000)) -> EdgeDetail:
         """One edge and its evidence."""
         return found(views.edge_detail(reader(), a, b, limit=limit), "edge")
 
@@ -212,27 +232,27 @@ def create_app(
     def sources(
         offset: int = Query(0, ge=0, le=_MAX_OFFSET),
         limit: int = Query(100, ge=1, le=_MAX_PAGE),
-    ) -> dict[str, Any]:
+    ) -> SourcesPage:
         """Sources by activity, with their community and roles."""
         return views.sources_page(reader(), offset=offset, limit=limit)
 
     @app.get("/api/source")
-    def source(name: str) -> dict[str, Any]:
+    def source(name: str) -> SourceDetail:
         """One source: its talking points, who it follows and who follows it."""
         return found(views.source_detail(reader(), name), "source")
 
     @app.get("/api/heatmap")
-    def heatmap() -> dict[str, Any]:
+    def heatmap() -> Heatmap:
         """Sources x the most shared talking points."""
         return once("heatmap", 0, lambda: views.heatmap(reader()))
 
     @app.get("/api/timeline")
-    def timeline() -> dict[str, Any]:
+    def timeline() -> Timeline:
         """How the most shared talking points spread."""
         return once("timeline", 0, lambda: views.timeline(reader()))
 
     @app.get("/api/watchlists")
-    def watchlists() -> dict[str, Any]:
+    def watchlists() -> Watchlists:
         """Hits per item and per source of each matched watchlist."""
         return views.watchlists(reader())
 
@@ -241,7 +261,7 @@ def create_app(
         q: str = Query(..., max_length=500),
         limit: int = Query(50, ge=1, le=500),
         offset: int = Query(0, ge=0, le=_MAX_OFFSET),
-    ) -> Any:
+    ) -> SearchPage:
         """Sentences in which every word of ``q`` begins a word, earliest first, through the
         word index that ``chorus analyze`` builds."""
         return views.search_sentences(reader(), q, limit=limit, offset=offset)
@@ -249,7 +269,7 @@ def create_app(
     @app.get("/api/similar")
     def similar_points(
         q: str = Query(..., max_length=2000), limit: int = Query(20, ge=1, le=200)
-    ) -> dict[str, Any]:
+    ) -> SimilarPage:
         """Talking points whose label is like the sentence ``q``, each with a few of its
         sentences."""
         score = {hit.point_id: hit.score for hit in similar.search(q, limit=limit)}
@@ -262,15 +282,20 @@ def create_app(
             )
             .fetchall()
         )
-        items = [
-            {"point_id": p, "label": label, "n_sources": ns, "n_docs": nd, "score": score[p]}
+        rows.sort(key=lambda r: (-score[r[0]], r[0]))
+        # A few of each point's sentences: what "sentences like this one" finds.
+        sample = views.first_mentions(reader(), [r[0] for r in rows], per_point=3)
+        items: list[SimilarItem] = [
+            {
+                "point_id": p,
+                "label": label,
+                "n_sources": ns,
+                "n_docs": nd,
+                "score": score[p],
+                "mentions": sample.get(p, []),
+            }
             for p, label, ns, nd in rows
         ]
-        items.sort(key=lambda i: (-i["score"], i["point_id"]))
-        # A few of each point's sentences: what "sentences like this one" finds.
-        sample = views.first_mentions(reader(), [i["point_id"] for i in items], per_point=3)
-        for item in items:
-            item["mentions"] = sample.get(item["point_id"], [])
         return {"query": q, "items": items}
 
     app.state.store = store

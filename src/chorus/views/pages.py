@@ -1,4 +1,5 @@
-"""What the report and the web app show, as JSON-ready records read from the store.
+"""What the report and the web app show, as JSON-ready records read from the store (their
+shapes: :mod:`chorus.views.records`).
 
 Each function answers one view (the overview, a page of talking points, one point, the
 network, one edge's evidence, one source...). The web app serves them as its JSON API; the
@@ -13,7 +14,8 @@ import datetime as dt
 import difflib
 import json
 import re
-from typing import Any
+import threading
+from typing import Any, cast
 
 from chorus.points.pages import (
     FIRST_MENTIONS,
@@ -25,9 +27,28 @@ from chorus.points.pages import (
     first_mentions as page_first_mentions,
 )
 from chorus.store import Store
+from chorus.views.records import (
+    DiffRun,
+    DocumentDetail,
+    EdgeDetail,
+    FirstMention,
+    Heatmap,
+    Network,
+    Overview,
+    PointDetail,
+    PointsPage,
+    ReuseDetail,
+    ReusePage,
+    SearchPage,
+    SourceDetail,
+    SourcesPage,
+    Timeline,
+    Watchlists,
+)
 
 Record = dict[str, Any]
 
+_LAYOUT_LOCK = threading.Lock()
 _CONTEXT = 160  # characters of context either side of a highlighted sentence
 _SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
 
@@ -65,7 +86,7 @@ def _pages_ready(store: Store) -> bool:
     return bool(store.known("point_pages_ready", lambda: point_pages_ready(store.con)))
 
 
-def overview(store: Store) -> Record:
+def overview(store: Store) -> Overview:
     """Corpus size, date range, what each stage found, and the settings it ran with."""
     (n_docs, n_sources, first, last, n_undated) = store.con.execute(
         "SELECT count(*), count(DISTINCT source), min(published_at), max(published_at), "
@@ -93,13 +114,16 @@ def overview(store: Store) -> Record:
             ).fetchall()
             if row and row[0][0]:
                 settings[stage] = json.loads(row[0][0])
-    return {
-        "counts": counts,
-        "first": _plain(first),
-        "last": _plain(last),
-        "settings": settings,
-        "coord_window_hours": _coord_window(store),
-    }
+    return cast(
+        Overview,
+        {
+            "counts": counts,
+            "first": _plain(first),
+            "last": _plain(last),
+            "settings": settings,
+            "coord_window_hours": _coord_window(store),
+        },
+    )
 
 
 def _coord_window(store: Store) -> float | None:
@@ -121,7 +145,7 @@ def points_page(
     since: str | None = None,
     until: str | None = None,
     query: str | None = None,
-) -> Record:
+) -> PointsPage:
     """A page of talking points, each with a monthly count of its mentions (the sparkline).
     ``source`` keeps points that source mentions; ``since``/``until`` (ISO dates) keep points
     first seen in that range; ``query`` keeps labels containing every word. The items carry
@@ -129,6 +153,7 @@ def points_page(
     whole vector's decoding each."""
     if not _has(store, "points"):
         return {"total": 0, "offset": offset, "items": []}
+    items: list[Record]
     order = POINT_SORTS.get(sort, POINT_SORTS["score"])
     pages = _pages_ready(store)
     if pages and source and not (since or until or query) and sort != "label":
@@ -178,7 +203,7 @@ def points_page(
     else:
         _add_sparklines(store, items)
         _add_undated(store, items)
-    return {"total": total, "offset": offset, "items": items}
+    return cast(PointsPage, {"total": total, "offset": offset, "items": items})
 
 
 _POINT_ROW = """point_id, label, n_mentions, n_docs, n_sources, first_seen, last_seen,
@@ -300,7 +325,7 @@ def _month_series(counts: dict[str, int], cap: int = 120) -> list[Record]:
 
 def point_detail(
     store: Store, point_id: str, *, offset: int = 0, limit: int = 200
-) -> Record | None:
+) -> PointDetail | None:
     """A talking point and a page of its mentions (earliest first): the sentence with
     context either side, the document, source, date, link and offsets."""
     head = _records(store, "SELECT * FROM points WHERE point_id = ?", [point_id])
@@ -324,7 +349,7 @@ def point_detail(
     for m in mentions:
         m["url"] = safe_url(m["url"])
     _add_undated(store, head)
-    return {**head[0], "offset": offset, "mentions": mentions}
+    return cast(PointDetail, {**head[0], "offset": offset, "mentions": mentions})
 
 
 def _add_context(store: Store, spans: list[Record]) -> None:
@@ -354,7 +379,7 @@ def _add_context(store: Store, spans: list[Record]) -> None:
 
 def first_mentions(
     store: Store, point_ids: list[str], *, per_point: int = 3
-) -> dict[str, list[Record]]:
+) -> dict[str, list[FirstMention]]:
     """The earliest ``per_point`` mentions of each point, ranked without their text (a large
     point has thousands), then the sentences of those read."""
     if not point_ids:
@@ -385,15 +410,15 @@ def first_mentions(
             [point_ids, per_point],
         )
     _add_context(store, rows)
-    out: dict[str, list[Record]] = {}
+    out: dict[str, list[FirstMention]] = {}
     for row in rows:
         row.pop("before")
         row.pop("after")
-        out.setdefault(row.pop("point_id"), []).append(row)
+        out.setdefault(row.pop("point_id"), []).append(cast(FirstMention, row))
     return out
 
 
-def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int = 50) -> Record:
+def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int = 50) -> ReusePage:
     """A page of reuse clusters of one kind (``reuse``, ``syndication``, ``boilerplate``)."""
     total = store.con.execute(
         "SELECT count(*) FROM reuse_clusters WHERE kind = ?", [kind]
@@ -406,10 +431,10 @@ def reuse_page(store: Store, *, kind: str = "reuse", offset: int = 0, limit: int
            ORDER BY n_sources DESC, n_docs DESC, cluster_id LIMIT ? OFFSET ?""",
         [kind, limit, offset],
     )
-    return {"kind": kind, "total": total, "offset": offset, "items": items}
+    return cast(ReusePage, {"kind": kind, "total": total, "offset": offset, "items": items})
 
 
-def document_detail(store: Store, doc_id: str) -> Record | None:
+def document_detail(store: Store, doc_id: str) -> DocumentDetail | None:
     """One document's whole text with what chorus found in it, so a reader can check a
     finding in its context: ``spans`` are the sentences that belong to a talking point and
     the passages copied elsewhere (character offsets into ``text``, with the point's label or
@@ -442,10 +467,10 @@ def document_detail(store: Store, doc_id: str) -> Record | None:
             [doc_id],
         )
     spans.sort(key=lambda r: (r["start"], -r["end"], r["kind"], r["id"]))
-    return {**doc, "spans": spans}
+    return cast(DocumentDetail, {**doc, "spans": spans})
 
 
-def reuse_detail(store: Store, cluster_id: str, *, limit: int = 30) -> Record | None:
+def reuse_detail(store: Store, cluster_id: str, *, limit: int = 30) -> ReuseDetail | None:
     """A reuse cluster with its copies side by side: each copy's words marked against the
     origin's (``same``, ``added``; what a copy dropped is marked ``removed``)."""
     head = _records(store, "SELECT * FROM reuse_clusters WHERE cluster_id = ?", [cluster_id])
@@ -462,14 +487,14 @@ def reuse_detail(store: Store, cluster_id: str, *, limit: int = 30) -> Record | 
     for copy in copies:
         copy["url"] = safe_url(copy["url"])
         copy["diff"] = word_diff(origin, copy["text"])
-    return {**head[0], "copies": copies}
+    return cast(ReuseDetail, {**head[0], "copies": copies})
 
 
-def word_diff(origin: str, copy: str) -> list[Record]:
+def word_diff(origin: str, copy: str) -> list[DiffRun]:
     """The copy as runs of words: ``same`` as the origin, ``added``, or ``removed`` (in the
     origin, not the copy)."""
     a, b = origin.split(), copy.split()
-    out: list[Record] = []
+    out: list[DiffRun] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -482,7 +507,7 @@ def word_diff(origin: str, copy: str) -> list[Record]:
     return out
 
 
-def network(store: Store, *, max_edges: int = 2000) -> Record:
+def network(store: Store, *, max_edges: int = 2000) -> Network:
     """The source graph: nodes (sources on an edge, with community and roles, laid out) and
     edges (strongest evidence first, at most ``max_edges``)."""
     if not _has(store, "source_edges"):
@@ -505,7 +530,10 @@ def network(store: Store, *, max_edges: int = 2000) -> Record:
         [names],
     )
     _layout(nodes, edges)
-    return {"nodes": nodes, "edges": edges, "window_hours": _coord_window(store), "fdr": fdr}
+    return cast(
+        Network,
+        {"nodes": nodes, "edges": edges, "window_hours": _coord_window(store), "fdr": fdr},
+    )
 
 
 def _fdr(store: Store) -> float:
@@ -527,11 +555,21 @@ def _layout(nodes: list[Record], edges: list[Record]) -> None:
     graph = ig.Graph(
         n=len(nodes), edges=[(index[e["source_a"]], index[e["source_b"]]) for e in edges]
     )
-    random.seed(0)
-    seed = [[random.random(), random.random()] for _ in nodes]
-    coords = graph.layout_fruchterman_reingold(
-        weights=[max(e["weight"], 0.01) for e in edges] if edges else None, seed=seed, niter=500
-    ).coords
+    rng = random.Random(0)
+    seed = [[rng.random(), rng.random()] for _ in nodes]
+    # igraph draws from one process-wide generator (Python's random module by default),
+    # which any other thread may draw from mid-layout: the app's worker threads drew the
+    # same graph mirrored. Its own seeded generator, one layout at a time.
+    with _LAYOUT_LOCK:
+        ig.set_random_number_generator(random.Random(0))
+        try:
+            coords = graph.layout_fruchterman_reingold(
+                weights=[max(e["weight"], 0.01) for e in edges] if edges else None,
+                seed=seed,
+                niter=500,
+            ).coords
+        finally:
+            ig.set_random_number_generator(random)
     xs, ys = [c[0] for c in coords], [c[1] for c in coords]
     wx, wy = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
     for node, (x, y) in zip(nodes, coords, strict=True):
@@ -539,7 +577,9 @@ def _layout(nodes: list[Record], edges: list[Record]) -> None:
         node["y"] = round((y - min(ys)) / wy, 4)
 
 
-def edge_detail(store: Store, source_a: str, source_b: str, *, limit: int = 100) -> Record | None:
+def edge_detail(
+    store: Store, source_a: str, source_b: str, *, limit: int = 100
+) -> EdgeDetail | None:
     """One edge and its evidence: per object, the passage in each of the two documents."""
     from chorus.coord import read_edge_evidence
 
@@ -548,10 +588,13 @@ def edge_detail(store: Store, source_a: str, source_b: str, *, limit: int = 100)
     if not head:
         return None
     evidence = read_edge_evidence(store, a, b, limit=limit).to_pylist()
-    return {**head[0], "evidence": [{k: _plain(v) for k, v in e.items()} for e in evidence]}
+    return cast(
+        EdgeDetail,
+        {**head[0], "evidence": [{k: _plain(v) for k, v in e.items()} for e in evidence]},
+    )
 
 
-def sources_page(store: Store, *, offset: int = 0, limit: int = 100) -> Record:
+def sources_page(store: Store, *, offset: int = 0, limit: int = 100) -> SourcesPage:
     """Sources by activity, with their community and roles when coordination ran."""
     total = store.con.execute("SELECT count(DISTINCT source) FROM documents").fetchall()[0][0]
     has_roles = _has(store, "sources")
@@ -570,10 +613,10 @@ def sources_page(store: Store, *, offset: int = 0, limit: int = 100) -> Record:
             GROUP BY ALL ORDER BY n_docs DESC, d.source LIMIT ? OFFSET ?""",
         [limit, offset],
     )
-    return {"total": total, "offset": offset, "items": items}
+    return cast(SourcesPage, {"total": total, "offset": offset, "items": items})
 
 
-def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | None:
+def source_detail(store: Store, source: str, *, limit: int = 50) -> SourceDetail | None:
     """A source: its talking points, who it follows (sources first on what it shared after
     them) and who follows it, from the coordination evidence."""
     head = _records(
@@ -632,7 +675,7 @@ def source_detail(store: Store, source: str, *, limit: int = 50) -> Record | Non
             [source, source, limit],
         )
     out["follows"], out["followed_by"] = _following(store, source, limit)
-    return out
+    return cast(SourceDetail, out)
 
 
 def _following(store: Store, source: str, limit: int) -> tuple[list[Record], list[Record]]:
@@ -671,7 +714,7 @@ def _following(store: Store, source: str, limit: int) -> tuple[list[Record], lis
     return follows, followed
 
 
-def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Record:
+def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Heatmap:
     """Sources x talking points: how many documents of each source mention each point, for
     the points most sources share and the sources that mention them most."""
     if not _has(store, "points"):
@@ -695,14 +738,13 @@ def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Record:
         totals[c["source"]] = totals.get(c["source"], 0) + 1
     sources = sorted(totals, key=lambda s: (-totals[s], s))[:n_sources]
     keep = set(sources)
-    return {
-        "sources": sources,
-        "points": points,
-        "cells": [c for c in cells if c["source"] in keep],
-    }
+    return cast(
+        Heatmap,
+        {"sources": sources, "points": points, "cells": [c for c in cells if c["source"] in keep]},
+    )
 
 
-def timeline(store: Store, *, n_points: int = 12, per_point: int = 200) -> Record:
+def timeline(store: Store, *, n_points: int = 12, per_point: int = 200) -> Timeline:
     """How the points most sources share spread: each one's first mention per source, with
     the source's community."""
     if not _has(store, "points"):
@@ -726,10 +768,10 @@ def timeline(store: Store, *, n_points: int = 12, per_point: int = 200) -> Recor
                 GROUP BY d.source ORDER BY arrived, d.source LIMIT ?""",
             [point["point_id"], per_point],
         )
-    return {"points": points}
+    return cast(Timeline, {"points": points})
 
 
-def watchlists(store: Store, *, limit: int = 100) -> Record:
+def watchlists(store: Store, *, limit: int = 100) -> Watchlists:
     """Per stored watchlist that has been matched: hits per item and per source."""
     if "watchlists" not in store.table_names():
         return {"watchlists": []}
@@ -752,10 +794,10 @@ def watchlists(store: Store, *, limit: int = 100) -> Record:
                 ][:limit],
             }
         )
-    return {"watchlists": out}
+    return cast(Watchlists, {"watchlists": out})
 
 
-def search_sentences(store: Store, query: str, *, limit: int = 50, offset: int = 0) -> Record:
+def search_sentences(store: Store, query: str, *, limit: int = 50, offset: int = 0) -> SearchPage:
     """Sentences in which every word of ``query`` begins a word (case aside), earliest first,
     with their document; ``total`` counts them all. ``index`` says whether the word index
     answered (``current``) or every sentence was scanned (``stale``, ``missing``)."""
@@ -774,11 +816,14 @@ def search_sentences(store: Store, query: str, *, limit: int = 50, offset: int =
         }
         for hit in found.hits
     ]
-    return {
-        "query": query,
-        "words": list(found.words),
-        "total": found.total,
-        "offset": found.offset,
-        "index": found.index,
-        "items": items,
-    }
+    return cast(
+        SearchPage,
+        {
+            "query": query,
+            "words": list(found.words),
+            "total": found.total,
+            "offset": found.offset,
+            "index": found.index,
+            "items": items,
+        },
+    )
