@@ -13,6 +13,7 @@ import pytest
 from chorus.errors import ChorusError, StoreLockedError, StoreVersionError, UnknownTableError
 from chorus.ingest import ingest_paths
 from chorus.store import SCHEMA_VERSION, Store, open_store, resolve_store_path
+from chorus.store.schema import MIGRATIONS
 
 from .conftest import SEEDS
 
@@ -207,3 +208,45 @@ def test_migration_9_keeps_documents_and_their_view(tmp_path: Path) -> None:
         assert store.con.execute("SELECT doc_id, text FROM documents").fetchall() == [
             ("d1", "Some text.")
         ]
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str, str]]]:
+    rows = con.execute(
+        """SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+           WHERE table_name IN (SELECT table_name FROM duckdb_tables())
+             AND table_name <> 'chorus_meta'
+           ORDER BY table_name, ordinal_position"""
+    ).fetchall()
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for table, column, kind, nullable in rows:
+        out.setdefault(table, []).append((column, kind, nullable))
+    return out
+
+
+@pytest.mark.parametrize("start", [0, 1, 4, 8])
+def test_every_store_holds_the_declared_tables(tmp_path: Path, start: int) -> None:
+    """A store made now, or migrated from an older version, holds exactly the tables and
+    columns chorus.store.tables declares; the DDL, Arrow and Spark schemas derived from a
+    declaration describe the same columns."""
+    from chorus.store.tables import TABLES
+
+    path = tmp_path / "s.duckdb"
+    if start:
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TABLE chorus_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        for migration in MIGRATIONS[:start]:
+            for statement in migration.statements:
+                con.execute(statement)
+        con.execute("INSERT INTO chorus_meta VALUES ('schema_version', ?)", [str(start)])
+        con.close()
+    with open_store(path) as store:
+        stored = _columns(store.con)
+    assert sorted(stored) == sorted(TABLES)
+    fresh = duckdb.connect()
+    for table in TABLES.values():
+        fresh.execute(table.ddl())
+        assert table.arrow_schema().names == table.names
+        assert [c.split()[0] for c in table.spark_ddl().split(", ")] == table.names
+        declared = [(c.name, c.type, "YES" if c.nullable else "NO") for c in table.columns]
+        assert stored[table.name] == declared, table.name
+    assert _columns(fresh) == stored

@@ -35,6 +35,7 @@ from chorus.phrases.settings import PhrasesSettings
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse.candidates import BandFiles, band_of_hash
 from chorus.store import Store, scalar
+from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -235,28 +236,8 @@ def _phrases(
     )
 
 
-PHRASE_SCHEMA = pa.schema(
-    [
-        ("phrase_id", pa.string()),
-        ("phrase", pa.string()),
-        ("n_words", pa.int32()),
-        ("n_occurrences", pa.int32()),
-        ("n_docs", pa.int32()),
-        ("n_sources", pa.int32()),
-        ("first_seen", pa.timestamp("us")),
-        ("origin_doc_id", pa.string()),
-        ("origin_source", pa.string()),
-    ]
-)
-OCCURRENCE_SCHEMA = pa.schema(
-    [
-        ("phrase_id", pa.string()),
-        ("doc_id", pa.string()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("text", pa.string()),
-    ]
-)
+PHRASE_SCHEMA = TABLES["phrases"].arrow_schema()
+OCCURRENCE_SCHEMA = TABLES["phrase_occurrences"].arrow_schema()
 
 
 def _write(

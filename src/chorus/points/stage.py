@@ -30,6 +30,7 @@ from chorus.points.settings import PointsSettings
 from chorus.points.text import claim_unit, name_sample, shared_names, unit_key
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
+from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -398,34 +399,8 @@ def mentions_table(mention_rows: list[tuple[object, ...]]) -> pa.Table:
     )
 
 
-POINT_SCHEMA = pa.schema(
-    [
-        ("point_id", pa.string()),
-        ("label", pa.string()),
-        ("keyphrases", pa.list_(pa.string())),
-        ("n_mentions", pa.int32()),
-        ("n_docs", pa.int32()),
-        ("n_sources", pa.int32()),
-        ("first_seen", pa.timestamp("us")),
-        ("last_seen", pa.timestamp("us")),
-        ("origin_doc_id", pa.string()),
-        ("origin_source", pa.string()),
-        ("score", pa.float32()),
-        ("cohesion", pa.float32()),
-        ("family_id", pa.string()),
-    ]
-)
-MENTION_SCHEMA = pa.schema(
-    [
-        ("point_id", pa.string()),
-        ("doc_id", pa.string()),
-        ("sent_no", pa.int32()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("similarity", pa.float32()),
-        ("text", pa.string()),
-    ]
-)
+POINT_SCHEMA = TABLES["points"].arrow_schema()
+MENTION_SCHEMA = TABLES["mentions"].arrow_schema()
 
 
 def _write(

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from chorus.store.tables import TABLES
+
 # Canonical agency name: the names and short forms it is credited with.
 AGENCIES: dict[str, tuple[str, ...]] = {
     "Associated Press": ("The Associated Press", "Associated Press", "AP"),
@@ -114,16 +116,7 @@ WHOLE_FORMS = ("dateline", "byline", "closing", "copyright", "reporting by")
 SENTENCE_FORMS = ("reported", "photo")
 WIRE_FORMS = (*WHOLE_FORMS, "contributed")
 
-CREDITS_SCHEMA = pa.schema(
-    [
-        pa.field("doc_id", pa.string(), nullable=False),
-        pa.field("agency", pa.string(), nullable=False),
-        pa.field("form", pa.string(), nullable=False),
-        pa.field("start", pa.int32(), nullable=False),
-        pa.field("end", pa.int32(), nullable=False),
-        pa.field("whole", pa.bool_(), nullable=False),
-    ]
-)
+CREDITS_SCHEMA = TABLES["credits"].arrow_schema()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from chorus.reuse.credit import SENTENCE_FORMS, find_credits, is_wire_document
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import char_offsets, iter_batches, tokenize
 from chorus.store import Store
+from chorus.store.tables import TABLES
 
 _EDGE_SHARE = 0.2
 # Closing punctuation right after a passage's last word belongs to it (applied in SQL).
@@ -310,28 +311,10 @@ def kinds_of(rows: Iterable[ClusterRow]) -> dict[str, int]:
     return dict(sorted(Counter(r.kind for r in rows).items()))
 
 
-_CLUSTER_SCHEMA = pa.schema(
-    [
-        ("cluster_id", pa.string()),
-        ("kind", pa.string()),
-        ("n_passages", pa.int32()),
-        ("n_docs", pa.int32()),
-        ("n_sources", pa.int32()),
-        ("n_words", pa.int32()),
-        ("first_seen", pa.timestamp("us")),
-        ("origin_doc_id", pa.string()),
-        ("origin_source", pa.string()),
-        ("representative", pa.string()),
-    ]
-)
-_PASSAGE_SCHEMA = pa.schema(
-    [
-        ("passage_id", pa.string()),
-        ("cluster_id", pa.string()),
-        ("doc_id", pa.string()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-    ]
+_CLUSTER_SCHEMA = TABLES["reuse_clusters"].arrow_schema()
+# Their text is cut from the documents after (cut_passages).
+_PASSAGE_SCHEMA = (
+    TABLES["passages"].select("passage_id", "cluster_id", "doc_id", "start", "end").arrow_schema()
 )
 
 

@@ -9,17 +9,13 @@ import pyarrow as pa
 
 from chorus.segment.splitter import split_sentences
 from chorus.store import Store, scalar
+from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
 
-SENTENCES_SCHEMA = pa.schema(
-    [
-        pa.field("doc_id", pa.string(), nullable=False),
-        pa.field("sent_no", pa.int32(), nullable=False),
-        pa.field("start", pa.int32(), nullable=False),
-        pa.field("end", pa.int32(), nullable=False),
-        pa.field("text", pa.string(), nullable=False),
-    ]
+# The sentences view's columns: a batch's id and order are added as they are stored.
+SENTENCES_SCHEMA = (
+    TABLES["sentences_all"].select("doc_id", "sent_no", "start", "end", "text").arrow_schema()
 )
 
 

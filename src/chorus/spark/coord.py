@@ -35,11 +35,12 @@ from chorus.coord.objects import URL_RE, WITHIN_MENTION_SHARE, shared_link
 from chorus.coord.settings import CoordSettings
 from chorus.coord.stage import MAX_WINDOW, MIN_WINDOW, communities
 from chorus.reuse.credit import credit_table
+from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
 
 _EPOCH = dt.datetime(1970, 1, 1)
-CREDIT_COLUMNS = "doc_id STRING, agency STRING, form STRING, start INT, end INT, whole BOOLEAN"
+CREDIT_COLUMNS = TABLES["credits"].spark_ddl()
 _EVENT_COLUMNS = (
     "source STRING, kind STRING, object_id STRING, doc_id STRING, published_at TIMESTAMP_NTZ"
 )

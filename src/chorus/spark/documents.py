@@ -16,13 +16,16 @@ from chorus.ingest.language import default_language_detector
 from chorus.ingest.mapping import DOCUMENT_FIELDS, FieldMap, to_document
 from chorus.ingest.records import RawRecord
 from chorus.segment.stage import SENTENCES_SCHEMA, segment_documents
+from chorus.store.tables import TABLES
 
 DOCUMENT_COLUMNS = (
     "doc_id STRING, source STRING, url STRING, title STRING, published_at TIMESTAMP_NTZ, "
     "lang STRING, text STRING, text_hash STRING, origin STRING, extra STRING, "
     "problem_field STRING, problem STRING"
 )
-SENTENCE_COLUMNS = "doc_id STRING, sent_no INT, start INT, end INT, text STRING"
+SENTENCE_COLUMNS = (
+    TABLES["sentences_all"].select("doc_id", "sent_no", "start", "end", "text").spark_ddl()
+)
 
 # Where a Parquet row came from, carried beside its columns into the mapping.
 _ROW_FILE, _ROW_LINE = "__chorus_file", "__chorus_row"

@@ -11,8 +11,9 @@ import pyarrow as pa
 
 from chorus.embed.models import Embedder
 from chorus.points.text import name_sample, shared_names
+from chorus.store.tables import TABLES
 
-EMBEDDING_COLUMNS = "model STRING, key STRING, vector BINARY"
+EMBEDDING_COLUMNS = TABLES["_embeddings"].spark_ddl()
 _MODELS: dict[str, Embedder] = {}
 
 
