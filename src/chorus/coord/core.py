@@ -190,9 +190,7 @@ def co_action_edges(
     keys = events.source[best.a] * n + events.source[best.b]
     unique, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.reshape(-1)
-    n_objects = np.bincount(inverse, minlength=unique.size)
-    total = np.bincount(inverse, weights=rarity[events.obj[best.a]], minlength=unique.size)
-    kept = n_objects >= min_objects
+    kept = np.bincount(inverse, minlength=unique.size) >= min_objects
     edge_keys = unique[kept]
     edge_index = np.full(unique.size, -1, dtype=np.int64)
     edge_index[kept] = np.arange(int(kept.sum()))
@@ -200,27 +198,76 @@ def co_action_edges(
     on_edge = evidence_edge >= 0
     evidence_a, evidence_b = best.a[on_edge], best.b[on_edge]
     evidence_edge = evidence_edge[on_edge]
-    lag = np.abs(events.time[evidence_a] - events.time[evidence_b])
-    median_lag = group_nanmedian(lag, evidence_edge, edge_keys.size)
-    # Objects found in one pair of documents are one piece of evidence (two articles on one
-    # story share several of its sentences): the smaller of the objects and the distinct
-    # documents on each side.
-    docs_a = _distinct_per_group(evidence_edge, events.doc[evidence_a], edge_keys.size)
-    docs_b = _distinct_per_group(evidence_edge, events.doc[evidence_b], edge_keys.size)
+    sums = edge_sums(
+        evidence_edge,
+        edge_keys.size,
+        rarity[events.obj[evidence_a]],
+        events.time[evidence_a],
+        events.time[evidence_b],
+        events.doc[evidence_a],
+        events.doc[evidence_b],
+    )
     nothing = np.full(edge_keys.size, np.nan)
     return Edges(
         source_a=edge_keys // n,
         source_b=edge_keys % n,
-        weight=total[kept],
-        n_objects=n_objects[kept],
-        n_independent=np.minimum(n_objects[kept], np.minimum(docs_a, docs_b)),
-        median_lag=median_lag,
+        weight=sums.weight,
+        n_objects=sums.n_objects,
+        n_independent=sums.n_independent,
+        median_lag=sums.median_lag,
         p_value=nothing,
         q_value=nothing.copy(),
         evidence_edge=evidence_edge,
         evidence_a=evidence_a,
         evidence_b=evidence_b,
     )
+
+
+@dataclass(frozen=True)
+class EdgeSums:
+    """Per edge: the summed rarity of its objects, how many, how many are separate evidence
+    (at most the distinct documents on either side), and the median lag (NaN undated)."""
+
+    weight: np.ndarray
+    n_objects: np.ndarray
+    n_independent: np.ndarray
+    median_lag: np.ndarray
+
+
+def edge_sums(
+    edge: np.ndarray,
+    n_edges: int,
+    rarity: np.ndarray,
+    time_a: np.ndarray,
+    time_b: np.ndarray,
+    doc_a: np.ndarray,
+    doc_b: np.ndarray,
+) -> EdgeSums:
+    """From one row per co-action (its ``edge``, the object's ``rarity``, the two documents
+    and their times), rows sorted by edge then object: bincount adds each edge's rarities in
+    row order, so the weights are equal to the last bit whichever engine sums them."""
+    n_objects = np.bincount(edge, minlength=n_edges)
+    lag = np.abs(time_a - time_b)
+    # Objects found in one pair of documents are one piece of evidence (two articles on one
+    # story share several of its sentences).
+    docs = np.minimum(_distinct(edge, doc_a, n_edges), _distinct(edge, doc_b, n_edges))
+    return EdgeSums(
+        weight=np.bincount(edge, weights=rarity, minlength=n_edges),
+        n_objects=n_objects,
+        n_independent=np.minimum(n_objects, docs),
+        median_lag=group_nanmedian(lag, edge, n_edges),
+    )
+
+
+def _distinct(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    if groups.size == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    _, codes = np.unique(values, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    width = int(codes.max()) + 1
+    distinct = np.unique(groups * width + codes) // width
+    out: np.ndarray = np.bincount(distinct, minlength=n_groups)
+    return out
 
 
 def closest_pairs(events: Events, window: float | None, *, chunk_pairs: int = 4_000_000) -> Pairs:
@@ -333,15 +380,6 @@ def with_significance(
         dated_edge = np.bincount(edges.evidence_edge[both], minlength=edges.weight.size) > 0
         p_value[~dated_edge] = np.nan
     return replace(edges, p_value=p_value, q_value=benjamini_hochberg(p_value))
-
-
-def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    if groups.size == 0:
-        return np.zeros(n_groups, dtype=np.int64)
-    width = int(values.max()) + 1
-    distinct = np.unique(groups * width + values) // width
-    out: np.ndarray = np.bincount(distinct, minlength=n_groups)
-    return out
 
 
 def configuration_p_values(

@@ -22,6 +22,7 @@ from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import (
     Edges,
     centre,
+    floor_weak_pairs,
     lexical_matrix,
     nearest_neighbours,
     pair_cosines,
@@ -63,10 +64,10 @@ def scored_edges(
     if not relative:
         return Edges(edges.src, edges.dst, base)
     scores = relative_scores(edges, base, n=len(texts), hubness_k=settings.hubness_k)
-    # A pair must also be close in absolute terms: in a corpus of unrelated sentences every
-    # sentence still has a best match, which the relative score alone would accept.
-    scores = np.where(base >= settings.min_similarity, scores, settings.floor)
-    return Edges(edges.src, edges.dst, scores.astype(np.float32))
+    scores = floor_weak_pairs(
+        base, scores, min_similarity=settings.min_similarity, floor=settings.floor
+    )
+    return Edges(edges.src, edges.dst, scores)
 
 
 def screen(

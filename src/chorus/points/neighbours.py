@@ -292,8 +292,16 @@ def relative_scores(edges: Edges, base: np.ndarray, *, n: int, hubness_k: int) -
     """CSLS-style corpus-relative score: a pair's score minus the mean of how close each end
     usually is to its ``hubness_k`` best matches. A sentence that resembles everything (the
     corpus's stock phrasing) needs a closer match to count."""
-    order = np.lexsort((-base, edges.src))
-    src_sorted = edges.src[order]
+    hub = unit_hubs(edges.src, base, n=n, hubness_k=hubness_k)
+    return relative_to_hubs(base, hub[edges.src], hub[edges.dst])
+
+
+def unit_hubs(src: np.ndarray, base: np.ndarray, *, n: int, hubness_k: int) -> np.ndarray:
+    """Per unit (``src`` numbers them below ``n``): the mean of its ``hubness_k`` best
+    out-edge scores, summed best first in float64 (0 for a unit with none). Spark calls it
+    on one unit's edges."""
+    order = np.lexsort((-base, src))
+    src_sorted = src[order]
     base_sorted = base[order]
     starts = np.searchsorted(src_sorted, np.arange(n))
     ends = np.searchsorted(src_sorted, np.arange(n), side="right")
@@ -301,6 +309,20 @@ def relative_scores(edges: Edges, base: np.ndarray, *, n: int, hubness_k: int) -
     top = rank < hubness_k
     sums = np.bincount(src_sorted[top], weights=base_sorted[top], minlength=n)
     counts = np.minimum(ends - starts, hubness_k)
-    hub = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-    out: np.ndarray = base - 0.5 * (hub[edges.src] + hub[edges.dst])
-    return out.astype(np.float32)
+    out: np.ndarray = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    return out
+
+
+def relative_to_hubs(base: np.ndarray, hub_a: np.ndarray, hub_b: np.ndarray) -> np.ndarray:
+    """Each pair's score less the mean of its two ends' hubs."""
+    out: np.ndarray = (base - 0.5 * (hub_a + hub_b)).astype(np.float32)
+    return out
+
+
+def floor_weak_pairs(
+    base: np.ndarray, scores: np.ndarray, *, min_similarity: float, floor: float
+) -> np.ndarray:
+    """A pair must also be close in absolute terms: in a corpus of unrelated sentences every
+    sentence still has a best match, which the relative score alone would accept."""
+    out: np.ndarray = np.where(base >= min_similarity, scores, floor).astype(np.float32)
+    return out

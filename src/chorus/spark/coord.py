@@ -14,27 +14,37 @@ The time-shuffle null runs on one machine only.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from chorus.coord.core import (
-    Edges,
     Events,
     benjamini_hochberg,
     closest_pairs,
     configuration_p,
-    group_nanmedian,
+    edge_sums,
+)
+from chorus.coord.kernels import (
+    RoleRows,
+    communities,
+    community_edges,
+    community_table,
+    edge_table,
+    none_for_nan,
+    object_spreads,
+    role_rows,
+    role_scores,
+    window_from_spreads,
 )
 from chorus.coord.objects import URL_RE, WITHIN_MENTION_SHARE, shared_link
 from chorus.coord.settings import CoordSettings
-from chorus.coord.stage import MAX_WINDOW, MIN_WINDOW, communities
 from chorus.reuse.credit import credit_table
+from chorus.store.store import run_row
 from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
@@ -244,15 +254,7 @@ def _local_events(table: pa.Table) -> tuple[pa.Table, Events]:
 def _spread(table: pa.Table) -> pa.Table:
     """How long the object took from its first dated source to its second (none if fewer)."""
     _, events = _local_events(table)
-    dated = np.isfinite(events.time)
-    firsts = sorted(
-        {
-            s: float(events.time[dated][events.source[dated] == s].min())
-            for s in set(events.source[dated].tolist())
-        }.values()
-    )
-    spread = [firsts[1] - firsts[0]] if len(firsts) >= 2 else []
-    return pa.table({"spread": pa.array(spread, pa.float64())})
+    return pa.table({"spread": pa.array(object_spreads(events), pa.float64())})
 
 
 def _window(events: Any) -> float | None:
@@ -269,7 +271,7 @@ def _window(events: Any) -> float | None:
         r[0]
         for r in ranked.where(ranked.place.isin([(m - 1) // 2, m // 2])).select("spread").collect()
     )
-    return float(np.clip(np.median(np.array(middle)), MIN_WINDOW, MAX_WINDOW))
+    return window_from_spreads(np.array(middle))
 
 
 def _closest(table: pa.Table, window: float | None, n_sources: int) -> pa.Table:
@@ -301,23 +303,23 @@ def _edge(table: pa.Table, min_objects: int) -> pa.Table:
     if n < min_objects or n == 0:
         return _EDGE_SCHEMA.empty_table()
     table = table.sort_by([("kind", "ascending"), ("object_id", "ascending")])
-    rarity = np.asarray(table.column("rarity").to_numpy(), dtype=np.float64)
-    # bincount adds in row order, as the single-machine stage's bincount does.
-    weight = float(np.bincount(np.zeros(n, dtype=np.int64), weights=rarity)[0])
-    time_a = np.array([_hours(t) for t in table.column("time_a").to_pylist()])
-    time_b = np.array([_hours(t) for t in table.column("time_b").to_pylist()])
-    lag = group_nanmedian(np.abs(time_a - time_b), np.zeros(n, dtype=np.int64), 1)[0]
-    docs = min(
-        len(set(table.column("doc_a").to_pylist())), len(set(table.column("doc_b").to_pylist()))
+    sums = edge_sums(
+        np.zeros(n, dtype=np.int64),
+        1,
+        np.asarray(table.column("rarity").to_numpy(), dtype=np.float64),
+        np.array([_hours(t) for t in table.column("time_a").to_pylist()]),
+        np.array([_hours(t) for t in table.column("time_b").to_pylist()]),
+        np.array(table.column("doc_a").to_pylist(), dtype=object),
+        np.array(table.column("doc_b").to_pylist(), dtype=object),
     )
     return pa.table(
         {
             "source_a": [table.column("source_a")[0].as_py()],
             "source_b": [table.column("source_b")[0].as_py()],
-            "weight": [weight],
-            "n_objects": pa.array([n], pa.int32()),
-            "n_independent": pa.array([min(n, docs)], pa.int32()),
-            "median_lag_hours": [None if not np.isfinite(lag) else float(lag)],
+            "weight": [float(sums.weight[0])],
+            "n_objects": pa.array([int(sums.n_objects[0])], pa.int32()),
+            "n_independent": pa.array([int(sums.n_independent[0])], pa.int32()),
+            "median_lag_hours": none_for_nan(sums.median_lag),
         },
         schema=_EDGE_SCHEMA,
     )
@@ -417,75 +419,40 @@ def spark_coordination(
     )
     q_value = benjamini_hochberg(p_value)
     weight = np.asarray(edge_rows.column("weight").to_numpy(), dtype=np.float64)
-    significant = q_value <= settings.fdr
-    if not significant.any():
-        significant = np.ones(weight.size, dtype=bool)
-    nothing = np.zeros(0, dtype=np.int64)
+    keep, _ = community_edges(q_value, settings.fdr)
     community = communities(
-        Edges(
-            source_a=np.array([source_no[s] for s in a_names], dtype=np.int64),
-            source_b=np.array([source_no[s] for s in b_names], dtype=np.int64),
-            weight=weight,
-            n_objects=np.asarray(edge_rows.column("n_objects").to_numpy(), dtype=np.int64),
-            n_independent=shared.astype(np.int64),
-            median_lag=np.zeros(weight.size),
-            p_value=p_value,
-            q_value=q_value,
-            evidence_edge=nothing,
-            evidence_a=nothing,
-            evidence_b=nothing,
-        ),
-        significant,
+        np.array([source_no[s] for s in a_names], dtype=np.int64),
+        np.array([source_no[s] for s in b_names], dtype=np.int64),
+        weight,
+        keep,
         n_sources,
         settings,
     )
-    edge_table = pa.table(
-        {
-            "source_a": edge_rows.column("source_a"),
-            "source_b": edge_rows.column("source_b"),
-            "weight": pa.array(np.round(weight, 4), pa.float64()),
-            "n_objects": edge_rows.column("n_objects"),
-            "median_lag_hours": edge_rows.column("median_lag_hours"),
-            "p_value": pa.array(_none_for_nan(p_value), pa.float64()),
-            "q_value": pa.array(_none_for_nan(q_value), pa.float64()),
-        }
-    )
-    groups: dict[int, list[str]] = {}
-    for s, c in zip(sources, community, strict=True):
-        if c >= 0:
-            groups.setdefault(c, []).append(s)
-    community_table = pa.table(
-        {
-            "community": pa.array(sorted(groups), pa.int32()),
-            "n_sources": pa.array([len(groups[c]) for c in sorted(groups)], pa.int32()),
-            "sources": pa.array([groups[c] for c in sorted(groups)], pa.list_(pa.string())),
-        }
+    lag = edge_rows.column("median_lag_hours").to_pylist()
+    edge_table_out = edge_table(
+        a_names,
+        b_names,
+        weight,
+        np.asarray(edge_rows.column("n_objects").to_numpy(), dtype=np.int64),
+        np.array([np.nan if v is None else v for v in lag], dtype=np.float64),
+        p_value,
+        q_value,
     )
     n_objects = events.select("kind", "object_id").distinct().count()
-    runs = pa.table(
-        {
-            "settings": [json.dumps(asdict(settings))],
-            "window_hours": pa.array([window], pa.float64()),
-            "finished_at": pa.array(
-                [dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")
-            ),
-            "n_objects": pa.array([n_objects], pa.int32()),
-        }
+    runs = pa.Table.from_pylist(
+        [run_row(settings, window_hours=window, n_objects=n_objects)],
+        schema=TABLES["coord_runs"].arrow_schema(),
     )
     source_table = _sources(documents, events, evidence, sources, community)
     return SparkCoordination(
-        source_edges=spark.createDataFrame(edge_table),
+        source_edges=spark.createDataFrame(edge_table_out),
         edge_evidence=evidence,
         sources=source_table,
-        communities=spark.createDataFrame(community_table),
+        communities=spark.createDataFrame(community_table(sources, community)),
         coord_runs=spark.createDataFrame(runs),
         credits=credits,
         window_hours=window,
     )
-
-
-def _none_for_nan(values: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in values]
 
 
 def _sources(
@@ -497,36 +464,37 @@ def _sources(
 
     def roles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            ta = np.array([_hours(t) for t in batch.column("time_a").to_pylist()])
-            tb = np.array([_hours(t) for t in batch.column("time_b").to_pylist()])
-            dated = np.isfinite(ta) & np.isfinite(tb)
-            sa = np.array(batch.column("source_a").to_pylist(), dtype=object)[dated]
-            sb = np.array(batch.column("source_b").to_pylist(), dtype=object)[dated]
-            ta, tb = ta[dated], tb[dated]
-            lag = np.abs(ta - tb)
+            rows = role_rows(
+                np.array(batch.column("source_a").to_pylist(), dtype=object),
+                np.array(batch.column("source_b").to_pylist(), dtype=object),
+                np.array([_hours(t) for t in batch.column("time_a").to_pylist()]),
+                np.array([_hours(t) for t in batch.column("time_b").to_pylist()]),
+            )
             yield pa.RecordBatch.from_pydict(
                 {
-                    "source": [*sa.tolist(), *sb.tolist()],
-                    "first": [*(ta < tb).tolist(), *(tb < ta).tolist()],
-                    "follow": [*(tb < ta).tolist(), *(ta < tb).tolist()],
-                    "lag": [*lag.tolist(), *lag.tolist()],
+                    "source": pa.array(rows.source.tolist(), pa.string()),
+                    "first": pa.array(rows.first, pa.bool_()),
+                    "follow": pa.array(rows.follow, pa.bool_()),
+                    "lag": pa.array(rows.lag, pa.float64()),
                 }
             )
 
     def scores(table: pa.Table) -> pa.Table:
-        first = np.asarray(table.column("first").to_numpy(zero_copy_only=False), dtype=bool)
-        follow = np.asarray(table.column("follow").to_numpy(zero_copy_only=False), dtype=bool)
-        lag = np.asarray(table.column("lag").to_numpy(), dtype=np.float64)
-        total = table.num_rows
-        median = group_nanmedian(lag[follow], np.zeros(int(follow.sum()), dtype=np.int64), 1)[0]
+        one = role_scores(
+            RoleRows(
+                source=np.zeros(table.num_rows, dtype=np.int64),
+                first=np.asarray(table.column("first").to_numpy(zero_copy_only=False), bool),
+                follow=np.asarray(table.column("follow").to_numpy(zero_copy_only=False), bool),
+                lag=np.asarray(table.column("lag").to_numpy(), dtype=np.float64),
+            ),
+            1,
+        )
         return pa.table(
             {
                 "source": pa.array([table.column("source")[0].as_py()], pa.string()),
-                "originator": pa.array([float(np.round(first.sum() / total, 4))], pa.float64()),
-                "amplifier": pa.array([float(np.round(follow.sum() / total, 4))], pa.float64()),
-                "median_follow_hours": pa.array(
-                    [float(median) if np.isfinite(median) else None], pa.float64()
-                ),
+                "originator": pa.array(none_for_nan(one.originator), pa.float64()),
+                "amplifier": pa.array(none_for_nan(one.amplifier), pa.float64()),
+                "median_follow_hours": pa.array(none_for_nan(one.median_follow), pa.float64()),
             }
         )
 

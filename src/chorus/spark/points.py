@@ -33,6 +33,7 @@ from chorus.points.keyphrases import claim_terms, rank_keyphrases
 from chorus.points.neighbours import (
     PROBES,
     document_frequency,
+    floor_weak_pairs,
     hashed_counts,
     ivf_cells,
     ivf_probes,
@@ -41,8 +42,10 @@ from chorus.points.neighbours import (
     lexical_idf,
     merge_best,
     nearest_neighbours,
+    relative_to_hubs,
     search_cell,
     tfidf_rows,
+    unit_hubs,
 )
 from chorus.points.settings import PointsSettings
 from chorus.points.stage import MENTION_SCHEMA, DocInfo, PointSentences, build_point
@@ -50,6 +53,7 @@ from chorus.points.text import claim_unit, unit_key
 from chorus.spark.components import connected_components
 from chorus.spark.embed import claim_sentences, corpus_names, embedder
 from chorus.spark.frames import number_rows
+from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +62,8 @@ _CLAIM_COLUMNS = (
     "ukey STRING, tkey STRING, claim STRING"
 )
 _EDGE_COLUMNS = "src LONG, dst LONG, score FLOAT"
-_MENTION_TYPE = (
-    "ARRAY<STRUCT<doc_id: STRING, sent_no: INT, start: INT, end: INT, similarity: FLOAT, "
-    "text: STRING>>"
-)
+_MENTIONS = TABLES["mentions"].select("doc_id", "sent_no", "start", "end", "similarity", "text")
+_MENTION_TYPE = f"ARRAY<{_MENTIONS.spark_struct()}>"
 _BUILT_COLUMNS = (
     "point_id STRING, label STRING, n_mentions INT, n_docs INT, n_sources INT, "
     "first_seen TIMESTAMP_NTZ, last_seen TIMESTAMP_NTZ, origin_doc_id STRING, "
@@ -388,14 +390,12 @@ def _relative(edges: Any, settings: PointsSettings) -> Any:
     hubness_k = settings.hubness_k
 
     def hub(table: pa.Table) -> pa.Table:
-        base = np.sort(np.asarray(table.column("score").to_numpy(), dtype=np.float32))[::-1]
-        total = 0.0
-        for value in base[:hubness_k].tolist():
-            total += value
+        base = np.asarray(table.column("score").to_numpy(), dtype=np.float32)
+        value = unit_hubs(np.zeros(base.size, dtype=np.int64), base, n=1, hubness_k=hubness_k)
         return pa.table(
             {
                 "unit": pa.array([table.column("src")[0].as_py()], pa.int64()),
-                "hub": pa.array([total / max(min(base.size, hubness_k), 1)], pa.float64()),
+                "hub": pa.array(value, pa.float64()),
             }
         )
 
@@ -414,8 +414,12 @@ def _relative(edges: Any, settings: PointsSettings) -> Any:
             base = np.asarray(batch.column("score").to_numpy(), dtype=np.float32)
             a = np.asarray(batch.column("hub_a").to_numpy(), dtype=np.float64)
             b = np.asarray(batch.column("hub_b").to_numpy(), dtype=np.float64)
-            scores = (base - 0.5 * (a + b)).astype(np.float32)
-            scores = np.where(base >= min_similarity, scores, floor).astype(np.float32)
+            scores = floor_weak_pairs(
+                base,
+                relative_to_hubs(base, a, b),
+                min_similarity=min_similarity,
+                floor=floor,
+            )
             yield pa.RecordBatch.from_pydict(
                 {"src": batch.column("src"), "dst": batch.column("dst"), "score": scores}
             )
@@ -558,7 +562,11 @@ _BUILT_SCHEMA = pa.schema(
         ("score", pa.float32()),
         ("cohesion", pa.float32()),
         ("claims", pa.list_(pa.string())),
-        ("mentions", pa.list_(pa.struct(list(MENTION_SCHEMA)[1:]))),
+        # Spark's struct fields are nullable whatever the store declares.
+        (
+            "mentions",
+            pa.list_(pa.struct([f.with_nullable(True) for f in _MENTIONS.arrow_schema()])),
+        ),
         ("vector_sum", pa.binary()),
         ("n_vectors", pa.int32()),
     ]

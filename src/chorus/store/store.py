@@ -61,6 +61,18 @@ def resolve_store_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else Path(DEFAULT_STORE_PATH)
 
 
+def run_row(settings: object, **columns: object) -> dict[str, object]:
+    """A stage's ``*_runs`` row: its settings (a dataclass, as JSON), when it finished (UTC),
+    and the table's own ``columns`` (a ``stats`` mapping as JSON). Both engines make it."""
+    row: dict[str, object] = {
+        "settings": json.dumps(dataclasses.asdict(settings)),  # type: ignore[call-overload]
+        "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
+    for name, value in columns.items():
+        row[name] = json.dumps(value) if name == "stats" else value
+    return row
+
+
 class Store:
     """An open chorus store. Use :func:`open_store`; close it (or use ``with``) when done.
 
@@ -156,15 +168,9 @@ class Store:
         return int(data.num_rows)
 
     def record_run(self, table: str, settings: object, **columns: object) -> None:
-        """Append a stage's run to its ``*_runs`` table: its settings (a dataclass, stored as
-        JSON), when it finished (UTC), and the table's own ``columns`` (a ``stats`` mapping
-        is stored as JSON). Call it inside the transaction that writes the stage's tables."""
-        row: dict[str, object] = {
-            "settings": json.dumps(dataclasses.asdict(settings)),  # type: ignore[call-overload]
-            "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        }
-        for name, value in columns.items():
-            row[name] = json.dumps(value) if name == "stats" else value
+        """Append a stage's run to its ``*_runs`` table (:func:`run_row`). Call it inside
+        the transaction that writes the stage's tables."""
+        row = run_row(settings, **columns)
         names = ", ".join(f'"{name}"' for name in row)
         marks = ", ".join("?" * len(row))
         self.con.execute(

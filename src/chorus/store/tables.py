@@ -88,6 +88,10 @@ class Table:
         """The schema as ``createDataFrame``, ``mapInArrow`` and ``applyInArrow`` take it."""
         return ", ".join(f"{c.name} {_SPARK[c.type]}" for c in self.columns)
 
+    def spark_struct(self) -> str:
+        """The row as a Spark struct type (a table nested in another's column)."""
+        return "STRUCT<" + ", ".join(f"{c.name}: {_SPARK[c.type]}" for c in self.columns) + ">"
+
 
 def _parse(name: str, declaration: str) -> Table:
     columns = []
