@@ -40,6 +40,7 @@ from chorus.report import write_report
 from chorus.reuse import ReuseSettings, ReuseSummary, find_reuse
 from chorus.stats import CorpusStats, corpus_stats
 from chorus.store import DEFAULT_STORE_PATH, EXPORT_FORMATS, STORE_ENV_VAR, Store, open_store
+from chorus.views import summaries
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -439,14 +440,10 @@ def _print_reuse(summary: ReuseSummary, store: Store, *, top: int) -> None:
         f"reuse: {summary.n_clusters:,} clusters ({kinds or 'none'}), "
         f"{summary.n_passages:,} passages in {summary.seconds:.1f}s"
     )
-    rows = store.con.execute(
-        """SELECT kind, n_docs, n_sources, origin_source, representative FROM reuse_clusters
-           ORDER BY kind = 'reuse' DESC, n_sources DESC, n_docs DESC, cluster_id LIMIT ?""",
-        [top],
-    ).fetchall()
-    for kind, n_docs, n_sources, origin, text in rows:
+    for c in summaries.top_clusters(store, limit=top):
         click.echo(
-            f"  {kind:<11} {n_docs:>4} docs {n_sources:>3} sources  from {origin}: {_snippet(text)}"
+            f"  {c['kind']:<11} {c['n_docs']:>4} docs {c['n_sources']:>3} sources  "
+            f"from {c['origin_source']}: {_snippet(c['representative'])}"
         )
 
 
@@ -477,9 +474,9 @@ def reuse(
 
 
 def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
-    tight = store.con.execute("SELECT count(*) FROM points WHERE score > 0").fetchone()
+    tight = summaries.n_tight_points(store)
     click.echo(
-        f"points: {summary.n_points:,} talking points ({tight[0] if tight else 0:,} tight), "
+        f"points: {summary.n_points:,} talking points ({tight:,} tight), "
         f"{summary.n_mentions:,} mentions from "
         f"{summary.n_units:,} distinct sentences ({summary.n_screened:,} through the accurate "
         f"model) in {summary.seconds:.1f}s"
@@ -488,17 +485,13 @@ def _print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
         click.echo(f"  {summary.note}")
     if summary.masked_names:
         click.echo(f"  names every document repeats, masked: {', '.join(summary.masked_names)}")
-    rows = store.con.execute(
-        """SELECT score, cohesion, n_docs, n_sources, origin_source, label FROM points
-           ORDER BY score DESC, n_docs DESC, point_id LIMIT ?""",
-        [top],
-    ).fetchall()
-    if rows:
+    lines = summaries.top_points(store, limit=top)
+    if lines:
         click.echo("  score cohesion  (score 0: a loose point, its least alike sentences differ)")
-    for score, tight, n_docs, n_sources, origin, label in rows:
+    for p in lines:
         click.echo(
-            f"  {score:5.2f} {tight:8.2f} {n_docs:>4} docs {n_sources:>3} sources  from "
-            f"{origin}: {_snippet(label)}"
+            f"  {p['score']:5.2f} {p['cohesion']:8.2f} {p['n_docs']:>4} docs "
+            f"{p['n_sources']:>3} sources  from {p['origin_source']}: {_snippet(p['label'])}"
         )
 
 
@@ -507,14 +500,10 @@ def _print_phrases(summary: PhrasesSummary, store: Store, *, top: int) -> None:
         f"phrases: {summary.n_phrases:,} shared phrases, {summary.n_occurrences:,} occurrences "
         f"in {summary.seconds:.1f}s"
     )
-    rows = store.con.execute(
-        """SELECT n_occurrences, n_docs, n_sources, phrase FROM phrases
-           ORDER BY n_sources DESC, n_docs DESC, n_occurrences DESC, phrase_id LIMIT ?""",
-        [top],
-    ).fetchall()
-    for n_occurrences, n_docs, n_sources, phrase in rows:
+    for f in summaries.top_phrases(store, limit=top):
         click.echo(
-            f"  {n_occurrences:>5}x {n_docs:>4} docs {n_sources:>3} sources  {_snippet(phrase)}"
+            f"  {f['n_occurrences']:>5}x {f['n_docs']:>4} docs {f['n_sources']:>3} sources  "
+            f"{_snippet(f['phrase'])}"
         )
 
 
@@ -812,14 +801,13 @@ def _print_coord(summary: CoordSummary, store: Store, *, top: int) -> None:
             f"  {summary.n_wire_docs:,} documents are credited wire copy and share nothing "
             "(chorus export credits)"
         )
-    rows = store.con.execute(
-        """SELECT source_a, source_b, weight, n_objects, q_value FROM source_edges
-           ORDER BY weight DESC, source_a, source_b LIMIT ?""",
-        [top],
-    ).fetchall()
-    for a, b, weight, n_objects, q in rows:
+    for e in summaries.top_edges(store, limit=top):
+        q = e["q_value"]
         q_text = f"q {q:.3f}" if q is not None else "q -"
-        click.echo(f"  {weight:7.2f} {n_objects:>4} objects  {q_text}  {a} — {b}")
+        click.echo(
+            f"  {e['weight']:7.2f} {e['n_objects']:>4} objects  {q_text}  "
+            f"{e['source_a']} — {e['source_b']}"
+        )
 
 
 @cli.command()
