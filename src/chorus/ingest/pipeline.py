@@ -10,7 +10,6 @@ deleted, and so are those of a run that was killed before it finished.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import time
@@ -38,6 +37,7 @@ from chorus.ingest.mapping import (
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment.stage import segment_documents
 from chorus.store import Store, scalar
+from chorus.store.batches import BatchCounts, close_batch, discard_pending_batches, open_batch
 
 log = logging.getLogger(__name__)
 
@@ -186,21 +186,6 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return int(value) if value is not None else 0
 
 
-def discard_pending_batches(store: Store) -> int:
-    """Delete the rows of batches that never finished (a refused batch, or a killed run)."""
-    con = store.con
-    pending = [
-        r[0] for r in con.execute("SELECT batch_id FROM batches WHERE state <> 'done'").fetchall()
-    ]
-    for batch_id in pending:
-        for table in ("sentences_all", "documents_all", "rejects_all"):
-            con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
-        con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
-    if pending:
-        log.info("discarded unfinished batches %s", pending)
-    return len(pending)
-
-
 def ingest_paths(
     store: Store,
     paths: Sequence[str | os.PathLike[str]],
@@ -251,12 +236,9 @@ def ingest_paths(
     }
 
     con = store.con
-    discard_pending_batches(store)
-    batch_id = _scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches")
-    con.execute(
-        "INSERT INTO batches (batch_id, state, started_at, paths, settings) "
-        "VALUES (?, 'pending', ?, ?, ?)",
-        [batch_id, started_at, [str(p) for p in path_list], json.dumps(settings)],
+    discard_pending_batches(con)
+    batch_id = open_batch(
+        con, paths=[str(p) for p in path_list], settings=settings, started_at=started_at
     )
     published = False
     try:
@@ -300,26 +282,23 @@ def ingest_paths(
             n_sentences = _scalar(
                 con, "SELECT count(*) FROM sentences_all WHERE batch_id = ?", [batch_id]
             )
-            con.execute(
-                """UPDATE batches SET state = 'done', finished_at = ?, n_read = ?, n_new = ?,
-                   n_replaced = ?, n_unchanged = ?, n_rejected = ?, n_bad_dates = ?
-                   WHERE batch_id = ?""",
-                [
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                    n_read,
-                    n_new,
-                    n_replaced,
-                    n_unchanged,
-                    problems.total,
-                    date_counts[DateStatus.IMPOSSIBLE.value]
+            close_batch(
+                con,
+                batch_id,
+                BatchCounts(
+                    n_read=n_read,
+                    n_new=n_new,
+                    n_replaced=n_replaced,
+                    n_unchanged=n_unchanged,
+                    n_rejected=problems.total,
+                    n_bad_dates=date_counts[DateStatus.IMPOSSIBLE.value]
                     + date_counts[DateStatus.UNPARSEABLE.value],
-                    batch_id,
-                ],
+                ),
             )
         published = True
     finally:
         if not published:
-            discard_pending_batches(store)
+            discard_pending_batches(con)
 
     summary = IngestSummary(
         batch_id=batch_id,

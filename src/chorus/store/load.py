@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from chorus.errors import ChorusError
+from chorus.store import batches
 from chorus.store.store import Store, scalar
 
 log = logging.getLogger(__name__)
@@ -68,9 +67,11 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
     if sentences is None:
         raise ChorusError(f"{root}: no sentences table; run the job with the segment stage")
     con = store.con
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = batches.now()
     with store.transaction():
-        batch_id = int(scalar(con, "SELECT coalesce(max(batch_id), 0) + 1 FROM batches"))
+        batch_id = batches.open_batch(
+            con, paths=[str(root)], settings={"loaded_from": str(root)}, started_at=now
+        )
         con.execute(
             """INSERT INTO documents_all
                 SELECT doc_id, source, url, title, published_at, lang, text, text_hash, ?, ?,
@@ -95,20 +96,15 @@ def load_tables(store: Store, folder: str | Path) -> LoadSummary:
         n_docs = int(
             scalar(con, "SELECT count(*) FROM documents_all WHERE batch_id = ?", [batch_id])
         )
-        con.execute(
-            """INSERT INTO batches (batch_id, state, started_at, finished_at, paths, n_read,
-                                    n_new, n_replaced, n_unchanged, n_rejected, settings)
-               VALUES (?, 'done', ?, ?, ?, ?, ?, 0, 0, ?, ?)""",
-            [
-                batch_id,
-                now,
-                now,
-                [str(root)],
-                n_docs,
-                n_docs,
-                int(scalar(con, "SELECT count(*) FROM rejects_all WHERE batch_id = ?", [batch_id])),
-                json.dumps({"loaded_from": str(root)}),
-            ],
+        n_rejects = int(
+            scalar(con, "SELECT count(*) FROM rejects_all WHERE batch_id = ?", [batch_id])
+        )
+        batches.close_batch(
+            con,
+            batch_id,
+            batches.BatchCounts(
+                n_read=n_docs, n_new=n_docs, n_rejected=n_rejects, n_bad_dates=None
+            ),
         )
         embeddings = _parquet(root, "_embeddings")
         if embeddings:
