@@ -250,3 +250,20 @@ def test_every_store_holds_the_declared_tables(tmp_path: Path, start: int) -> No
         declared = [(c.name, c.type, "YES" if c.nullable else "NO") for c in table.columns]
         assert stored[table.name] == declared, table.name
     assert _columns(fresh) == stored
+
+
+def test_a_read_only_store_remembers_what_it_learnt_and_a_writable_one_asks_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "k.duckdb"
+    with open_store(path) as store:
+        calls: list[int] = []
+        assert store.known("x", lambda: calls.append(1) or len(calls)) == 1
+        assert store.known("x", lambda: calls.append(1) or len(calls)) == 2  # asked again
+    with open_store(path, read_only=True) as store:
+        calls = []
+        assert store.known("x", lambda: calls.append(1) or len(calls)) == 1
+        other = store.cursor()  # another thread's handle shares what was learnt
+        assert other.known("x", lambda: calls.append(1) or len(calls)) == 1
+        assert calls == [1]
+        assert store.table_names() == other.table_names()
