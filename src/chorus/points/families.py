@@ -33,6 +33,7 @@ from chorus.points.neighbours import nearest_neighbours
 FAMILY_THRESHOLD = 0.5
 # Each point's nearest points by centroid: the candidate merges.
 FAMILY_NEIGHBOURS = 10
+_PAIR_BLOCK = 50_000
 
 
 def claim_families(
@@ -65,9 +66,7 @@ def claim_families(
     pairs = np.unique(np.c_[lo[keep], hi[keep]], axis=0)
     if pairs.size == 0:
         return labels
-    means = np.einsum("ij,ij->i", totals[pairs[:, 0]], totals[pairs[:, 1]]) / (
-        sizes[pairs[:, 0]] * sizes[pairs[:, 1]]
-    )
+    means = _pair_means(totals, sizes, pairs)
     adjacency: dict[int, set[int]] = {}
     for a, b in pairs.tolist():
         adjacency.setdefault(a, set()).add(b)
@@ -105,6 +104,18 @@ def claim_families(
     for root, group in members.items():
         labels[group] = root
     return labels
+
+
+def _pair_means(totals: np.ndarray, sizes: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Each pair's mean cosine over all pairs of their mentions, a block of pairs at a time:
+    gathering both rows of ten candidate pairs per point at once (float64, 384 wide) took
+    33 GB on the news corpus's 540,000 points. Each row's sum is its own, so the blocks give
+    the same values to the last bit."""
+    out = np.empty(pairs.shape[0], dtype=np.float64)
+    for lo in range(0, pairs.shape[0], _PAIR_BLOCK):
+        a, b = pairs[lo : lo + _PAIR_BLOCK, 0], pairs[lo : lo + _PAIR_BLOCK, 1]
+        out[lo : lo + a.size] = np.einsum("ij,ij->i", totals[a], totals[b]) / (sizes[a] * sizes[b])
+    return out
 
 
 def family_ids(
