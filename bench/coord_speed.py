@@ -29,13 +29,18 @@ import sys, json, time, chorus
 from chorus.ingest import NoLanguageDetector
 from chorus.reuse import find_reuse
 from chorus.points import find_points
+from chorus.search import build_label_index, build_search_index
 with chorus.open_store(sys.argv[2]) as store:
     t = time.perf_counter()
     chorus.ingest_paths(store, [sys.argv[1]], language_detector=NoLanguageDetector())
     find_reuse(store)
     r = time.perf_counter() - t
     p = find_points(store)
-    print(json.dumps({"reuse_seconds": r, "points_seconds": time.perf_counter() - t - r,
+    points_seconds = time.perf_counter() - t - r
+    # What chorus analyze builds for the app (bench/serve_load.py reads this store).
+    build_search_index(store)
+    build_label_index(store)
+    print(json.dumps({"reuse_seconds": r, "points_seconds": points_seconds,
                       "n_points": p.n_points, "n_mentions": p.n_mentions}))
 """
 COORD = """
@@ -65,11 +70,18 @@ def main() -> None:
     )
     store = args.store
     if not store.exists():
+        # Prepared under another name, renamed when whole: a run killed part-way leaves the
+        # partial store, and the next run resumes it (its documents are stored, unchanged,
+        # and its embeddings cached) instead of taking it for a prepared one.
+        partial = store.with_suffix(".partial.duckdb")
         store.parent.mkdir(parents=True, exist_ok=True)
         corpus = store.with_suffix(".jsonl")
         corpus.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-        secs, rss, out = run_child(PREPARE, str(corpus), str(store))
+        if partial.exists():
+            print(f"prepare: resuming {partial}")
+        secs, rss, out = run_child(PREPARE, str(corpus), str(partial))
         corpus.unlink()
+        partial.rename(store)
         prep = json.loads(out)
         print(
             f"prepare (not counted): {secs:,.0f} s wall, peak RSS {rss:,.0f} MiB; ingest + "
