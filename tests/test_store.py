@@ -26,6 +26,19 @@ def test_new_store_is_at_current_schema(tmp_path: Path) -> None:
         assert store.schema_version == SCHEMA_VERSION
 
 
+def test_pages_look_points_up_by_an_index(tmp_path: Path) -> None:
+    # "Points like this" and the points pages read rows of these tables by id among
+    # hundreds of thousands: without an index every lookup scans all their keys.
+    with open_store(tmp_path / "s.duckdb") as store:
+        indexed = {
+            (table, expr)
+            for table, expr in store.con.execute(
+                "SELECT table_name, expressions FROM duckdb_indexes()"
+            ).fetchall()
+        }
+    assert {("points", "[point_id]"), ("_point_pages", "[point_id]")} <= indexed
+
+
 def test_newer_store_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     open_store(path).close()

@@ -445,6 +445,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=12,
+        description="point pages looked up by id",
+        statements=(
+            # "Points like this" reads the first mentions of 20 points by id: without an
+            # index each lookup scans half a million rows' keys (42 ms on the news corpus;
+            # 3 ms with it).
+            "CREATE INDEX point_pages_point_id ON _point_pages (point_id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

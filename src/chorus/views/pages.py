@@ -730,7 +730,7 @@ def heatmap(store: Store, *, n_sources: int = 30, n_points: int = 30) -> Heatmap
         store,
         """SELECT d.source, m.point_id, count(DISTINCT m.doc_id) AS n
            FROM mentions m JOIN documents d USING (doc_id)
-           WHERE m.point_id IN (SELECT unnest(?)) GROUP BY ALL""",
+           WHERE m.point_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY d.source, m.point_id""",
         [ids],
     )
     totals: dict[str, int] = {}
