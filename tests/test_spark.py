@@ -9,15 +9,16 @@ import itertools
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from chorus.coord import find_coordination
+from chorus.coord import CoordSettings, find_coordination
 from chorus.ingest import NoLanguageDetector, ingest_paths
-from chorus.points import find_points
+from chorus.points import PointsSettings, find_points
 from chorus.reuse import find_reuse
 from chorus.search import index_state, label_index_state
 from chorus.store import Store, open_store
@@ -115,22 +116,66 @@ def _clusters(store: Store) -> set[tuple[str, frozenset[tuple[str, int, int]]]]:
     return {(kinds[c], frozenset(g)) for c, g in groups.items()}
 
 
-def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Engines:
+    """The corpus through the Spark job (its Parquet output) and through one machine (a
+    store with documents, reuse and talking points at default settings, no coordination)."""
+
+    out: Path
+    summary: Any
+    one: Path
+
+
+@pytest.fixture(scope="module")
+def engines(spark: Any, corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Engines:
     from chorus.spark import run_job
 
-    out = tmp_path / "out"
-    summary = run_job(spark, [str(corpus)], str(out), bands=7)
+    folder = tmp_path_factory.mktemp("engines")
+    summary = run_job(spark, [str(corpus)], str(folder / "out"), bands=7)
+    with open_store(folder / "one.duckdb") as one:
+        ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
+        find_reuse(one)
+        find_points(one)
+    return Engines(folder / "out", summary, folder / "one.duckdb")
+
+
+@pytest.fixture
+def uncached(spark: Any) -> Iterator[None]:
+    """Frees what a test cached: one session runs the whole module (its driver heap is
+    small on a 2-core machine)."""
+    yield
+    spark.catalog.clearCache()
+
+
+def _one_machine(engines: Engines, tmp_path: Path) -> Path:
+    """A copy of the one-machine store for a test to change."""
+    path = tmp_path / "one.duckdb"
+    shutil.copyfile(engines.one, path)
+    return path
+
+
+def _frame_rows(store: Store, frame: Any, columns: list[str]) -> list[tuple[Any, ...]]:
+    """A Spark result's rows as the store would hold them, in :func:`_rows`'s order."""
+    table = frame.select(*columns).toArrow()
+    store.con.register("_spark_result", table)
+    try:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        return _rows(store, f"SELECT {quoted} FROM _spark_result")
+    finally:
+        store.con.unregister("_spark_result")
+
+
+def test_spark_matches_one_machine(engines: Engines, tmp_path: Path) -> None:
+    out = engines.out
+    summary = engines.summary
     assert summary.n_documents == 75 and summary.n_rejects == 2
     with (
         open_store(tmp_path / "spark.duckdb") as cluster,
-        open_store(tmp_path / "one.duckdb") as one,
+        open_store(_one_machine(engines, tmp_path)) as one,
     ):
         load_tables(cluster, out)
         # The app's indexes, built as chorus analyze builds them.
         assert index_state(cluster) == "current" and label_index_state(cluster) == "current"
-        ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
-        find_reuse(one)
-        find_points(one)
         find_coordination(one)
         for sql in (
             "SELECT doc_id, source, url, title, published_at, text, text_hash FROM documents",
@@ -184,30 +229,94 @@ def test_spark_matches_one_machine(spark: Any, corpus: Path, tmp_path: Path) -> 
         assert cluster.con.execute("SELECT count(*) FROM _embeddings").fetchall()[0][0] == cached
 
 
-def test_inverted_file_search_matches_one_machine(
-    spark: Any, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _reuse(spark: Any, engines: Engines) -> tuple[Any, Any, Any]:
+    """The job's documents and its reuse stage's Arrow tables, as the job hands them on."""
+    from chorus.spark.reuse import spark_reuse
+
+    documents = spark.read.parquet(str(engines.out / "documents"))
+    clusters, passages = spark_reuse(documents, bands=7)
+    return documents, clusters, passages
+
+
+def test_spark_points_match_over_settings_and_the_inverted_file(
+    spark: Any,
+    engines: Engines,
+    uncached: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past the exact search's limit both engines search an inverted file (cells, probes):
-    the cells are Spark groups, and the points are still the single-machine points."""
+    the cells are Spark groups, and with no lexical term and a span counted in sources the
+    points are still the single-machine points. (The main test covers the exact search at
+    default settings; one run here keeps the suite's time.)"""
     from chorus.points import neighbours
-    from chorus.spark import run_job
+    from chorus.spark.points import spark_points
 
     monkeypatch.setattr(neighbours, "EXACT_LIMIT", 400)
-    out = tmp_path / "out"
-    run_job(spark, [str(corpus)], str(out), stages=("reuse", "points"), bands=7)
-    with (
-        open_store(tmp_path / "spark.duckdb") as cluster,
-        open_store(tmp_path / "one.duckdb") as one,
-    ):
-        load_tables(cluster, out)
-        # The app's indexes, built as chorus analyze builds them.
-        assert index_state(cluster) == "current" and label_index_state(cluster) == "current"
-        ingest_paths(one, [corpus], on_error="skip", language_detector=NoLanguageDetector())
-        find_reuse(one)
-        find_points(one)
-        assert cluster.count("points") > 100
-        for table in ("points", "mentions"):
-            assert _rows(cluster, f"SELECT * FROM {table}") == _rows(one, f"SELECT * FROM {table}")
+    settings = PointsSettings(lexical_weight=0.0, span="sources")
+    documents, clusters, passages = _reuse(spark, engines)
+    found = spark_points(
+        spark.read.parquet(str(engines.out / "sentences")),
+        documents,
+        passages,
+        clusters,
+        settings=settings,
+    )
+    assert found.n_units > neighbours.EXACT_LIMIT
+    with open_store(_one_machine(engines, tmp_path)) as one:
+        find_points(one, settings=settings)
+        assert one.count("points") > 5
+        for table, frame in (("points", found.points), ("mentions", found.mentions)):
+            columns = list(frame.columns)
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            assert _frame_rows(one, frame, columns) == _rows(
+                one, f"SELECT {quoted} FROM {table}"
+            ), table
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        CoordSettings(window_hours=6.0),
+        CoordSettings(kinds=("point", "reuse")),
+        CoordSettings(null="time", permutations=99, min_objects=1),
+    ],
+    ids=["fixed window", "points and reuse only", "time-shuffle null"],
+)
+def test_spark_coordination_matches_over_settings(
+    spark: Any, engines: Engines, uncached: None, tmp_path: Path, settings: CoordSettings
+) -> None:
+    from pyspark.sql import functions as F
+
+    from chorus.spark.coord import spark_coordination
+
+    documents, clusters, passages = _reuse(spark, engines)
+    points = spark.read.parquet(str(engines.out / "points"))
+    mentions = spark.read.parquet(str(engines.out / "mentions")).join(
+        points.select("point_id", "family_id"), "point_id", "left"
+    )
+    found = spark_coordination(documents, mentions, passages, clusters, settings=settings)
+    with open_store(_one_machine(engines, tmp_path)) as one:
+        find_coordination(one, settings=settings)
+        assert one.count("source_edges") > 0
+        for table in ("source_edges", "edge_evidence", "sources", "communities", "credits"):
+            frame = getattr(found, table)
+            columns = list(frame.columns)
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            assert _frame_rows(one, frame, columns) == _rows(
+                one, f"SELECT {quoted} FROM {table}"
+            ), table
+        assert _frame_rows(one, found.coord_runs, ["window_hours", "n_objects"]) == _rows(
+            one, "SELECT window_hours, n_objects FROM coord_runs"
+        )
+        if settings.null == "time":
+            # Tested by permutations, not the analytic null: p-values are multiples of 1/100.
+            p = [r[0] for r in one.con.execute("SELECT p_value FROM source_edges").fetchall()]
+            assert any(v is not None for v in p)
+            assert all(v is None or round(v * 100, 6).is_integer() for v in p)
+        if settings.kinds == ("point", "reuse"):
+            kinds = found.edge_evidence.select(F.col("object_kind")).distinct().collect()
+            assert {r[0] for r in kinds} <= {"point", "reuse"}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -193,3 +194,42 @@ def community_table(sources: Sequence[str], community: Sequence[int]) -> pa.Tabl
             "sources": pa.array([groups[c] for c in sorted(groups)], pa.list_(pa.string())),
         }
     )
+
+
+def number_events(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, sources: list[str]
+) -> tuple[pa.Table, Events, int]:
+    """The events sorted (source, kind, object, date, document), so that the numbering and
+    everything downstream is the same from run to run, and numbered: sources by their place
+    in ``sources``, objects by (kind, id), documents by id. Done in DuckDB (``con``: the
+    store's, or an in-memory one on Spark's driver): millions of rows."""
+    con.register("_coord_events", table)
+    con.register("_coord_sources", pa.table({"source": pa.array(sources, pa.string())}))
+    try:
+        rows = con.sql(
+            """WITH numbered AS (
+                   SELECT source, (row_number() OVER (ORDER BY source)) - 1 AS source_no
+                   FROM _coord_sources)
+               SELECT e.source, e.kind, e.object_id, e.doc_id, e.published_at AS time,
+                      n.source_no,
+                      (dense_rank() OVER (ORDER BY e.kind, e.object_id)) - 1 AS obj,
+                      (dense_rank() OVER (ORDER BY e.doc_id)) - 1 AS doc,
+                      epoch_us(e.published_at) / 3600e6 AS hours
+               FROM _coord_events e JOIN numbered n USING (source)
+               ORDER BY e.source, e.kind, e.object_id, e.published_at NULLS LAST, e.doc_id"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_coord_events")
+        con.unregister("_coord_sources")
+
+    def ints(name: str) -> np.ndarray:
+        return np.asarray(rows.column(name).to_numpy(), dtype=np.int64)
+
+    events = Events(
+        source=ints("source_no"),
+        obj=ints("obj"),
+        time=np.asarray(rows.column("hours").to_numpy(zero_copy_only=False), dtype=np.float64),
+        doc=ints("doc"),
+    )
+    n_objects = int(events.obj.max()) + 1 if events.obj.size else 0
+    return rows, events, n_objects

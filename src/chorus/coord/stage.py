@@ -18,6 +18,7 @@ from chorus.coord.kernels import (
     community_table,
     edge_table,
     none_for_nan,
+    number_events,
     object_spreads,
     role_rows,
     role_scores,
@@ -61,7 +62,9 @@ def find_coordination(
     )
     write_credits(store, progress=progress)
     n_wire_docs = int(scalar(store.con, "SELECT count(DISTINCT doc_id) FROM credits WHERE whole"))
-    rows, events, n_objects = _events(store, sharing_events(store, settings.kinds), sources)
+    rows, events, n_objects = number_events(
+        store.con, sharing_events(store, settings.kinds), sources
+    )
     window = settings.window_hours or window_from_spreads(object_spreads(events))
     if not np.isfinite(events.time).any():
         window = None
@@ -98,43 +101,6 @@ def find_coordination(
         null_seconds=null_seconds,
         n_wire_docs=n_wire_docs,
     )
-
-
-def _events(store: Store, table: pa.Table, sources: list[str]) -> tuple[pa.Table, Events, int]:
-    """The events sorted (source, kind, object, date, document), so that the numbering and
-    everything downstream is the same from run to run, and numbered: sources by their place
-    in ``sources``, objects by (kind, id), documents by id. Done in DuckDB: millions of rows."""
-    con = store.con
-    con.register("_coord_events", table)
-    con.register("_coord_sources", pa.table({"source": pa.array(sources, pa.string())}))
-    try:
-        rows = con.sql(
-            """WITH numbered AS (
-                   SELECT source, (row_number() OVER (ORDER BY source)) - 1 AS source_no
-                   FROM _coord_sources)
-               SELECT e.source, e.kind, e.object_id, e.doc_id, e.published_at AS time,
-                      n.source_no,
-                      (dense_rank() OVER (ORDER BY e.kind, e.object_id)) - 1 AS obj,
-                      (dense_rank() OVER (ORDER BY e.doc_id)) - 1 AS doc,
-                      epoch_us(e.published_at) / 3600e6 AS hours
-               FROM _coord_events e JOIN numbered n USING (source)
-               ORDER BY e.source, e.kind, e.object_id, e.published_at NULLS LAST, e.doc_id"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("_coord_events")
-        con.unregister("_coord_sources")
-
-    def ints(name: str) -> np.ndarray:
-        return np.asarray(rows.column(name).to_numpy(), dtype=np.int64)
-
-    events = Events(
-        source=ints("source_no"),
-        obj=ints("obj"),
-        time=np.asarray(rows.column("hours").to_numpy(zero_copy_only=False), dtype=np.float64),
-        doc=ints("doc"),
-    )
-    n_objects = int(events.obj.max()) + 1 if events.obj.size else 0
-    return rows, events, n_objects
 
 
 def _write(

@@ -40,18 +40,35 @@ def centre(vectors: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     shares stops counting as similarity. Works in chunks and keeps a float16 or float32
     input's type; ``in_place`` overwrites the input, so millions of rows need no copy."""
     n = vectors.shape[0]
-    mean = np.zeros(vectors.shape[1], dtype=np.float64)
-    for lo in range(0, n, _CHUNK):
-        mean += vectors[lo : lo + _CHUNK].astype(np.float64).sum(axis=0)
-    mean /= max(n, 1)
+    mean = corpus_mean(vector_sum(vectors), n)
     if in_place and vectors.dtype in (np.float16, np.float32):
         out = vectors
     else:
         dtype = vectors.dtype if vectors.dtype in (np.float16, np.float32) else np.float32
         out = np.empty(vectors.shape, dtype=dtype)
     for lo in range(0, n, _CHUNK):
-        x = vectors[lo : lo + _CHUNK].astype(np.float32) - mean.astype(np.float32)
-        out[lo : lo + _CHUNK] = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        out[lo : lo + _CHUNK] = centre_rows(vectors[lo : lo + _CHUNK], mean)
+    return out
+
+
+def vector_sum(vectors: np.ndarray) -> np.ndarray:
+    """The float64 column sums of ``vectors``, in chunks. Of float16 rows (the cache's) the
+    sum is exact, so partial sums of any split of the rows give the same mean."""
+    total = np.zeros(vectors.shape[1], dtype=np.float64)
+    for lo in range(0, vectors.shape[0], _CHUNK):
+        total += vectors[lo : lo + _CHUNK].astype(np.float64).sum(axis=0)
+    return total
+
+
+def corpus_mean(total: np.ndarray, n: int) -> np.ndarray:
+    """The mean :func:`centre_rows` subtracts, from the rows' summed ``total``."""
+    return (np.asarray(total, dtype=np.float64) / max(n, 1)).astype(np.float32)
+
+
+def centre_rows(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``rows`` less the corpus ``mean``, renormalised (float32)."""
+    x = rows.astype(np.float32) - mean
+    out: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     return out
 
 

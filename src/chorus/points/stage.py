@@ -27,7 +27,7 @@ from chorus.points.keyphrases import keyphrases
 from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
-from chorus.points.text import claim_unit, name_sample, shared_names, unit_key
+from chorus.points.text import claim_unit, name_sample, shared_names, unit_digest
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
 from chorus.store.tables import TABLES
@@ -110,7 +110,6 @@ def find_points(
     log.info("points: masking names every document repeats: %s", sorted(names))
 
     # One unit per distinct claim text; its group (document) is the first that has it.
-    # Keyed by a digest of the text, not the text: millions of keys stay small.
     unit_of_key: dict[bytes, int] = {}
     unit_texts: list[str] = []
     unit_groups: list[int] = []
@@ -121,7 +120,7 @@ def find_points(
         if claim is None:  # a stock phrase, or nothing left once links and names are gone
             sentence_unit[row] = -1
             continue
-        key = hashlib.blake2b(unit_key(claim).encode("utf-8"), digest_size=12).digest()
+        key = unit_digest(claim)
         unit = unit_of_key.get(key)
         if unit is None:
             unit = unit_of_key[key] = len(unit_texts)

@@ -3,6 +3,7 @@ document of the corpus repeats."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -147,6 +148,12 @@ def claim_text(text: str) -> str:
 def unit_key(text: str) -> str:
     """Sentences equal up to case and spacing are one unit, embedded once."""
     return _SPACE.sub(" ", text.casefold()).strip()
+
+
+def unit_digest(claim: str) -> bytes:
+    """The key a claim's unit is filed under in both engines: a digest of its
+    :func:`unit_key`, so millions of keys stay small."""
+    return hashlib.blake2b(unit_key(claim).encode("utf-8"), digest_size=12).digest()
 
 
 def content_words(text: str) -> int:

@@ -17,7 +17,6 @@ accurate one) is single-machine only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from chorus.points.families import family_ids
 from chorus.points.keyphrases import claim_terms, rank_keyphrases
 from chorus.points.neighbours import (
     PROBES,
+    centre_rows,
+    corpus_mean,
     document_frequency,
     floor_weak_pairs,
     hashed_counts,
@@ -46,10 +47,11 @@ from chorus.points.neighbours import (
     search_cell,
     tfidf_rows,
     unit_hubs,
+    vector_sum,
 )
 from chorus.points.settings import PointsSettings
 from chorus.points.stage import MENTION_SCHEMA, DocInfo, PointSentences, build_point
-from chorus.points.text import claim_unit, unit_key
+from chorus.points.text import claim_unit, unit_digest
 from chorus.spark.components import connected_components
 from chorus.spark.embed import claim_sentences, corpus_names, embedder
 from chorus.spark.frames import number_rows
@@ -156,9 +158,7 @@ def _unit_claims(
             if claim is None:
                 continue
             keep.append(row)
-            ukeys.append(
-                hashlib.blake2b(unit_key(claim).encode("utf-8"), digest_size=12).hexdigest()
-            )
+            ukeys.append(unit_digest(claim).hex())
             tkeys.append(text_key(claim))
             texts.append(claim)
         rows = pa.array(keep, pa.int64())
@@ -206,14 +206,14 @@ def _matrix(column: Any) -> np.ndarray:
 
 def _centred(units: Any, n: int) -> Any:
     """``units`` with ``cvec``: each vector centred on the corpus mean and renormalised, as
-    :func:`~chorus.points.neighbours.centre` does. The float64 sum of float16 values is exact,
-    so the mean does not depend on how rows are split."""
+    :func:`~chorus.points.neighbours.centre` does, with its kernels: partial sums per
+    partition (exact, so the mean does not depend on the split), then each row centred."""
 
     def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         total: np.ndarray | None = None
         for batch in batches:
             if batch.num_rows:
-                part = _matrix(batch.column("vector")).astype(np.float64).sum(axis=0)
+                part = vector_sum(_matrix(batch.column("vector")))
                 total = part if total is None else total + part
         if total is not None:
             yield pa.RecordBatch.from_pydict({"sum": [total.tobytes()]})
@@ -224,13 +224,11 @@ def _centred(units: Any, n: int) -> Any:
     ]
     if not sums:
         return units.withColumn("cvec", units.vector)
-    mean = (np.sum(sums, axis=0) / max(n, 1)).astype(np.float32)
+    mean = corpus_mean(np.sum(sums, axis=0), n)
 
     def centre(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            x = _matrix(batch.column("vector")).astype(np.float32) - mean
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            rows = x.astype(np.float16)
+            rows = centre_rows(_matrix(batch.column("vector")), mean).astype(np.float16)
             yield pa.RecordBatch.from_pydict(
                 {
                     "unit": batch.column("unit"),

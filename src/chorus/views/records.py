@@ -145,17 +145,9 @@ class Copy(TypedDict):
     diff: list[DiffRun]
 
 
-class ReuseDetail(TypedDict):
-    cluster_id: str
-    kind: str
-    n_passages: int
-    n_docs: int
-    n_sources: int
-    n_words: int
-    first_seen: str | None
-    origin_doc_id: str | None
-    origin_source: str | None
-    representative: str
+class ReuseDetail(ReuseItem):
+    """A cluster as its list shows it, with every copy."""
+
     copies: list[Copy]
 
 
@@ -194,7 +186,9 @@ class NetworkNode(TypedDict, total=False):
     y: float
 
 
-class NetworkEdge(TypedDict):
+class SourceEdge(TypedDict):
+    """A pair of sources that co-acted, as ``source_edges`` holds it."""
+
     source_a: str
     source_b: str
     weight: float
@@ -202,6 +196,9 @@ class NetworkEdge(TypedDict):
     median_lag_hours: float | None
     p_value: float | None
     q_value: float | None
+
+
+class NetworkEdge(SourceEdge):
     significant: bool
 
 
@@ -232,14 +229,7 @@ class Evidence(TypedDict):
     text_b: str | None
 
 
-class EdgeDetail(TypedDict):
-    source_a: str
-    source_b: str
-    weight: float
-    n_objects: int
-    median_lag_hours: float | None
-    p_value: float | None
-    q_value: float | None
+class EdgeDetail(SourceEdge):
     evidence: list[Evidence]
 
 
