@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from chorus.cli import cli
+from chorus.errors import ChorusError
 
 from .conftest import SEEDS, write_jsonl
 
@@ -199,3 +201,41 @@ def test_a_bad_setting_is_a_usage_error_naming_it(runner: CliRunner, tmp_path: P
         out = runner.invoke(cli, [*args, "--db", db])
         assert out.exit_code == 2 and "Traceback" not in out.output, (args, out.output)
         assert "Invalid value" in out.output, (args, out.output)
+
+
+def test_spark_run_takes_the_stage_settings(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chorus.spark
+    import chorus.spark.job
+    from chorus.coord import CoordSettings
+    from chorus.points import PointsSettings
+    from chorus.reuse import ReuseSettings
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_run_job(spark: Any, inputs: list[str], output: str, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        raise ChorusError("stopped here")
+
+    monkeypatch.setattr(chorus.spark, "run_job", fake_run_job)
+    monkeypatch.setattr(chorus.spark.job, "spark_session", lambda: None)
+    base = ["spark", "run", "--input", "c.jsonl", "--output", str(tmp_path / "o")]
+    out = runner.invoke(
+        cli, [*base, "--min-words", "12", "--threshold", "-0.1", "--window-hours", "24"]
+    )
+    assert out.exit_code == 1 and "stopped here" in out.output
+    assert calls == [
+        {
+            "format": None,
+            "stages": ("reuse", "points", "coord"),
+            "bands": 64,
+            "reuse": ReuseSettings(min_words=12),
+            "points": PointsSettings(threshold=-0.1),
+            "coord": CoordSettings(window_hours=24.0),
+        }
+    ]
+    for args in (["--model", "cascade"], ["--fdr", "2"]):
+        bad = runner.invoke(cli, [*base, *args])
+        assert bad.exit_code == 2 and "Invalid value" in bad.output, (args, bad.output)
+    assert len(calls) == 1

@@ -1,0 +1,195 @@
+"""Matching text against talking points and watchlists: match, watch add, watch hits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from chorus.cli.base import (
+    cli,
+    db_option,
+    handle_errors,
+    make_settings,
+    progress_bars,
+    quiet_option,
+    setting_option,
+    snippet,
+)
+from chorus.match import (
+    DEFAULT_HIT_SCORE,
+    DocumentMatches,
+    Matcher,
+    MatchSettings,
+    add_watchlist,
+    find_watch_hits,
+    read_match_documents,
+    read_watchlist,
+    scan_store_documents,
+    watch_item_hits,
+    watch_source_shares,
+    write_matches_jsonl,
+)
+from chorus.store import open_store
+
+
+@cli.command()
+@db_option
+@click.option(
+    "--watchlist",
+    "-w",
+    "watchlist",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Known talking points: JSON Lines with id and text, or .txt with one a line.",
+)
+@setting_option(
+    MatchSettings, "top_k", "--top-k", "-k", help="At most this many matches per document."
+)
+@click.option("--min-score", type=float, default=None, help="Drop matches scoring below this.")
+@click.option("--corpus", is_flag=True, help="Match the documents in the store, not INPUT.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the matches (JSON Lines).",
+)
+@click.argument(
+    "input_path",
+    metavar="INPUT",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@quiet_option
+@handle_errors
+def match(
+    db: Path,
+    watchlist: Path,
+    top_k: int,
+    min_score: float | None,
+    corpus: bool,
+    output: Path,
+    input_path: Path | None,
+    quiet: bool,
+) -> None:
+    """Find which documents restate a known talking point, even in other words.
+
+    Writes one JSON line per document, in input order: {"id": ..., "matches": [{"id":
+    <watchlist id>, "score": ..., "sentence": ..., "start": ..., "end": ...}]}, best first;
+    sentence/start/end point at the part of the document that matched best. The watchlist's
+    embeddings are cached in the store, so a second run against it is fast.
+
+    \b
+    Examples:
+      chorus match --watchlist claims.jsonl --top-k 5 posts.jsonl -o matches.jsonl
+      chorus match -w lines.txt -k 3 --min-score 0.8 --corpus -o corpus_matches.jsonl
+    """
+    if corpus == (input_path is not None):
+        raise click.UsageError("give either INPUT or --corpus (one of them)")
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+    items = read_watchlist(watchlist)
+    documents = read_match_documents(input_path) if input_path is not None else None
+    with open_store(db) as store:
+        matcher = Matcher(items, settings=settings, store=store, progress=progress_bars(quiet))
+        source = documents if documents is not None else scan_store_documents(store)
+        total = len(documents) if documents is not None else store.count("documents")
+        bar = progress_bars(quiet)(desc="match", total=total, unit="doc")
+        matched = 0
+
+        def counted(results: Iterable[DocumentMatches]) -> Iterator[DocumentMatches]:
+            nonlocal matched
+            for result in results:
+                matched += bool(result.matches)
+                bar.update(1)
+                yield result
+
+        try:
+            n = write_matches_jsonl(counted(matcher.match(source)), output)
+        finally:
+            bar.close()
+    click.echo(
+        f"match: {n:,} documents against {len(items):,} talking points; {matched:,} with a "
+        f"match; wrote {output}"
+    )
+
+
+@cli.group()
+def watch() -> None:
+    """Stored watchlists: which documents and sources of the corpus push known talking
+    points.
+
+    \b
+    Examples:
+      chorus watch add claims.jsonl --name fact-checked
+      chorus watch hits fact-checked
+      chorus export watch_hits -o hits.csv
+    """
+
+
+@watch.command(name="add")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The watchlist's name (replaces a list so named).")
+@handle_errors
+def watch_add(db: Path, path: Path, name: str) -> None:
+    """Store the watchlist in PATH (JSON Lines with id and text, or .txt) under NAME.
+
+    \b
+    Example:
+      chorus watch add known_lines.txt --name campaign-2020
+    """
+    items = read_watchlist(path)
+    with open_store(db) as store:
+        n = add_watchlist(store, name, items)
+    click.echo(f"watch: stored {n:,} talking points as '{name}'; run 'chorus watch hits {name}'")
+
+
+@watch.command(name="hits")
+@db_option
+@click.argument("name")
+@click.option(
+    "--min-score",
+    type=float,
+    default=DEFAULT_HIT_SCORE,
+    show_default=True,
+    help="A document pushes a talking point when it scores at least this.",
+)
+@setting_option(MatchSettings, "top_k", help="At most this many items per document.")
+@click.option("--top", default=10, show_default=True, help="Items and sources to list.")
+@quiet_option
+@handle_errors
+def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quiet: bool) -> None:
+    """Match the corpus against the stored watchlist NAME: per talking point, the documents
+    and sources that repeat it and when; per source, the share of its documents that push
+    the list. Rebuilds the 'watch_hits' rows of NAME.
+
+    \b
+    Example:
+      chorus watch hits campaign-2020 --min-score 0.9
+    """
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+    with open_store(db) as store:
+        summary = find_watch_hits(store, name, settings=settings, progress=progress_bars(quiet))
+        click.echo(
+            f"watch '{name}': {summary.n_items_hit:,} of {summary.n_items:,} talking points "
+            f"found in {summary.n_docs_matched:,} documents ({summary.n_hits:,} hits, score >= "
+            f"{min_score}) in {summary.seconds:.1f}s"
+        )
+        items = watch_item_hits(store, name).slice(0, top).to_pylist()
+        for row in items:
+            first = row["first_seen"].date() if row["first_seen"] else "?"
+            last = row["last_seen"].date() if row["last_seen"] else "?"
+            click.echo(
+                f"  {row['n_docs']:>5} docs {row['n_sources']:>4} sources  {first} to {last}  "
+                f"[{row['item_id']}] {snippet(row['text'])}"
+            )
+        click.echo("  sources pushing the list (share of their documents):")
+        for row in watch_source_shares(store, name).slice(0, top).to_pylist():
+            if not row["n_docs_pushing"]:
+                break
+            click.echo(
+                f"  {row['share']:>6.1%}  {row['n_docs_pushing']:>5} of {row['n_docs']:<5} "
+                f"{row['n_items']:>3} items  {row['source']}"
+            )
