@@ -88,3 +88,21 @@ def test_report_includes_watchlists(tmp_path: Path, store: Store) -> None:
     data = _data(write_report(store, tmp_path / "r.html").read_text())
     (watchlist,) = data["watchlists"]["watchlists"]  # type: ignore[index]
     assert watchlist["name"] == "dams" and watchlist["items"]
+
+
+def test_the_script_is_every_part_once_and_never_writes_html() -> None:
+    """The report and the app run the parts of static/app/ joined in one scope: every file
+    there is a part (none forgotten), and none turns text into HTML (corpus text is
+    hostile: it reaches the page through textContent and attribute setters only)."""
+    from importlib import resources
+
+    from chorus.report.html import SCRIPT_PARTS, app_script
+
+    folder = resources.files("chorus.report") / "static" / "app"
+    assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".js")) == sorted(
+        SCRIPT_PARTS
+    )
+    script = app_script()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script, sink
+    assert script.count("(function () {") == 1 and script.rstrip().endswith("})();")

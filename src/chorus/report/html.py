@@ -1,10 +1,11 @@
 """The report: one self-contained HTML file (no CDN, no network, opens from disk), and the
 page shell the web app serves.
 
-Both run the same script (``static/app.js``) over the same views (:mod:`chorus.views`):
-the web app fetches them from its JSON API, the report carries the answers to a bounded set
-of them as a JSON block. Corpus text reaches the page only as data, never as markup, and the
-Content-Security-Policy lets no script run but the app's own (by hash, in the report).
+Both run the same script (``static/app/``, joined by :func:`app_script`) over the same
+views (:mod:`chorus.views`): the web app fetches them from its JSON API, the report carries
+the answers to a bounded set of them as a JSON block. Corpus text reaches the page only as
+data, never as markup, and the Content-Security-Policy lets no script run but the app's own
+(by hash, in the report).
 """
 
 from __future__ import annotations
@@ -39,8 +40,35 @@ _NAV = (
 
 
 def static_text(name: str) -> str:
-    """The app's script or style sheet, as shipped in the package."""
+    """The app's style sheet (or another file), as shipped in the package."""
     return (resources.files("chorus.report") / "static" / name).read_text(encoding="utf-8")
+
+
+# The script's parts, in the order they run: one file per area, sharing one scope.
+SCRIPT_PARTS = (
+    "core.js",
+    "pieces.js",
+    "overview.js",
+    "points.js",
+    "network.js",
+    "search.js",
+    "documents.js",
+    "routing.js",
+)
+
+
+def app_script() -> str:
+    """The one script the report inlines and the app serves: its parts (``static/app/``)
+    joined inside one function, so they share helpers without a bundler or a global name.
+    Text from the corpus is hostile: it only ever reaches the page through textContent and
+    attribute setters, never as HTML."""
+    folder = resources.files("chorus.report") / "static" / "app"
+    body = "".join((folder / name).read_text(encoding="utf-8") for name in SCRIPT_PARTS)
+    return (
+        "// chorus: the report and the web app share this script. Text from the corpus is "
+        "hostile:\n// it only ever reaches the page through textContent and attribute setters, "
+        'never as HTML.\n"use strict";\n(function () {\n' + body + "})();\n"
+    )
 
 
 def _sha256(text: str) -> str:
@@ -211,7 +239,7 @@ def render_report(
 ) -> str:
     """The report as one HTML string: its own script and styles inline (allowed by hash),
     its data as JSON, nothing fetched."""
-    script, style = static_text("app.js"), static_text("app.css")
+    script, style = app_script(), static_text("app.css")
     csp = (
         f"default-src 'none'; script-src '{_sha256(script)}'; style-src '{_sha256(style)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from chorus import __version__, views
 from chorus.embed.models import Embedder
 from chorus.points.pages import POINT_SORTS
-from chorus.report.html import page_shell, static_text
+from chorus.report.html import app_script, page_shell, static_text
 from chorus.serve.similar import SimilarPoints
 from chorus.store import Store, open_store
 from chorus.views.records import (
@@ -143,7 +143,7 @@ def create_app(
         tail='<script src="/static/app.js"></script>',
         subtitle=f"live · {store.path.name} · chorus {__version__}",
     )
-    script, style = static_text("app.js"), static_text("app.css")
+    script, style = app_script(), static_text("app.css")
 
     def found(value: T | None, what: str) -> T:
         if value is None:
