@@ -10,14 +10,18 @@ label is its smallest node, the label the single-machine code gives.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
 
 log = logging.getLogger(__name__)
 
 _MAX_ROUNDS = 100
 
 
-def _large_star(edges: Any) -> Any:
+def _large_star(edges: DataFrame) -> DataFrame:
     """Every node links its larger neighbours to the smallest of itself and its neighbours."""
     from pyspark.sql import functions as F
 
@@ -31,7 +35,7 @@ def _large_star(edges: Any) -> Any:
     )
 
 
-def _small_star(edges: Any) -> Any:
+def _small_star(edges: DataFrame) -> DataFrame:
     """Every node links itself and its smaller neighbours to the smallest of them."""
     from pyspark.sql import functions as F
 
@@ -47,7 +51,7 @@ def _small_star(edges: Any) -> Any:
     return linked.unionByName(smallest.select("u", F.col("m").alias("v"))).distinct()
 
 
-def connected_components(edges: Any, *, src: str = "src", dst: str = "dst") -> Any:
+def connected_components(edges: DataFrame, *, src: str = "src", dst: str = "dst") -> DataFrame:
     """``(node, component)`` for every node of the undirected graph ``edges`` (two integer
     columns), ``component`` being the component's smallest node."""
     from pyspark.sql import functions as F
@@ -81,10 +85,13 @@ def connected_components(edges: Any, *, src: str = "src", dst: str = "dst") -> A
     )
 
 
-def _signature(edges: Any) -> tuple[int, int]:
+def _signature(edges: DataFrame) -> tuple[int, int]:
     """The edge set's size and an order-free hash of it: equal from one round to the next
     only when the round changed nothing."""
     from pyspark.sql import functions as F
 
-    row = edges.agg(F.count("*"), F.coalesce(F.expr("bit_xor(xxhash64(u, v))"), F.lit(0))).first()
+    # An aggregate over the whole frame is one row.
+    row = edges.agg(
+        F.count("*"), F.coalesce(F.expr("bit_xor(xxhash64(u, v))"), F.lit(0))
+    ).collect()[0]
     return int(row[0]), int(row[1])

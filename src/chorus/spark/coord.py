@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -52,6 +52,10 @@ from chorus.reuse.credit import credit_table
 from chorus.store.store import run_row
 from chorus.store.tables import TABLES
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
 log = logging.getLogger(__name__)
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -73,12 +77,12 @@ _EDGE_COLUMNS = (
 class SparkCoordination:
     """DataFrames with the store's coordination tables' columns."""
 
-    source_edges: Any
-    edge_evidence: Any
-    sources: Any
-    communities: Any
-    coord_runs: Any
-    credits: Any
+    source_edges: DataFrame
+    edge_evidence: DataFrame
+    sources: DataFrame
+    communities: DataFrame
+    coord_runs: DataFrame
+    credits: DataFrame
     window_hours: float | None
 
 
@@ -94,19 +98,19 @@ def _credits(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield from credit_table(batch).to_batches()
 
 
-def credits_frame(documents: Any) -> Any:
+def credits_frame(documents: DataFrame) -> DataFrame:
     """The ``credits`` table, by the single-machine kernel on each partition."""
     return documents.select("doc_id", "source", "text").mapInArrow(_credits, CREDIT_COLUMNS)
 
 
 def sharing_events(
-    documents: Any,
-    mentions: Any | None,
+    documents: DataFrame,
+    mentions: DataFrame | None,
     passages: pa.Table,
     clusters: pa.Table,
     kinds: tuple[str, ...],
-    credits: Any,
-) -> Any:
+    credits: DataFrame,
+) -> DataFrame:
     """(source, kind, object_id, doc_id, published_at), as
     :func:`chorus.coord.objects.sharing_events` reads them from a store: nothing from a
     document that is credited wire copy, no talking point in a credited sentence."""
@@ -262,7 +266,7 @@ def _spread(table: pa.Table) -> pa.Table:
     return pa.table({"spread": pa.array(object_spreads(events), pa.float64())})
 
 
-def _window(events: Any) -> float | None:
+def _window(events: DataFrame) -> float | None:
     """The single-machine window (the median spread, within 1 h and 7 days): the two
     middle spreads found by a distributed sort, then averaged as ``np.median`` does."""
     from chorus.spark.frames import number_rows
@@ -343,8 +347,8 @@ _EDGE_SCHEMA = pa.schema(
 
 
 def spark_coordination(
-    documents: Any,
-    mentions: Any | None,
+    documents: DataFrame,
+    mentions: DataFrame | None,
     passages: pa.Table,
     clusters: pa.Table,
     *,
@@ -395,12 +399,14 @@ def spark_coordination(
     # The configuration null from degrees summed on the cluster; the edges are few (one per
     # source pair), so their test and their communities run on the driver.
     incidences = events.select("source", "kind", "object_id").distinct().cache()
-    degree = dict(incidences.groupBy("source").count().collect())
+    degree: dict[str, int] = {
+        r[0]: int(r[1]) for r in incidences.groupBy("source").count().collect()
+    }
     totals = (
         incidences.groupBy("kind", "object_id")
         .count()
         .agg(F.sum(F.col("count") * (F.col("count") - 1)), F.sum("count"))
-        .first()
+        .collect()[0]  # an aggregate over the whole frame: one row
     )
     pairs_per_object, total = float(totals[0] or 0), float(totals[1] or 0)
     source_no = {s: i for i, s in enumerate(sources)}
@@ -460,7 +466,7 @@ def spark_coordination(
 
 
 def _time_shuffle(
-    events: Any,
+    events: DataFrame,
     sources: list[str],
     a_names: list[str],
     b_names: list[str],
@@ -502,8 +508,12 @@ def _time_shuffle(
 
 
 def _sources(
-    documents: Any, events: Any, evidence: Any, sources: list[str], community: list[int]
-) -> Any:
+    documents: DataFrame,
+    events: DataFrame,
+    evidence: DataFrame,
+    sources: list[str],
+    community: list[int],
+) -> DataFrame:
     """Per source, as the single-machine ``sources`` table: documents, objects, community,
     and from the dated evidence how often it went first or followed, and its median lag."""
     from pyspark.sql import functions as F

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -17,6 +17,10 @@ from chorus.ingest.mapping import DOCUMENT_FIELDS, FieldMap, to_document
 from chorus.ingest.records import RawRecord
 from chorus.segment.stage import SENTENCES_SCHEMA, segment_documents
 from chorus.store.tables import TABLES
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
 
 DOCUMENT_COLUMNS = (
     "doc_id STRING, source STRING, url STRING, title STRING, published_at TIMESTAMP_NTZ, "
@@ -135,12 +139,12 @@ def input_format(path: str, chosen: InputFormat | None = None) -> InputFormat:
 
 
 def read_documents(
-    spark: Any,
+    spark: SparkSession,
     paths: list[str],
     *,
     fields: FieldMap | None = None,
     format: InputFormat | None = None,
-) -> Any:
+) -> DataFrame:
     """JSON Lines files (gzipped or not) and Parquet files or folders → a DataFrame of
     document rows and problems. A record's origin is its file and its line (JSON Lines) or
     row (Parquet, counted within its file from 1), as on one machine."""
@@ -157,7 +161,7 @@ def read_documents(
     return documents
 
 
-def _read_jsonl(spark: Any, path: str, fields: FieldMap) -> Any:
+def _read_jsonl(spark: SparkSession, path: str, fields: FieldMap) -> DataFrame:
     from pyspark.sql import functions as F
 
     lines = spark.read.text(path)
@@ -169,7 +173,7 @@ def _read_jsonl(spark: Any, path: str, fields: FieldMap) -> Any:
     )
 
 
-def _read_parquet(spark: Any, path: str, fields: FieldMap) -> Any:
+def _read_parquet(spark: SparkSession, path: str, fields: FieldMap) -> DataFrame:
     from pyspark.sql import functions as F
 
     try:

@@ -5,13 +5,17 @@ embedder, loaded once per Python worker from the installed package."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from chorus.embed.models import Embedder
 from chorus.points.text import name_sample, shared_names
 from chorus.store.tables import TABLES
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
 
 EMBEDDING_COLUMNS = TABLES["_embeddings"].spark_ddl()
 _MODELS: dict[str, Embedder] = {}
@@ -26,7 +30,9 @@ def embedder(name: str) -> Embedder:
     return _MODELS[name]
 
 
-def claim_sentences(sentences: Any, passages: pa.Table, clusters: pa.Table, min_words: int) -> Any:
+def claim_sentences(
+    sentences: DataFrame, passages: pa.Table, clusters: pa.Table, min_words: int
+) -> DataFrame:
     """The sentences the points stage considers: long enough, not inside boilerplate."""
     from pyspark.sql import functions as F
 
@@ -63,7 +69,7 @@ def claim_sentences(sentences: Any, passages: pa.Table, clusters: pa.Table, min_
     return counted.join(F.broadcast(spans), inside, "left_anti").drop("n_words")
 
 
-def corpus_names(kept: Any) -> set[str]:
+def corpus_names(kept: DataFrame) -> set[str]:
     """The names the single-machine stage masks, from the same sample of documents."""
     from pyspark.sql import functions as F
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 
-def number_rows(frame: Any, order: list[Any], name: str) -> Any:
+def number_rows(frame: DataFrame, order: list[str | Column], name: str) -> DataFrame:
     """``frame`` with a column ``name``: each row's place (from 0) in ``order``, which must
     be total. A distributed sort then ``zipWithIndex``: no single-partition window."""
     from pyspark.sql.types import LongType, StructField, StructType

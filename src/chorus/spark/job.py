@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -26,6 +26,10 @@ from chorus.ingest.mapping import FieldMap
 from chorus.points.settings import PointsSettings
 from chorus.reuse.settings import ReuseSettings
 from chorus.spark.documents import InputFormat
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class SparkSummary:
     n_edges: int
 
 
-def spark_session(app_name: str = "chorus") -> Any:
+def spark_session(app_name: str = "chorus") -> SparkSession:
     """The active session; else, under ``spark-submit``, a session on the cluster it was
     given; else a local one on every core."""
     from pyspark.sql import SparkSession
@@ -84,7 +88,7 @@ def spark_session(app_name: str = "chorus") -> Any:
 
 
 def run_job(
-    spark: Any,
+    spark: SparkSession,
     inputs: list[str],
     output: str,
     *,
@@ -138,7 +142,7 @@ def _spark_failure(exc: Exception) -> str | None:
 
 
 def _run(
-    spark: Any,
+    spark: SparkSession,
     inputs: list[str],
     output: str,
     *,
@@ -289,6 +293,6 @@ def _run(
     return summary
 
 
-def _write_arrow(spark: Any, table: Any, path: str) -> None:
+def _write_arrow(spark: SparkSession, table: pa.Table, path: str) -> None:
     """A small Arrow table (the reuse results) written as a Parquet folder like the others."""
     spark.createDataFrame(table).coalesce(1).write.mode("overwrite").parquet(path)

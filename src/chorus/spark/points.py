@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -57,6 +57,10 @@ from chorus.spark.embed import claim_sentences, corpus_names, embedder
 from chorus.spark.frames import number_rows
 from chorus.store.tables import TABLES
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
 log = logging.getLogger(__name__)
 
 _CLAIM_COLUMNS = (
@@ -79,15 +83,15 @@ class SparkPoints:
     """DataFrames with the store's ``points`` and ``mentions`` columns, and the embedding
     cache (``_embeddings``) for the units."""
 
-    points: Any
-    mentions: Any
-    embeddings: Any
+    points: DataFrame
+    mentions: DataFrame
+    embeddings: DataFrame
     n_units: int
 
 
 def spark_points(
-    sentences: Any,
-    documents: Any,
+    sentences: DataFrame,
+    documents: DataFrame,
     passages: pa.Table,
     clusters: pa.Table,
     *,
@@ -173,7 +177,7 @@ def _unit_claims(
         )
 
 
-def _embedded(units: Any, model: str) -> Any:
+def _embedded(units: DataFrame, model: str) -> DataFrame:
     """(unit, vector): float16 bytes, embedded in the canonical batches."""
     from pyspark.sql import functions as F
 
@@ -196,7 +200,7 @@ def _embedded(units: Any, model: str) -> Any:
     return ordered.groupBy("batch").applyInArrow(embed, "unit LONG, vector BINARY")
 
 
-def _matrix(column: Any) -> np.ndarray:
+def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """float16 vectors from a column of their bytes, one row each."""
     values = column.to_pylist()
     if not values:
@@ -204,7 +208,7 @@ def _matrix(column: Any) -> np.ndarray:
     return np.frombuffer(b"".join(values), dtype=np.float16).reshape(len(values), -1)
 
 
-def _centred(units: Any, n: int) -> Any:
+def _centred(units: DataFrame, n: int) -> DataFrame:
     """``units`` with ``cvec``: each vector centred on the corpus mean and renormalised, as
     :func:`~chorus.points.neighbours.centre` does, with its kernels: partial sums per
     partition (exact, so the mean does not depend on the split), then each row centred."""
@@ -242,7 +246,7 @@ def _centred(units: Any, n: int) -> Any:
     )
 
 
-def _neighbours(centred: Any, n: int, settings: PointsSettings) -> Any:
+def _neighbours(centred: DataFrame, n: int, settings: PointsSettings) -> DataFrame:
     """Directed kNN edges (src, dst, score) among units of other documents."""
     from pyspark.sql import functions as F
 
@@ -334,7 +338,9 @@ def _edge_table(src: np.ndarray, dst: np.ndarray, score: np.ndarray) -> pa.Table
     )
 
 
-def _with_lexical(edges: Any, units: Any, n: int, settings: PointsSettings) -> Any:
+def _with_lexical(
+    edges: DataFrame, units: DataFrame, n: int, settings: PointsSettings
+) -> DataFrame:
     """``score`` plus ``lexical_weight`` times the TF-IDF cosine of the pair's claims; the
     idf from document frequencies summed over partitions."""
     from pyspark.sql import functions as F
@@ -380,7 +386,7 @@ def _with_lexical(edges: Any, units: Any, n: int, settings: PointsSettings) -> A
     return paired.select("src", "dst", "score", "a", "b").mapInArrow(score, _EDGE_COLUMNS)
 
 
-def _relative(edges: Any, settings: PointsSettings) -> Any:
+def _relative(edges: DataFrame, settings: PointsSettings) -> DataFrame:
     """The corpus-relative score of :func:`~chorus.points.neighbours.relative_scores`, each
     unit's hub from its own out-edges; pairs below ``min_similarity`` get ``floor``."""
     from pyspark.sql import functions as F
@@ -427,7 +433,7 @@ def _relative(edges: Any, settings: PointsSettings) -> Any:
     )
 
 
-def _linkage(edges: Any, units: Any, settings: PointsSettings) -> Any:
+def _linkage(edges: DataFrame, units: DataFrame, settings: PointsSettings) -> DataFrame:
     """(unit, label) for every unit in a cluster of more than one: average linkage run per
     connected component of the pairs at or above ``threshold``."""
     from pyspark.sql import functions as F
@@ -477,8 +483,13 @@ def _linkage(edges: Any, units: Any, settings: PointsSettings) -> Any:
 
 
 def _build(
-    claims: Any, units: Any, centred: Any, labels: Any, documents: Any, settings: PointsSettings
-) -> Any:
+    claims: DataFrame,
+    units: DataFrame,
+    centred: DataFrame,
+    labels: DataFrame,
+    documents: DataFrame,
+    settings: PointsSettings,
+) -> DataFrame:
     """One row per point: :func:`~chorus.points.stage.build_point` on each group's
     sentences, with its mentions and its claims."""
     from pyspark.sql import functions as F
@@ -571,7 +582,7 @@ _BUILT_SCHEMA = pa.schema(
 )
 
 
-def _with_keyphrases(built: Any) -> Any:
+def _with_keyphrases(built: DataFrame) -> DataFrame:
     """The points with their keyphrases by the single-machine kernels: each point's
     :func:`~chorus.points.keyphrases.claim_terms`, every term's count summed over the points
     (a shuffle), then :func:`~chorus.points.keyphrases.rank_keyphrases` per point."""
@@ -600,7 +611,7 @@ def _with_keyphrases(built: Any) -> Any:
 
     counted = built.select("point_id", "claims").mapInArrow(terms, _TERM_COLUMNS).cache()
     n_points = built.count()
-    n_claims = built.agg(F.sum(F.size("claims"))).first()[0] or 0
+    n_claims = built.agg(F.sum(F.size("claims"))).collect()[0][0] or 0
     # As the single-machine mean: a sum of whole numbers, exact in any order.
     average = max(float(n_claims) / n_points, 1.0) if n_points else 1.0
     totals = counted.groupBy("term").agg(F.sum("count").alias("total"))
@@ -648,7 +659,7 @@ def _with_keyphrases(built: Any) -> Any:
     )
 
 
-def _families(built: Any) -> Any:
+def _families(built: DataFrame) -> DataFrame:
     """(point_id, family_id) by :func:`~chorus.points.families.family_ids` on the driver:
     one summed vector per point is collected (the points, not the sentences)."""
     rows = built.select("point_id", "n_mentions", "vector_sum", "n_vectors").collect()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -26,6 +26,10 @@ from chorus.reuse.finish import cluster_table, cut_passages, finish
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import Shingles, iter_batches, shingle, tokenize
 from chorus.store import Store
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
 
 SHINGLE_COLUMNS = "band LONG, hash LONG, doc INT, pos INT"
 MATCH_COLUMNS = "pair_band LONG, doc_a INT, pos_a INT, doc_b INT, pos_b INT"
@@ -84,7 +88,7 @@ def _runs(table: pa.Table, settings: ReuseSettings) -> pa.Table:
 
 
 def spark_reuse(
-    documents: Any, *, settings: ReuseSettings | None = None, bands: int = 64
+    documents: DataFrame, *, settings: ReuseSettings | None = None, bands: int = 64
 ) -> tuple[pa.Table, pa.Table]:
     """``documents`` (a DataFrame with doc_id, source, published_at, text) → the
     ``reuse_clusters`` and ``passages`` tables, as Arrow (they are small beside the corpus)."""
