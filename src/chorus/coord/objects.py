@@ -16,6 +16,7 @@ reported", a photo credit) and a passage of a syndication cluster carry no talki
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import closing
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,72 +53,94 @@ def canonical_url(url: str) -> str | None:
 
 # A passage lying within one mention: 80% of its characters inside it.
 WITHIN_MENTION_SHARE = 0.8
-_WITHIN_MENTION = f"""m.doc_id = p.doc_id
-    AND least(p."end", m."end") - greatest(p.start, m.start)
-        >= {WITHIN_MENTION_SHARE} * (p."end" - p.start)"""
-_NOT_WIRE_COPY = """NOT EXISTS (
-    SELECT 1 FROM credits w WHERE w.whole AND w.doc_id = d.doc_id)"""
 
 
-def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
-    """(source, kind, object_id, doc_id, published_at), one row per document sharing an
-    object. Reads the ``credits`` table: write it first (:func:`write_credits`)."""
-    names = set(store.table_names())
-    parts: list[str] = []
-    if "point" in kinds and "mentions" in names:
+def event_queries(
+    kinds: tuple[str, ...],
+    *,
+    has_mentions: bool,
+    has_clusters: bool,
+    quote: Callable[[str], str] = lambda name: f'"{name}"',
+) -> list[str]:
+    """The rules of what counts as sharing an object, as SQL over the tables ``documents``,
+    ``mentions``, ``points``, ``passages``, ``reuse_clusters`` and ``credits``: one query
+    per object kind (links aside: they are found in the text by :func:`shared_link`), each
+    giving (source, kind, object_id, doc_id, published_at). Written in the SQL DuckDB and
+    Spark share, so both engines run these same rules; ``quote`` quotes the column ``end``
+    (a reserved word): double quotes in DuckDB, backticks in Spark."""
+    end = quote("end")
+    not_wire_copy = "NOT EXISTS (SELECT 1 FROM credits w WHERE w.whole AND w.doc_id = d.doc_id)"
+    queries: list[str] = []
+    if "point" in kinds and has_mentions:
         # A mention inside credited wire copy is the wire's claim, not the outlet's: it
         # never joins two sources.
         syndicated = (
-            """AND NOT EXISTS (
-                   SELECT 1 FROM passages p JOIN reuse_clusters c USING (cluster_id)
-                   WHERE c.kind = 'syndication' AND p.doc_id = m.doc_id
-                     AND p.start < m."end" AND p."end" > m.start)"""
-            if "reuse_clusters" in names
+            f"""AND NOT EXISTS (
+                   SELECT 1 FROM passages s JOIN reuse_clusters c ON c.cluster_id = s.cluster_id
+                   WHERE c.kind = 'syndication' AND s.doc_id = m.doc_id
+                     AND s.start < m.{end} AND s.{end} > m.start)"""
+            if has_clusters
             else ""
         )
-        parts.append(
+        # A claim family is one object: its points restate one claim.
+        queries.append(
             f"""SELECT DISTINCT d.source, 'point' AS kind,
                        coalesce(p.family_id, m.point_id) AS object_id, m.doc_id, d.published_at
-                FROM mentions m JOIN documents d USING (doc_id)
-                LEFT JOIN points p USING (point_id)
-                WHERE {_NOT_WIRE_COPY} {syndicated}
+                FROM mentions m JOIN documents d ON d.doc_id = m.doc_id
+                LEFT JOIN points p ON p.point_id = m.point_id
+                WHERE {not_wire_copy} {syndicated}
                   AND NOT EXISTS (
                       SELECT 1 FROM credits w
                       WHERE NOT w.whole AND w.form IN ('reported', 'photo')
-                        AND w.doc_id = m.doc_id AND w.start < m."end" AND w."end" > m.start)"""
+                        AND w.doc_id = m.doc_id AND w.start < m.{end} AND w.{end} > m.start)"""
         )
-    if "reuse_clusters" in names:
+    if has_clusters:
         for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
             if label not in kinds:
                 continue
             # A template counts only when several sources share it: one site's own footer
             # says nothing about anyone else.
             extra = "" if kind == "reuse" else "AND c.n_sources >= 2"
-            if kind == "reuse" and "point" in kinds and "mentions" in names:
+            if kind == "reuse" and "point" in kinds and has_mentions:
                 # A copied passage that is (most of) one sentence of a talking point is
                 # that point's evidence again: counted once, as the point.
-                extra = f"AND NOT EXISTS (SELECT 1 FROM mentions m WHERE {_WITHIN_MENTION})"
-            parts.append(
-                f"""SELECT DISTINCT d.source, '{label}' AS kind, p.cluster_id AS object_id,
-                           p.doc_id, d.published_at
-                    FROM passages p JOIN reuse_clusters c USING (cluster_id)
-                    JOIN documents d USING (doc_id)
-                    WHERE c.kind = '{kind}' {extra} AND {_NOT_WIRE_COPY}"""
+                extra = f"""AND NOT EXISTS (
+                    SELECT 1 FROM mentions m WHERE m.doc_id = s.doc_id
+                      AND least(s.{end}, m.{end}) - greatest(s.start, m.start)
+                          >= {WITHIN_MENTION_SHARE} * (s.{end} - s.start))"""
+            queries.append(
+                f"""SELECT DISTINCT d.source, '{label}' AS kind, s.cluster_id AS object_id,
+                           s.doc_id, d.published_at
+                    FROM passages s JOIN reuse_clusters c ON c.cluster_id = s.cluster_id
+                    JOIN documents d ON d.doc_id = s.doc_id
+                    WHERE c.kind = '{kind}' {extra} AND {not_wire_copy}"""
             )
-    tables = [store.con.sql(sql).to_arrow_table() for sql in parts]
+    return queries
+
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("object_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("published_at", pa.timestamp("us")),
+    ]
+)
+
+
+def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
+    """(source, kind, object_id, doc_id, published_at), one row per document sharing an
+    object. Reads the ``credits`` table: write it first (:func:`write_credits`)."""
+    names = set(store.table_names())
+    queries = event_queries(
+        kinds, has_mentions="mentions" in names, has_clusters="reuse_clusters" in names
+    )
+    tables = [store.con.sql(sql).to_arrow_table() for sql in queries]
     if "link" in kinds:
         tables.append(_links(store))
-    schema = pa.schema(
-        [
-            ("source", pa.string()),
-            ("kind", pa.string()),
-            ("object_id", pa.string()),
-            ("doc_id", pa.string()),
-            ("published_at", pa.timestamp("us")),
-        ]
-    )
-    tables = [t.cast(schema) for t in tables if t.num_rows]
-    return pa.concat_tables(tables) if tables else schema.empty_table()
+    tables = [t.cast(EVENT_SCHEMA) for t in tables if t.num_rows]
+    return pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
 
 
 def write_credits(
@@ -143,9 +166,10 @@ def write_credits(
 
 def _links(store: Store) -> pa.Table:
     rows = store.con.execute(
-        f"""SELECT source, doc_id, published_at, url AS page,
+        """SELECT source, doc_id, published_at, url AS page,
                   unnest(regexp_extract_all(text, ?)) AS link
-           FROM documents d WHERE {_NOT_WIRE_COPY}""",
+           FROM documents d
+           WHERE NOT EXISTS (SELECT 1 FROM credits w WHERE w.whole AND w.doc_id = d.doc_id)""",
         [_URL_PATTERN],
     ).fetchall()
     out: dict[str, list[object]] = {k: [] for k in ("source", "kind", "object_id", "doc_id")}

@@ -46,7 +46,7 @@ from chorus.coord.kernels import (
     role_scores,
     window_from_spreads,
 )
-from chorus.coord.objects import URL_RE, WITHIN_MENTION_SHARE, shared_link
+from chorus.coord.objects import URL_RE, event_queries, shared_link
 from chorus.coord.settings import CoordSettings
 from chorus.reuse.credit import credit_table
 from chorus.store.store import run_row
@@ -111,88 +111,45 @@ def sharing_events(
     kinds: tuple[str, ...],
     credits: DataFrame,
 ) -> DataFrame:
-    """(source, kind, object_id, doc_id, published_at), as
-    :func:`chorus.coord.objects.sharing_events` reads them from a store: nothing from a
-    document that is credited wire copy, no talking point in a credited sentence."""
-    from pyspark.sql import functions as F
-
+    """(source, kind, object_id, doc_id, published_at): the single-machine rules
+    (:func:`chorus.coord.objects.event_queries`, the same SQL) over these frames, each
+    registered as the table the rules name; links found per document partition."""
     spark = documents.sparkSession
-    wire_copy = credits.where("whole").select("doc_id").distinct()
-    documents = documents.join(wire_copy, "doc_id", "left_anti")
-    docs = documents.select("doc_id", "source", "published_at")
-    cluster_kind = spark.createDataFrame(clusters.select(["cluster_id", "kind", "n_sources"]))
-    spans = spark.createDataFrame(passages.select(["cluster_id", "doc_id", "start", "end"]))
-    parts = []
-    if "point" in kinds and mentions is not None:
-        wire = spans.join(cluster_kind.where("kind = 'syndication'"), "cluster_id").select(
-            F.col("doc_id").alias("w_doc"),
-            F.col("start").alias("w_start"),
-            F.col("end").alias("w_end"),
-        )
-        inside = (
-            (F.col("doc_id") == F.col("w_doc"))
-            & (F.col("w_start") < F.col("end"))
-            & (F.col("w_end") > F.col("start"))
-        )
-        credited = credits.where("NOT whole AND form IN ('reported', 'photo')").select(
-            F.col("doc_id").alias("w_doc"),
-            F.col("start").alias("w_start"),
-            F.col("end").alias("w_end"),
-        )
-        kept = mentions.join(F.broadcast(wire), inside, "left_anti").join(
-            credited, inside, "left_anti"
-        )
-        # As on one machine: a claim family is one object (``family_id`` when the mentions
-        # carry it, joined from the points).
-        family = (
-            F.coalesce(F.col("family_id"), F.col("point_id"))
+    frames = {
+        "documents": documents,
+        "credits": credits,
+        "passages": spark.createDataFrame(
+            passages.select(["cluster_id", "doc_id", "start", "end"])
+        ),
+        "reuse_clusters": spark.createDataFrame(
+            clusters.select(["cluster_id", "kind", "n_sources"])
+        ),
+    }
+    if mentions is not None:
+        frames["mentions"] = mentions
+        # A claim family is one object: the points' family ids, when the mentions carry them.
+        frames["points"] = (
+            mentions.select("point_id", "family_id").distinct()
             if "family_id" in mentions.columns
-            else F.col("point_id")
+            else mentions.selectExpr("point_id", "CAST(NULL AS STRING) AS family_id").distinct()
         )
-        parts.append(
-            kept.join(docs, "doc_id").select(
-                "source",
-                F.lit("point").alias("kind"),
-                family.alias("object_id"),
-                "doc_id",
-                "published_at",
-            )
+    for name, frame in frames.items():
+        frame.createOrReplaceTempView(name)
+    parts = [
+        spark.sql(query)
+        for query in event_queries(
+            kinds,
+            has_mentions=mentions is not None,
+            has_clusters=True,
+            quote=lambda name: f"`{name}`",
         )
-    for kind, label in (("reuse", "reuse"), ("boilerplate", "template")):
-        if label not in kinds:
-            continue
-        chosen = cluster_kind.where(F.col("kind") == kind)
-        if kind == "boilerplate":
-            chosen = chosen.where("n_sources >= 2")
-        copies = spans.join(chosen.select("cluster_id"), "cluster_id")
-        if kind == "reuse" and "point" in kinds and mentions is not None:
-            # As on one machine: a passage within one mention is that point's evidence.
-            held = mentions.select(
-                F.col("doc_id").alias("m_doc"),
-                F.col("start").alias("m_start"),
-                F.col("end").alias("m_end"),
-            )
-            overlap = F.least(F.col("end"), F.col("m_end")) - F.greatest(
-                F.col("start"), F.col("m_start")
-            )
-            within = (F.col("doc_id") == F.col("m_doc")) & (
-                overlap >= WITHIN_MENTION_SHARE * (F.col("end") - F.col("start"))
-            )
-            copies = copies.join(held, within, "left_anti")
-        parts.append(
-            copies.join(docs, "doc_id").select(
-                "source",
-                F.lit(label).alias("kind"),
-                F.col("cluster_id").alias("object_id"),
-                "doc_id",
-                "published_at",
-            )
-        )
+    ]
     if "link" in kinds:
+        wire_copy = credits.where("whole").select("doc_id").distinct()
         parts.append(
-            documents.select("source", "doc_id", "published_at", "url", "text").mapInArrow(
-                _links, _EVENT_COLUMNS
-            )
+            documents.join(wire_copy, "doc_id", "left_anti")
+            .select("source", "doc_id", "published_at", "url", "text")
+            .mapInArrow(_links, _EVENT_COLUMNS)
         )
     if not parts:
         return spark.createDataFrame([], _EVENT_COLUMNS)
