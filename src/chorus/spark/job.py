@@ -10,12 +10,10 @@ the coord stage ``source_edges``, ``edge_evidence``, ``sources``, ``communities`
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -26,6 +24,8 @@ from chorus.ingest.mapping import FieldMap
 from chorus.points.settings import PointsSettings
 from chorus.reuse.settings import ReuseSettings
 from chorus.spark.documents import InputFormat
+from chorus.store.store import run_row
+from chorus.store.tables import TABLES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -235,19 +235,13 @@ def _run(
         found.mentions.write.mode("overwrite").parquet(f"{output}/mentions")
         n_points = spark.read.parquet(f"{output}/points").count()
         n_units = found.n_units
+        row = run_row(
+            points or PointsSettings(),
+            stats={"n_texts": n_units, "n_screened": n_units, "engine": "spark"},
+        )
         _write_arrow(
             spark,
-            pa.table(
-                {
-                    "settings": [json.dumps(asdict(points or PointsSettings()))],
-                    "finished_at": pa.array(
-                        [dt.datetime.now(dt.UTC).replace(tzinfo=None)], pa.timestamp("us")
-                    ),
-                    "stats": [
-                        json.dumps({"n_texts": n_units, "n_screened": n_units, "engine": "spark"})
-                    ],
-                }
-            ),
+            pa.Table.from_pylist([row], schema=TABLES["points_runs"].arrow_schema()),
             f"{output}/points_runs",
         )
     n_edges = 0
