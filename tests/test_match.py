@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from chorus.cli import cli
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.match import (
+    NEW_HIT_COLUMNS,
     BM25Index,
     MatchDocument,
     MatchSettings,
@@ -25,12 +26,13 @@ from chorus.match import (
     match_documents,
     read_match_documents,
     read_watchlist,
+    run_watch,
     watch_item_hits,
     watch_source_shares,
     write_matches_jsonl,
 )
 from chorus.match.core import best_items
-from chorus.store import open_store
+from chorus.store import Store, open_store
 
 from .conftest import SEEDS, write_jsonl
 
@@ -241,3 +243,84 @@ def test_store_scan_survives_other_queries(tmp_path: Path) -> None:
             store.con.execute("SELECT count(*) FROM sentences").fetchall()
             seen.append(document.id)
         assert seen == sorted(seen) and len(seen) == 5
+
+
+def _hit_rows(store: Store, name: str) -> list[tuple[object, ...]]:
+    return sorted(
+        store.con.execute(
+            'SELECT item_id, doc_id, rank, score, start, "end", sentence FROM watch_hits '
+            "WHERE watchlist = ?",
+            [name],
+        ).fetchall()
+    )
+
+
+def test_watch_runs_match_only_new_documents(tmp_path: Path) -> None:
+    """A daily run matches only what it has not matched: the seeds in two batches give the
+    hits of one run over all five; a replaced document's old hits leave; other settings
+    match everything again."""
+    rows = SEEDS.read_text(encoding="utf-8").splitlines()
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    write_jsonl(first, rows[:3])
+    write_jsonl(second, rows[3:])
+    with open_store(tmp_path / "all.duckdb") as whole:
+        ingest_paths(whole, [SEEDS], language_detector=NoLanguageDetector())
+        add_watchlist(whole, "mek", WATCHLIST)
+        find_watch_hits(whole, "mek")
+        expected = _hit_rows(whole, "mek")
+    assert expected
+    with open_store(tmp_path / "daily.duckdb") as store:
+        ingest_paths(store, [first], language_detector=NoLanguageDetector())
+        add_watchlist(store, "mek", WATCHLIST)
+        one = run_watch(store, "mek")
+        assert (one.run_no, one.rebuilt, one.n_new_docs) == (1, True, 3)
+        again = run_watch(store, "mek")
+        assert (again.run_no, again.rebuilt, again.n_new_docs, again.n_new_hits) == (2, False, 0, 0)
+        assert again.new_hits.num_rows == 0
+        ingest_paths(store, [second], language_detector=NoLanguageDetector())
+        three = run_watch(store, "mek")
+        assert (three.run_no, three.rebuilt, three.n_new_docs) == (3, False, 2)
+        assert _hit_rows(store, "mek") == expected
+        # This run's hits, with each document's source and date.
+        assert three.new_hits.column_names == list(NEW_HIT_COLUMNS)
+        new_docs = {json.loads(r)["id"] for r in rows[3:]}
+        assert set(three.new_hits.column("doc_id").to_pylist()) <= new_docs
+        assert three.n_new_hits == three.new_hits.num_rows
+        # A document replaced with other text is matched again; its old hits leave.
+        hit_doc = expected[0][1]
+        record = next(json.loads(r) for r in rows if json.loads(r)["id"] == hit_doc)
+        replaced = tmp_path / "replaced.jsonl"
+        write_jsonl(replaced, [json.dumps({**record, "text": "Weather: mild and dry all week."})])
+        ingest_paths(store, [replaced], replace=True, language_detector=NoLanguageDetector())
+        four = run_watch(store, "mek")
+        assert (four.n_new_docs, four.n_new_hits) == (1, 0)
+        assert _hit_rows(store, "mek") == [r for r in expected if r[1] != hit_doc]
+        # Other settings: every document again.
+        five = run_watch(store, "mek", settings=MatchSettings(top_k=1))
+        assert five.rebuilt and five.n_new_docs == 5
+
+
+def test_cli_watch_run_exit_status_and_jsonl(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "w.duckdb")
+    watchlist = tmp_path / "w.txt"
+    watchlist.write_text("\n".join(i.text for i in WATCHLIST) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["ingest", "--db", db, str(SEEDS), "-q"]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["watch", "add", "--db", db, str(watchlist), "--name", "m"]).exit_code
+        == 0
+    )
+    found = runner.invoke(cli, ["watch", "run", "--db", db, "m", "--jsonl", "-q"])
+    assert found.exit_code == 0, found.output
+    lines = [json.loads(line) for line in found.stdout.splitlines()]
+    assert lines and all(
+        {"item_id", "doc_id", "source", "score", "sentence", "start", "end"} <= set(r)
+        for r in lines
+    )
+    assert "run 1" in found.stderr
+    nothing = runner.invoke(cli, ["watch", "run", "--db", db, "m", "--jsonl", "-q"])
+    assert nothing.exit_code == 1 and nothing.stdout == ""
+    unknown = runner.invoke(cli, ["watch", "run", "--db", db, "nope", "-q"])
+    assert unknown.exit_code == 2 and "no watchlist named" in unknown.output
+    bad = runner.invoke(cli, ["watch", "run", "--db", db, "m", "--top-k", "0"])
+    assert bad.exit_code == 2 and "Invalid value" in bad.output

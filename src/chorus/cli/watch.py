@@ -1,7 +1,10 @@
-"""Matching text against talking points and watchlists: match, watch add, watch hits."""
+"""Matching text against talking points and watchlists: match, watch add, watch hits,
+watch run."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -12,11 +15,13 @@ from chorus.cli.base import (
     db_option,
     handle_errors,
     make_settings,
+    plural,
     progress_bars,
     quiet_option,
     setting_option,
     snippet,
 )
+from chorus.errors import ChorusError
 from chorus.match import (
     DEFAULT_HIT_SCORE,
     DocumentMatches,
@@ -26,6 +31,7 @@ from chorus.match import (
     find_watch_hits,
     read_match_documents,
     read_watchlist,
+    run_watch,
     scan_store_documents,
     watch_item_hits,
     watch_source_shares,
@@ -193,3 +199,69 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
                 f"  {row['share']:>6.1%}  {row['n_docs_pushing']:>5} of {row['n_docs']:<5} "
                 f"{row['n_items']:>3} items  {row['source']}"
             )
+
+
+@watch.command(name="run")
+@db_option
+@click.argument("name")
+@click.option(
+    "--min-score",
+    type=float,
+    default=DEFAULT_HIT_SCORE,
+    show_default=True,
+    help="A document pushes a talking point when it scores at least this.",
+)
+@setting_option(MatchSettings, "top_k", help="At most this many items per document.")
+@click.option("--rebuild", is_flag=True, help="Match every document again, not only new ones.")
+@click.option(
+    "--jsonl", is_flag=True, help="Print the new hits as JSON Lines on stdout (for a pipe)."
+)
+@quiet_option
+def watch_run(
+    db: Path, name: str, min_score: float, top_k: int, rebuild: bool, jsonl: bool, quiet: bool
+) -> None:
+    """Match the documents the stored watchlist NAME has not matched yet (new ones, and ones
+    replaced since) and add their hits; print the new hits. For a daily job: exit status 0
+    when there are new hits, 1 when there are none, 2 on an error.
+
+    \b
+    Examples:
+      chorus watch run campaign-2020
+      chorus watch run campaign-2020 --jsonl -q >> alerts.jsonl || echo "nothing new"
+    """
+    try:
+        settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+        with open_store(db) as store:
+            run = run_watch(
+                store, name, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
+            )
+    except click.UsageError:
+        raise
+    except ChorusError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    scope = "every document" if run.rebuilt else "documents not matched before"
+    click.echo(
+        f"watch '{name}' run {run.run_no}: {plural(run.n_new_docs, 'document', 'documents')} "
+        f"matched ({scope}; {run.n_docs:,} stored), "
+        f"{plural(run.n_new_hits, 'new hit', 'new hits')} in {run.seconds:.1f}s",
+        err=jsonl,
+    )
+    for hit in run.new_hits.to_pylist():
+        if jsonl:
+            published = hit["published_at"]
+            record = {
+                **hit,
+                "watchlist": name,
+                "run_no": run.run_no,
+                "published_at": published.isoformat() if published else None,
+                "score": round(float(hit["score"]), 4),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            day = hit["published_at"].date() if hit["published_at"] else "undated"
+            click.echo(
+                f"  {hit['score']:.3f}  {day}  {hit['source']}  {hit['doc_id']}  "
+                f"[{hit['item_id']}] {snippet(hit['sentence'])}"
+            )
+    sys.exit(0 if run.n_new_hits else 1)

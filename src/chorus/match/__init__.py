@@ -12,11 +12,14 @@ from chorus.match.stage import (
 )
 from chorus.match.watch import (
     DEFAULT_HIT_SCORE,
+    NEW_HIT_COLUMNS,
     UnknownWatchlistError,
     WatchHitsSummary,
+    WatchRunSummary,
     add_watchlist,
     find_watch_hits,
     read_stored_watchlist,
+    run_watch,
     watch_item_hits,
     watch_source_shares,
     watchlist_names,
@@ -31,6 +34,7 @@ from chorus.match.watchlist import (
 
 __all__ = [
     "DEFAULT_HIT_SCORE",
+    "NEW_HIT_COLUMNS",
     "BM25Index",
     "DocumentMatches",
     "Match",
@@ -40,6 +44,7 @@ __all__ = [
     "UnknownWatchlistError",
     "WatchHitsSummary",
     "WatchItem",
+    "WatchRunSummary",
     "WatchlistError",
     "add_watchlist",
     "find_watch_hits",
@@ -47,6 +52,7 @@ __all__ = [
     "read_match_documents",
     "read_stored_watchlist",
     "read_watchlist",
+    "run_watch",
     "scan_store_documents",
     "watch_item_hits",
     "watch_source_shares",

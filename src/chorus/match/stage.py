@@ -163,15 +163,26 @@ def match_documents(
     return list(matcher.match(documents))
 
 
-def scan_store_documents(store: Store, *, batch_size: int = 2000) -> Iterator[MatchDocument]:
-    """The store's documents, in ``doc_id`` order, streamed for matching the corpus. It reads
-    through its own cursor, so the store can serve other queries (the embedding cache)
-    while the scan is under way."""
+def scan_store_documents(
+    store: Store, *, unmatched_by: str | None = None, batch_size: int = 2000
+) -> Iterator[MatchDocument]:
+    """The store's documents, in ``doc_id`` order, streamed for matching the corpus; with
+    ``unmatched_by``, only those that watchlist has not matched with their present text. It
+    reads through its own cursor, so the store can serve other queries (the embedding
+    cache) while the scan is under way."""
     cursor = store.con.cursor()
+    where = (
+        """WHERE NOT EXISTS (
+               SELECT 1 FROM _watch_matched m
+               WHERE m.watchlist = $name AND m.doc_id = d.doc_id AND m.text_hash = d.text_hash)"""
+        if unmatched_by is not None
+        else ""
+    )
     try:
-        reader = cursor.sql("SELECT doc_id, text FROM documents ORDER BY doc_id").to_arrow_reader(
-            batch_size
-        )
+        reader = cursor.sql(
+            f"SELECT doc_id, text FROM documents d {where} ORDER BY doc_id",
+            params={"name": unmatched_by} if unmatched_by is not None else None,
+        ).to_arrow_reader(batch_size)
         for batch in reader:
             ids = batch.column(0).to_pylist()
             texts = batch.column(1).to_pylist()

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import pyarrow as pa
 
@@ -59,7 +59,7 @@ def add_watchlist(store: Store, name: str, items: Sequence[WatchItem]) -> int:
         }
     )
     with store.transaction() as con:
-        for stale in ("watchlists", "watch_hits", "watch_runs"):
+        for stale in ("watchlists", "watch_hits", "watch_runs", "_watch_matched"):
             con.execute(f"DELETE FROM {stale} WHERE watchlist = ?", [name])
         store.insert_arrow("watchlists", table)
     return len(items)
@@ -81,36 +81,144 @@ def read_stored_watchlist(store: Store, name: str) -> list[WatchItem]:
     return [WatchItem(i, t, json.loads(m) if m else {}) for i, t, m in rows]
 
 
-def find_watch_hits(
+@dataclass(frozen=True)
+class WatchRunSummary:
+    """What :func:`run_watch` did: ``rebuilt`` when it matched every document (the first
+    run, other settings than the last run, or asked to); ``new_hits`` holds this run's hits
+    with each document's source and date (:data:`NEW_HIT_COLUMNS`)."""
+
+    watchlist: str
+    run_no: int
+    rebuilt: bool
+    n_items: int
+    n_docs: int
+    n_new_docs: int
+    n_new_hits: int
+    new_hits: pa.Table
+    seconds: float
+
+
+NEW_HIT_COLUMNS = (
+    "item_id",
+    "item_text",
+    "doc_id",
+    "source",
+    "published_at",
+    "score",
+    "start",
+    "end",
+    "sentence",
+)
+
+
+def run_watch(
     store: Store,
     name: str,
     *,
     settings: MatchSettings | None = None,
+    rebuild: bool = False,
     progress: ProgressFactory = no_progress,
-) -> WatchHitsSummary:
-    """Match every stored document against the watchlist ``name`` and rebuild its hits:
-    each document's talking points scoring at least ``settings.min_score`` (default
-    ``DEFAULT_HIT_SCORE``), at most ``settings.top_k`` of them."""
+) -> WatchRunSummary:
+    """Match the documents the watchlist ``name`` has not matched yet (new ones, and ones
+    replaced since with other text) and append their hits: each document's talking points
+    scoring at least ``settings.min_score`` (default ``DEFAULT_HIT_SCORE``), at most
+    ``settings.top_k``. Every document is matched again when ``rebuild`` is set, on the
+    list's first run, and when the settings differ from its last run's (hits found under
+    other settings are not comparable). The run lands whole or not at all."""
     started = time.perf_counter()
     settings = settings or MatchSettings()
     if settings.min_score is None:
         settings = replace(settings, min_score=DEFAULT_HIT_SCORE)
     items = read_stored_watchlist(store, name)
+    last = store.con.execute(
+        "SELECT run_no, settings FROM watch_runs WHERE watchlist = ? "
+        "ORDER BY run_no DESC, finished_at DESC LIMIT 1",
+        [name],
+    ).fetchall()
+    same_settings = bool(last) and json.loads(last[0][1]) == asdict(settings)
+    rebuilt = rebuild or not same_settings
+    run_no = (int(last[0][0]) + 1) if last else 1
+    todo = store.con.execute(
+        """SELECT count(*) FROM documents d
+           WHERE ? OR NOT EXISTS (
+               SELECT 1 FROM _watch_matched m
+               WHERE m.watchlist = ? AND m.doc_id = d.doc_id AND m.text_hash = d.text_hash)""",
+        [rebuilt, name],
+    ).fetchall()[0][0]
     matcher = Matcher(items, settings=settings, store=store, progress=progress)
-    n_docs = int(store.count("documents"))
-    bar = progress(desc=f"watch: match '{name}'", total=n_docs, unit="doc")
+    bar = progress(desc=f"watch: match '{name}'", total=int(todo), unit="doc")
     rows: list[tuple[object, ...]] = []
-    matched = 0
+    matched: list[str] = []
     try:
-        for result in matcher.match(scan_store_documents(store)):
+        documents = scan_store_documents(store, unmatched_by=None if rebuilt else name)
+        for result in matcher.match(documents):
             bar.update(1)
-            matched += bool(result.matches)
+            matched.append(result.id)
             for rank, m in enumerate(result.matches, start=1):
-                rows.append((name, m.id, result.id, rank, m.score, m.start, m.end, m.sentence))
+                rows.append(
+                    (name, m.id, result.id, rank, m.score, m.start, m.end, m.sentence, run_no)
+                )
     finally:
         bar.close()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 8
-    table = pa.table(
+    hits = _hit_table(rows)
+    doc_ids = pa.table({"doc_id": pa.array(matched, pa.string())})
+    with store.transaction() as con:
+        con.register("_watch_docs", doc_ids)
+        try:
+            if rebuilt:
+                con.execute("DELETE FROM watch_hits WHERE watchlist = ?", [name])
+                con.execute("DELETE FROM _watch_matched WHERE watchlist = ?", [name])
+            else:  # a replaced document's old hits leave with its old text
+                for table in ("watch_hits", "_watch_matched"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE watchlist = ? "
+                        "AND doc_id IN (SELECT doc_id FROM _watch_docs)",
+                        [name],
+                    )
+            store.insert_arrow("watch_hits", hits)
+            con.execute(
+                """INSERT INTO _watch_matched
+                   SELECT ?, d.doc_id, d.text_hash, ? FROM documents d
+                   JOIN _watch_docs w ON w.doc_id = d.doc_id""",
+                [name, run_no],
+            )
+            n_docs = int(store.count("documents"))
+            store.record_run(
+                "watch_runs",
+                settings,
+                watchlist=name,
+                n_docs=n_docs,
+                run_no=run_no,
+                n_new_docs=len(matched),
+                n_new_hits=hits.num_rows,
+            )
+        finally:
+            con.unregister("_watch_docs")
+    new_hits = store.con.sql(
+        """SELECT h.item_id, w.text AS item_text, h.doc_id, d.source, d.published_at, h.score,
+                  h.start, h."end", h.sentence
+           FROM watch_hits h JOIN watchlists w USING (watchlist, item_id)
+           JOIN documents d USING (doc_id)
+           WHERE h.watchlist = ? AND h.run_no = ?
+           ORDER BY d.published_at NULLS LAST, h.doc_id, h.rank""",
+        params=[name, run_no],
+    ).to_arrow_table()
+    return WatchRunSummary(
+        watchlist=name,
+        run_no=run_no,
+        rebuilt=rebuilt,
+        n_items=len(items),
+        n_docs=n_docs,
+        n_new_docs=len(matched),
+        n_new_hits=hits.num_rows,
+        new_hits=new_hits,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _hit_table(rows: list[tuple[object, ...]]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    return pa.table(
         {
             "watchlist": pa.array(columns[0], pa.string()),
             "item_id": pa.array(columns[1], pa.string()),
@@ -120,20 +228,34 @@ def find_watch_hits(
             "start": pa.array(columns[5], pa.int32()),
             "end": pa.array(columns[6], pa.int32()),
             "sentence": pa.array(columns[7], pa.string()),
+            "run_no": pa.array(columns[8], pa.int32()),
         }
     )
-    with store.transaction() as con:
-        con.execute("DELETE FROM watch_hits WHERE watchlist = ?", [name])
-        con.execute("DELETE FROM watch_runs WHERE watchlist = ?", [name])
-        store.insert_arrow("watch_hits", table)
-        store.record_run("watch_runs", settings, watchlist=name, n_docs=n_docs)
+
+
+def find_watch_hits(
+    store: Store,
+    name: str,
+    *,
+    settings: MatchSettings | None = None,
+    progress: ProgressFactory = no_progress,
+) -> WatchHitsSummary:
+    """Match every stored document against the watchlist ``name`` and rebuild its hits
+    (:func:`run_watch` with ``rebuild``): each document's talking points scoring at least
+    ``settings.min_score`` (default ``DEFAULT_HIT_SCORE``), at most ``settings.top_k``."""
+    run = run_watch(store, name, settings=settings, rebuild=True, progress=progress)
+    matched, n_items_hit = store.con.execute(
+        "SELECT count(DISTINCT doc_id), count(DISTINCT item_id) FROM watch_hits "
+        "WHERE watchlist = ?",
+        [name],
+    ).fetchall()[0]
     return WatchHitsSummary(
         watchlist=name,
-        n_items=len(items),
-        n_docs_matched=matched,
-        n_hits=table.num_rows,
-        n_items_hit=len(set(columns[1])),
-        seconds=time.perf_counter() - started,
+        n_items=run.n_items,
+        n_docs_matched=int(matched),
+        n_hits=run.n_new_hits,
+        n_items_hit=int(n_items_hit),
+        seconds=run.seconds,
     )
 
 

@@ -455,6 +455,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX point_pages_point_id ON _point_pages (point_id)",
         ),
     ),
+    Migration(
+        version=13,
+        description="watchlist runs that match only documents not matched before",
+        statements=(
+            # chorus.match.watch: the documents each watchlist has matched, with the text
+            # they had (a document replaced since is matched again), and the run that did.
+            """
+            CREATE TABLE _watch_matched (
+                watchlist VARCHAR NOT NULL,
+                doc_id VARCHAR NOT NULL,
+                text_hash VARCHAR NOT NULL,
+                run_no INTEGER NOT NULL
+            )
+            """,
+            # Which run found a hit (earlier hits: run 1), and what each run added.
+            "ALTER TABLE watch_hits ADD COLUMN run_no INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE watch_runs ADD COLUMN run_no INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE watch_runs ADD COLUMN n_new_docs INTEGER",
+            "ALTER TABLE watch_runs ADD COLUMN n_new_hits INTEGER",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -289,13 +289,23 @@ _DECLARED = {
         score FLOAT NOT NULL,
         start INTEGER NOT NULL,
         "end" INTEGER NOT NULL,
-        sentence VARCHAR NOT NULL
+        sentence VARCHAR NOT NULL,
+        run_no INTEGER NOT NULL
     """,
     "watch_runs": """
         watchlist VARCHAR NOT NULL,
         settings JSON,
         finished_at TIMESTAMP,
-        n_docs INTEGER
+        n_docs INTEGER,
+        run_no INTEGER NOT NULL,
+        n_new_docs INTEGER,
+        n_new_hits INTEGER
+    """,
+    "_watch_matched": """
+        watchlist VARCHAR NOT NULL,
+        doc_id VARCHAR NOT NULL,
+        text_hash VARCHAR NOT NULL,
+        run_no INTEGER NOT NULL
     """,
     # Coordination: the source network, its evidence, roles and communities.
     "source_edges": """
