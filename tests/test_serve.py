@@ -147,3 +147,63 @@ def test_every_api_response_is_described_and_is_the_view_itself(
     assert pairs[-2][1]["watchlists"][0]["items"]  # a matched list, items and all
     for route, view in pairs:
         assert client.get(route).json() == json.loads(json.dumps(view)), route
+
+
+def test_the_app_reads_a_snapshot_and_moves_to_each_published_update(
+    analysed_seeds: Path, tmp_path: Path
+) -> None:
+    """`chorus serve` leaves the store free for ingest and analyze: it reads a copy, and
+    moves to the copy a finished update publishes; it never reads a half-made update."""
+    import shutil
+    import time
+
+    from chorus.errors import ChorusError
+    from chorus.match import WatchItem, add_watchlist
+    from chorus.store import open_store
+    from chorus.store.snapshots import latest_snapshot, publish, snapshot_dir
+
+    db = tmp_path / "daily.duckdb"
+    shutil.copyfile(analysed_seeds, db)
+    app = create_app(db, follow_updates=True, poll_seconds=3600)
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    try:
+        assert latest_snapshot(db) is not None
+        assert client.get("/api/watchlists").json()["watchlists"] == []
+        # The store itself is free: a writer opens it while the app runs.
+        with open_store(db) as store:
+            add_watchlist(store, "daily", [WatchItem("a", "The regime executed prisoners.")])
+            # Not published yet: the app still reads the last whole state.
+            assert not app.state.served.refresh()
+        assert client.get("/api/watchlists").json()["watchlists"] == []
+        snapshot = publish(db)  # this process serves the store, so the update is published
+        assert snapshot is not None and snapshot.number == 2
+        assert app.state.served.refresh()
+        names = [w["name"] for w in client.get("/api/watchlists").json()["watchlists"]]
+        assert names == ["daily"]
+        # A command that updates the store publishes for the app by itself, and the app's
+        # own thread moves to it.
+        watchlist = tmp_path / "w.txt"
+        watchlist.write_text("The regime executed prisoners.\n", encoding="utf-8")
+        out = CliRunner().invoke(
+            cli, ["watch", "add", "--db", str(db), str(watchlist), "--name", "second"]
+        )
+        assert out.exit_code == 0 and "snapshot 3" in out.stderr, out.output
+    finally:
+        app.state.served.close()
+    # Closed: its marker and its snapshots are gone.
+    assert not any(snapshot_dir(db).iterdir())
+    # A store a writer holds, with no snapshot yet, cannot be served; with one, it can.
+    with open_store(db), pytest.raises(ChorusError, match="being written by another process"):
+        create_app(db, follow_updates=True)
+    publish(db, force=True)
+    with open_store(db):
+        app = create_app(db, follow_updates=True, poll_seconds=0.1)
+        try:
+            first = app.state.served.current().number
+            publish(db)
+            deadline = time.monotonic() + 20
+            while app.state.served.current().number == first and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert app.state.served.current().number == first + 1
+        finally:
+            app.state.served.close()

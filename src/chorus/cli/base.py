@@ -4,11 +4,12 @@ dataclasses so that a default lives in one place."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +22,8 @@ from chorus.errors import BatchRefusedError, ChorusError
 from chorus.points import PointsSettings
 from chorus.progress import ProgressBar, ProgressFactory, no_progress
 from chorus.reuse import ReuseSettings
-from chorus.store import DEFAULT_STORE_PATH, STORE_ENV_VAR
+from chorus.store import DEFAULT_STORE_PATH, STORE_ENV_VAR, Store, open_store
+from chorus.store.snapshots import publish
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,3 +199,17 @@ def reuse_settings(min_words: int, edit_tolerance: float, max_copies: int) -> Re
 
 def plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
+
+
+@contextlib.contextmanager
+def updating(db: Path) -> Iterator[Store]:
+    """The store opened for a command that updates its results; once it is closed, a
+    running ``chorus serve`` gets a snapshot of it (:func:`chorus.store.snapshots.publish`)
+    and moves to it."""
+    with open_store(db) as store:
+        yield store
+    snapshot = publish(db)
+    if snapshot is not None:
+        click.echo(
+            f"the app serving {db} moves to this update (snapshot {snapshot.number})", err=True
+        )

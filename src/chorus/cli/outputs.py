@@ -20,6 +20,7 @@ from chorus.cli.base import (
     reuse_options,
     reuse_settings,
     threshold_option,
+    updating,
     window_option,
 )
 from chorus.cli.corpus import print_ingest, print_stats
@@ -188,7 +189,7 @@ def load(db: Path, folder: Path) -> None:
     """
     from chorus.store.load import load_tables
 
-    with open_store(db) as store:
+    with updating(db) as store:
         s = load_tables(store, folder)
     click.echo(
         f"loaded {s.n_documents:,} documents, {s.n_sentences:,} sentences, "
@@ -219,7 +220,8 @@ def serve(db: Path, host: str, port: int, allow_remote: bool, hostnames: tuple[s
     """Browse the store in a web app: the report's views over the live store, search
     (words, or talking points like a sentence), filters by source and date, and a JSON
     API (OpenAPI description at /openapi.json). Read-only; binds 127.0.0.1 unless told
-    otherwise.
+    otherwise. The app reads a copy of the store (STORE.served/), so ingest and analyze
+    work while it runs; it shows their results once they have finished.
 
     \b
     Examples:
@@ -239,8 +241,14 @@ def serve(db: Path, host: str, port: int, allow_remote: bool, hostnames: tuple[s
             f"warning: serving on {host}:{port}: anyone who can reach it can read the store",
             err=True,
         )
-    # Open the store before saying anything: a store another process writes fails here.
-    app = create_app(db, allowed_hosts=allowed_hosts_for(host, hostnames), warm_similar=True)
+    # Open the store before saying anything: a store another process is writing, with no
+    # snapshot to serve yet, fails here.
+    app = create_app(
+        db,
+        allowed_hosts=allowed_hosts_for(host, hostnames),
+        warm_similar=True,
+        follow_updates=True,
+    )
     click.echo(f"chorus: serving {db} on http://{host}:{port} (Ctrl-C to stop)")
     run_app(app, host=host, port=port)
 

@@ -24,13 +24,14 @@ from chorus.cli.base import (
     setting_option,
     snippet,
     threshold_option,
+    updating,
     window_option,
 )
 from chorus.coord import CoordSettings, CoordSummary, find_coordination
 from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
 from chorus.reuse import ReuseSummary, find_reuse
-from chorus.store import Store, open_store
+from chorus.store import Store
 from chorus.views import summaries
 
 
@@ -68,7 +69,7 @@ def reuse(
       chorus export passages -o passages.parquet
     """
     settings = reuse_settings(min_words, edit_tolerance, max_copies)
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = find_reuse(store, settings=settings, progress=progress_bars(quiet))
         print_reuse(summary, store, top=top)
 
@@ -149,7 +150,7 @@ def phrases(
         min_sources=min_sources,
         max_doc_share=max_doc_share,
     )
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = find_phrases(store, settings=settings, progress=progress_bars(quiet))
         print_phrases(summary, store, top=top)
 
@@ -208,7 +209,7 @@ def points(
         threshold=threshold,
         device=device,
     )
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = find_points(store, settings=settings, progress=progress_bars(quiet))
         print_points(summary, store, top=top)
 
@@ -288,7 +289,7 @@ def coord(
         permutations=permutations,
         fdr=fdr,
     )
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = find_coordination(store, settings=settings, progress=progress_bars(quiet))
         print_coord(summary, store, top=top)
 
@@ -331,7 +332,7 @@ def analyze_cmd(
     coord_settings = make_settings(
         CoordSettings, window_hours=window_hours, min_objects=min_objects, fdr=fdr
     )
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = analyze(
             store,
             reuse=settings,

@@ -20,6 +20,7 @@ from chorus.cli.base import (
     quiet_option,
     setting_option,
     snippet,
+    updating,
 )
 from chorus.errors import ChorusError
 from chorus.match import (
@@ -147,7 +148,7 @@ def watch_add(db: Path, path: Path, name: str) -> None:
       chorus watch add known_lines.txt --name campaign-2020
     """
     items = read_watchlist(path)
-    with open_store(db) as store:
+    with updating(db) as store:
         n = add_watchlist(store, name, items)
     click.echo(f"watch: stored {n:,} talking points as '{name}'; run 'chorus watch hits {name}'")
 
@@ -176,7 +177,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
       chorus watch hits campaign-2020 --min-score 0.9
     """
     settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
-    with open_store(db) as store:
+    with updating(db) as store:
         summary = find_watch_hits(store, name, settings=settings, progress=progress_bars(quiet))
         click.echo(
             f"watch '{name}': {summary.n_items_hit:,} of {summary.n_items:,} talking points "
@@ -231,7 +232,7 @@ def watch_run(
     """
     try:
         settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
-        with open_store(db) as store:
+        with updating(db) as store:
             run = run_watch(
                 store, name, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
             )

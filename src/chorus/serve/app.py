@@ -1,7 +1,9 @@
 """The web app: the report's views over the live store, plus search, filters and a JSON API
 (OpenAPI at ``/openapi.json``).
 
-The store is opened read-only; each worker thread reads through its own cursor. Pages are the
+The store is opened read-only (``chorus serve``: a snapshot of it, replaced by the newest
+once a command that updated the store publishes one); each worker thread reads through its
+own cursor. Pages are the
 report's own script, served from this app only: the Content-Security-Policy allows no other
 script, style or connection, and no page loads anything from elsewhere (FastAPI's interactive
 docs, which load from a CDN, are off).
@@ -20,8 +22,8 @@ from chorus import __version__, views
 from chorus.embed.models import Embedder
 from chorus.points.pages import POINT_SORTS
 from chorus.report.html import app_script, page_shell, static_text
-from chorus.serve.similar import SimilarPoints
-from chorus.store import Store, open_store
+from chorus.serve.generations import ServedStore
+from chorus.store import Store
 from chorus.views.records import (
     DocumentDetail,
     EdgeDetail,
@@ -74,8 +76,13 @@ def create_app(
     similar_embedder: Embedder | None = None,
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES,
     warm_similar: bool = False,
+    follow_updates: bool = False,
+    poll_seconds: float = 2.0,
 ) -> Any:
-    """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime).
+    """A FastAPI app over the store at ``db`` (opened read-only for the app's lifetime; with
+    ``follow_updates``, a snapshot of it, so other commands can update the store while the
+    app runs, and the app moves to the newest snapshot they publish: see
+    :mod:`chorus.store.snapshots`).
 
     ``allowed_hosts``: the host names a request's ``Host`` header may carry (``None``: any).
     A page on another site cannot reach a loopback app through DNS rebinding: its requests
@@ -86,30 +93,21 @@ def create_app(
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
     allowed = None if allowed_hosts is None else {host_name(h) for h in allowed_hosts}
-    store = open_store(db, read_only=True)
-    local = threading.local()
+    served = ServedStore(
+        db, embedder=similar_embedder, follow=follow_updates, poll_seconds=poll_seconds
+    )
+    if warm_similar:
+        threading.Thread(
+            target=served.current().similar.warm, name="similar-index", daemon=True
+        ).start()
 
     def reader() -> Store:
-        # DuckDB connections are not shared across threads: one cursor per worker thread.
-        current = getattr(local, "store", None)
-        if current is None:
-            current = local.store = store.cursor()
-        return current
-
-    similar = SimilarPoints(store, embedder=similar_embedder)
-    if warm_similar:
-        threading.Thread(target=similar.warm, name="similar-index", daemon=True).start()
-    # The store is read-only while the app runs, so the views without parameters (the
-    # overview, the laid-out network...) are computed once.
-    cached: dict[tuple[str, int], Any] = {}
-    cache_lock = threading.Lock()
+        return served.current().reader()
 
     def once(name: str, arg: int, make: Callable[[], T]) -> T:
-        with cache_lock:
-            if (name, arg) not in cached:
-                cached[(name, arg)] = make()
-            value: T = cached[(name, arg)]
-            return value
+        # A generation does not change under the app, so the views without parameters
+        # (the overview, the laid-out network...) are computed once per generation.
+        return served.current().once(name, arg, make)
 
     app = FastAPI(
         title="chorus",
@@ -130,7 +128,12 @@ def create_app(
                 status_code=400,
             )
         else:
-            response = await call_next(request)
+            # One generation of the store from the request's start to its end.
+            token = served.begin_request()
+            try:
+                response = await call_next(request)
+            finally:
+                served.end_request(token)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -141,7 +144,7 @@ def create_app(
         head='<link rel="stylesheet" href="/static/app.css">',
         body_attrs='data-mode="serve" data-api="/api"',
         tail='<script src="/static/app.js"></script>',
-        subtitle=f"live · {store.path.name} · chorus {__version__}",
+        subtitle=f"live · {served.name} · chorus {__version__}",
     )
     script, style = app_script(), static_text("app.css")
 
@@ -272,6 +275,7 @@ def create_app(
     ) -> SimilarPage:
         """Talking points whose label is like the sentence ``q``, each with a few of its
         sentences."""
+        similar = served.current().similar
         score = {hit.point_id: hit.score for hit in similar.search(q, limit=limit)}
         rows = (
             reader()
@@ -298,7 +302,7 @@ def create_app(
         ]
         return {"query": q, "items": items}
 
-    app.state.store = store
+    app.state.served = served
     return app
 
 
@@ -315,10 +319,15 @@ def run_app(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve an app from :func:`create_app` until interrupted."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        app.state.served.close()
 
 
 def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the store until interrupted."""
-    app = create_app(db, allowed_hosts=allowed_hosts_for(host), warm_similar=True)
+    app = create_app(
+        db, allowed_hosts=allowed_hosts_for(host), warm_similar=True, follow_updates=True
+    )
     run_app(app, host=host, port=port)
