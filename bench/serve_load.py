@@ -215,8 +215,11 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
+        launched = time.monotonic()
         try:
-            deadline = time.monotonic() + 60
+            # The app copies the store at start (it serves the copy, leaving the store free
+            # for updates): seconds for a store of gigabytes.
+            deadline = launched + 300
             while True:
                 try:
                     _get(base + "/api/overview")
@@ -225,6 +228,10 @@ def main() -> None:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
+            print(
+                "app answers (after copying the store to serve it): "
+                f"{time.monotonic() - launched:.1f} s after launch"
+            )
             # The server starts building it at launch; this waits for the rest.
             first_similar = _get(base + "/api/similar?q=warm", timeout=600)
             print(
