@@ -147,6 +147,7 @@ def test_internal_tables_are_hidden(store: Store) -> None:
         "phrase_occurrences",
         "phrases",
         "phrases_runs",
+        "point_lineage",
         "points",
         "points_runs",
         "rejects",

@@ -45,13 +45,16 @@ def analyze(
     points: PointsSettings | None = None,
     phrases: PhrasesSettings | None = None,
     coord: CoordSettings | None = None,
+    rebuild: bool = False,
     progress: ProgressFactory = no_progress,
 ) -> AnalysisSummary:
-    """Bring every stage's tables up to date with the stored documents."""
+    """Bring every stage's tables up to date with the stored documents. Talking points that
+    continue earlier ones keep their ids; ``rebuild`` gives every point the id its content
+    gives it, as in a new store."""
     added = segment_store(store)
     search_summary = build_search_index(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
-    points_summary = find_points(store, settings=points, progress=progress)
+    points_summary = find_points(store, settings=points, rebuild=rebuild, progress=progress)
     labels_summary = build_label_index(store, progress=progress)
     phrases_summary = find_phrases(store, settings=phrases, progress=progress)
     coord_summary = find_coordination(store, settings=coord, progress=progress)

@@ -163,6 +163,14 @@ fdr_option = setting_option(
 )
 
 
+rebuild_option = click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Give every talking point the id its content gives it, as in a new store (by "
+    "default a point that continues one from before keeps its id).",
+)
+
+
 def reuse_options(func: F) -> F:
     for option in reversed(
         [

@@ -199,6 +199,7 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
       documents, sentences, rejects, batches       what was ingested
       passages, reuse_clusters, reuse_runs         copied passages
       points, mentions, points_runs                talking points
+      point_lineage                                ids no point keeps (merged, split, gone)
       phrases, phrase_occurrences, phrases_runs    shared phrases
       source_edges, edge_evidence, sources,        the coordination network
       communities, credits, coord_runs

@@ -19,6 +19,7 @@ from chorus.cli.base import (
     plural,
     progress_bars,
     quiet_option,
+    rebuild_option,
     reuse_options,
     reuse_settings,
     setting_option,
@@ -173,6 +174,7 @@ def phrases(
 )
 @threshold_option
 @device_option
+@rebuild_option
 @click.option("--top", default=10, show_default=True, help="Points to list.")
 @quiet_option
 @handle_errors
@@ -184,14 +186,17 @@ def points(
     span: str,
     threshold: float,
     device: str,
+    rebuild: bool,
     top: int,
     quiet: bool,
 ) -> None:
     """Group sentences that make the same claim, in the same or other words, into talking
     points that recur across documents.
 
-    Replaces the 'points' and 'mentions' tables. Run 'chorus reuse' first so boilerplate is
-    skipped. Embeddings are cached in the store: a second run embeds nothing new.
+    Replaces the 'points' and 'mentions' tables; a point that continues one from before keeps
+    its id, and 'point_lineage' records the ids no point keeps (merged, split, gone). Run
+    'chorus reuse' first so boilerplate is skipped. Embeddings are cached in the store: a
+    second run embeds nothing new.
 
     \b
     Examples:
@@ -210,7 +215,9 @@ def points(
         device=device,
     )
     with updating(db) as store:
-        summary = find_points(store, settings=settings, progress=progress_bars(quiet))
+        summary = find_points(
+            store, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
+        )
         print_points(summary, store, top=top)
 
 
@@ -303,6 +310,7 @@ def coord(
 @window_option
 @min_objects_option
 @fdr_option
+@rebuild_option
 @quiet_option
 @handle_errors
 def analyze_cmd(
@@ -316,6 +324,7 @@ def analyze_cmd(
     window_hours: float | None,
     min_objects: int,
     fdr: float,
+    rebuild: bool,
     quiet: bool,
 ) -> None:
     """Run every analysis stage over the store, in order (segment and its word index, reuse,
@@ -338,6 +347,7 @@ def analyze_cmd(
             reuse=settings,
             points=points_settings,
             coord=coord_settings,
+            rebuild=rebuild,
             progress=progress_bars(quiet),
         )
         click.echo(

@@ -24,12 +24,13 @@ from chorus.embed.models import load_embedder
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases
+from chorus.points.lineage import LineageRow, carry_ids
 from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
 from chorus.points.text import claim_unit, name_sample, shared_names, unit_digest
 from chorus.progress import ProgressFactory, no_progress
-from chorus.store import Store
+from chorus.store import Store, scalar
 from chorus.store.tables import TABLES
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,13 @@ def find_points(
     store: Store,
     *,
     settings: PointsSettings | None = None,
+    rebuild: bool = False,
     progress: ProgressFactory = no_progress,
 ) -> PointsSummary:
-    """Rebuild ``points`` and ``mentions`` from the stored sentences."""
+    """Rebuild ``points`` and ``mentions`` from the stored sentences. A point that continues
+    one of the points stored before keeps its id (:mod:`chorus.points.lineage`; what no point
+    keeps is recorded in ``point_lineage``); with ``rebuild``, every point takes the id its
+    content gives it, as in a new store."""
     settings = settings or PointsSettings()
     started = time.perf_counter()
     sentences = _sentences(store, settings)
@@ -132,7 +137,14 @@ def find_points(
     if blocking is not None:
         log.info("points: %s", blocking)
         stats: dict[str, float] = {"n_texts": len(unit_texts), "n_screened": 0}
-        _write(store, POINT_SCHEMA.empty_table(), mentions_table([]), settings, stats)
+        _write(
+            store,
+            POINT_SCHEMA.empty_table(),
+            mentions_table([]),
+            settings,
+            stats,
+            carry=not rebuild,
+        )
         return PointsSummary(
             n_sentences=len(raw),
             n_units=len(unit_texts),
@@ -162,7 +174,7 @@ def find_points(
         )
     del unit_of_key
     points, mentions = _tables(sentences, raw, sentence_unit, groups, unit_texts, docs, settings)
-    _write(store, points, mentions, settings, groups.stats)
+    _write(store, points, mentions, settings, groups.stats, carry=not rebuild)
     return PointsSummary(
         n_sentences=len(raw),
         n_units=len(unit_texts),
@@ -408,11 +420,22 @@ def _write(
     mentions: pa.Table,
     settings: PointsSettings,
     stats: dict[str, float],
+    *,
+    carry: bool,
 ) -> None:
     con = store.con
+    lineage: list[LineageRow] = []
+    if carry:
+        points, mentions, lineage = _carry_ids(store, points, mentions)
     with store.transaction():
         for table in ("mentions", "points", "points_runs"):
             con.execute(f"DELETE FROM {table}")
+        if lineage:
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            con.executemany(
+                "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
+                [(now, point_id, event, other) for point_id, event, other in lineage],
+            )
         store.insert_arrow("points", points)
         # Stored in point order: DuckDB's per-row-group min/max then skip straight to one
         # point's mentions, which is what the report and the app ask for.
@@ -424,3 +447,54 @@ def _write(
         )
         write_point_pages(con)
         store.record_run("points_runs", settings, stats=stats)
+
+
+def _carry_ids(
+    store: Store, points: pa.Table, mentions: pa.Table
+) -> tuple[pa.Table, pa.Table, list[LineageRow]]:
+    """The new points and mentions with the ids of the points they continue
+    (:mod:`chorus.points.lineage`), and the lineage rows to record. Sentences are matched by
+    document, number and text (a document replaced since has other sentences)."""
+    con = store.con
+    if not scalar(con, "SELECT count(*) FROM points"):
+        return points, mentions, []
+    con.register("_new_mentions", mentions.select(["point_id", "doc_id", "sent_no", "text"]))
+    try:
+        shared = con.execute(
+            """SELECT o.point_id, n.point_id, count(*)
+               FROM mentions o JOIN _new_mentions n
+                 ON o.doc_id = n.doc_id AND o.sent_no = n.sent_no AND o.text = n.text
+               GROUP BY ALL"""
+        ).fetchall()
+    finally:
+        con.unregister("_new_mentions")
+    old_ids = [r[0] for r in con.execute("SELECT point_id FROM points").fetchall()]
+    carried = carry_ids(shared, old_ids, points.column("point_id").to_pylist())
+    if all(new == kept for new, kept in carried.ids.items()):
+        return points, mentions, carried.lineage
+
+    def renamed(column: pa.ChunkedArray) -> pa.Array:
+        return pa.array(
+            [None if v is None else carried.ids.get(v, v) for v in column.to_pylist()],
+            pa.string(),
+        )
+
+    points = points.set_column(
+        points.schema.get_field_index("point_id"), "point_id", renamed(points.column("point_id"))
+    )
+    points = points.set_column(
+        points.schema.get_field_index("family_id"),
+        "family_id",
+        renamed(points.column("family_id")),
+    )
+    mentions = mentions.set_column(
+        mentions.schema.get_field_index("point_id"),
+        "point_id",
+        renamed(mentions.column("point_id")),
+    )
+    log.info(
+        "points: %d keep an earlier point's id; %d lineage events",
+        sum(new != kept for new, kept in carried.ids.items()),
+        len(carried.lineage),
+    )
+    return points, mentions, carried.lineage

@@ -476,6 +476,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE watch_runs ADD COLUMN n_new_hits INTEGER",
         ),
     ),
+    Migration(
+        version=14,
+        description="talking points keep their ids across analyses; what changed is recorded",
+        statements=(
+            # chorus.points.lineage: an id no new point keeps, and why (merged into
+            # other_id; a new point split from other_id; gone), each analysis appending.
+            """
+            CREATE TABLE point_lineage (
+                recorded_at TIMESTAMP NOT NULL,
+                point_id VARCHAR NOT NULL,
+                event VARCHAR NOT NULL,
+                other_id VARCHAR
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

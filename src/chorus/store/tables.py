@@ -301,6 +301,12 @@ _DECLARED = {
         n_new_docs INTEGER,
         n_new_hits INTEGER
     """,
+    "point_lineage": """
+        recorded_at TIMESTAMP NOT NULL,
+        point_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        other_id VARCHAR
+    """,
     "_watch_matched": """
         watchlist VARCHAR NOT NULL,
         doc_id VARCHAR NOT NULL,

@@ -1,0 +1,66 @@
+"""Talking points keep their ids when the store is analysed again.
+
+A point's id is a digest of its label, so a rebuild of the same data gives the same ids. When
+new documents arrive, a point that gains sentences may get another label, and so another
+digest: the links, notes and exports a user keeps would break. So the new points inherit the
+ids of the points they continue. Each earlier point's successor is the new point holding most
+of its sentences; a new point that succeeds earlier points takes the id of the one it shares
+most sentences with. What no new point keeps is recorded (``point_lineage``): an earlier point
+``merged`` into another, a new point ``split`` from an earlier one whose successor is another
+point, an earlier point ``gone`` when none of its sentences is in a point any more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+LineageRow = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True)
+class CarriedIds:
+    """``ids``: each new point's id as stored (its own digest when it continues no earlier
+    point); ``lineage``: (point_id, event, other_id) rows for what changed."""
+
+    ids: dict[str, str]
+    lineage: list[LineageRow]
+
+
+def carry_ids(
+    shared: Iterable[tuple[str, str, int]], old_ids: Iterable[str], new_ids: Iterable[str]
+) -> CarriedIds:
+    """``shared``: (earlier point, new point, sentences they share) for every pair that
+    shares any; ``old_ids`` and ``new_ids``: every point before and after. Ties go to the
+    smaller id, so the same inputs give the same ids."""
+    overlap: dict[str, dict[str, int]] = defaultdict(dict)
+    for old, new, count in shared:
+        overlap[old][new] = int(count)
+    successor = {o: min(c, key=lambda p: (-c[p], p)) for o, c in overlap.items()}
+    heirs: dict[str, list[str]] = defaultdict(list)
+    for o, n in successor.items():
+        heirs[n].append(o)
+    ordered = sorted(set(new_ids))
+    ids: dict[str, str] = {}
+    lineage: list[LineageRow] = []
+    for n in ordered:
+        if n in heirs:
+            keep = min(heirs[n], key=lambda o: (-overlap[o][n], o))
+            ids[n] = keep
+            lineage.extend((o, "merged", keep) for o in sorted(heirs[n]) if o != keep)
+    taken = set(ids.values())
+    for n in ordered:
+        if n in ids:
+            continue
+        fresh, k = n, 1
+        while fresh in taken:  # its digest is an id an earlier point keeps
+            k += 1
+            fresh = f"{n}-{k}"
+        ids[n] = fresh
+        taken.add(fresh)
+        parents = {o: c[n] for o, c in overlap.items() if n in c}
+        if parents:
+            lineage.append((fresh, "split", min(parents, key=lambda o: (-parents[o], o))))
+    lineage.extend((o, "gone", None) for o in sorted(set(old_ids) - set(successor)))
+    return CarriedIds(ids, lineage)
