@@ -11,9 +11,10 @@ docs, which load from a CDN, are off).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,6 +110,13 @@ def create_app(
         # (the overview, the laid-out network...) are computed once per generation.
         return served.current().once(name, arg, make)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        # The server stops (Ctrl-C, SIGTERM): uvicorn runs this before it re-raises the
+        # signal, which would end the process before any ``finally`` of ours.
+        served.close()
+
     app = FastAPI(
         title="chorus",
         version=__version__,
@@ -116,6 +124,7 @@ def create_app(
         "chorus store. Read-only.",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
 
     @app.middleware("http")
@@ -319,10 +328,7 @@ def run_app(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve an app from :func:`create_app` until interrupted."""
     import uvicorn
 
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    finally:
-        app.state.served.close()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def run(db: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -149,7 +149,9 @@ class ServedStore:
 
     def close(self) -> None:
         """Stop following, close the stores, and remove this app's snapshots when no other
-        app serves the store."""
+        app serves the store. Closing again does nothing."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         for generation in (self._previous, self._current):
             if generation is not None:
