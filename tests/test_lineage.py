@@ -112,3 +112,31 @@ def test_point_ids_survive_an_update(tmp_path: Path) -> None:
         fresh = sorted(empty.con.execute("SELECT point_id, label FROM points").fetchall())
         assert empty.count("point_lineage") == n_recorded  # nothing before: nothing to record
     assert rebuilt == fresh
+
+
+def test_an_update_that_dies_leaves_the_points_and_their_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The points, their mentions and the lineage are written in one transaction: a run that
+    fails while writing leaves the earlier ones as they were, and the next run completes."""
+    from chorus.points import stage
+
+    settings = PointsSettings(model="minilm")
+    with open_store(tmp_path / "s.duckdb") as store:
+        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+        find_reuse(store)
+        find_points(store, settings=settings)
+        before = sorted(store.con.execute("SELECT * FROM points").fetchall(), key=repr)
+        n_mentions = store.count("mentions")
+
+        def dies(con: object) -> None:
+            raise RuntimeError("killed while writing")
+
+        monkeypatch.setattr(stage, "write_point_pages", dies)
+        with pytest.raises(RuntimeError, match="killed"):
+            find_points(store, settings=PointsSettings(model="minilm", threshold=0.2))
+        assert sorted(store.con.execute("SELECT * FROM points").fetchall(), key=repr) == before
+        assert store.count("mentions") == n_mentions and store.count("point_lineage") == 0
+        monkeypatch.undo()
+        find_points(store, settings=PointsSettings(model="minilm", threshold=0.2))
+        assert store.count("points") and store.count("points") != len(before)
