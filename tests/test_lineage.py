@@ -140,3 +140,27 @@ def test_an_update_that_dies_leaves_the_points_and_their_ids(
         monkeypatch.undo()
         find_points(store, settings=PointsSettings(model="minilm", threshold=0.2))
         assert store.count("points") and store.count("points") != len(before)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "community", "expected"),
+    [
+        # First run: the numbers as found.
+        ({}, [0, 0, 1, -1], [0, 0, 1, -1]),
+        # The same communities numbered the other way round keep their numbers.
+        ({"a": 0, "b": 0, "c": 1, "d": 1}, [1, 1, 0, 0], [0, 0, 1, 1]),
+        # A new community takes a number no kept community has.
+        ({"a": 0, "b": 0}, [1, 1, 0, 0], [0, 0, 1, 1]),
+        ({"a": 5, "b": 5, "c": 0}, [0, 0, 1, 1], [5, 5, 0, 0]),
+        ({"a": 1, "b": 1}, [0, 0, 1, 1], [1, 1, 2, 2]),
+        # Two merged: the one that shares more sources gives the number.
+        ({"a": 0, "b": 1, "c": 1}, [0, 0, 0, -1], [1, 1, 1, -1]),
+    ],
+    ids=["first", "permuted", "new", "continued", "own number taken", "merged"],
+)
+def test_communities_keep_their_numbers(
+    earlier: dict[str, int], community: list[int], expected: list[int]
+) -> None:
+    from chorus.coord.kernels import carry_communities
+
+    assert carry_communities(earlier, ["a", "b", "c", "d"], community) == expected

@@ -6,7 +6,7 @@ results rest on the same arithmetic in the same order, not on two copies kept in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -233,3 +233,32 @@ def number_events(
     )
     n_objects = int(events.obj.max()) + 1 if events.obj.size else 0
     return rows, events, n_objects
+
+
+def carry_communities(
+    earlier: Mapping[str, int], sources: Sequence[str], community: Sequence[int]
+) -> list[int]:
+    """``community`` (one number per source, -1 for none) renumbered so that a community
+    that continues an earlier one (holds most of its sources; ``earlier``: source to its
+    earlier community) keeps that one's number, as talking points keep their ids
+    (:func:`chorus.points.lineage.carry_ids`); the others take numbers no kept community
+    has."""
+    from chorus.points.lineage import carry_ids
+
+    shared: dict[tuple[int, int], int] = {}
+    for source, c in zip(sources, community, strict=True):
+        before = earlier.get(source, -1)
+        if c >= 0 and before >= 0:
+            shared[(before, c)] = shared.get((before, c), 0) + 1
+    current = sorted({c for c in community if c >= 0})
+    carried = carry_ids(
+        [(str(o), str(n), k) for (o, n), k in shared.items()],
+        [str(o) for o in set(earlier.values()) if o >= 0],
+        [str(c) for c in current],
+    )
+    number = {c: int(v) for c in current if (v := carried.ids[str(c)]).isdigit()}
+    free = max([*number.values(), *earlier.values(), -1]) + 1
+    for c in current:
+        if c not in number:  # its own number is one a kept community has
+            number[c], free = free, free + 1
+    return [number[c] if c >= 0 else c for c in community]

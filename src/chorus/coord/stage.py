@@ -13,6 +13,7 @@ import pyarrow as pa
 from chorus.coord.core import Edges, Events, co_action_edges, with_significance
 from chorus.coord.evidence import write_evidence_text
 from chorus.coord.kernels import (
+    carry_communities,
     communities,
     community_edges,
     community_table,
@@ -86,6 +87,11 @@ def find_coordination(
     keep, communities_from = community_edges(edges.q_value, settings.fdr)
     community = communities(
         edges.source_a, edges.source_b, edges.weight, keep, len(sources), settings
+    )
+    # A community that continues one from the last run keeps its number.
+    earlier = dict(store.con.execute("SELECT source, community FROM sources").fetchall())
+    community = carry_communities(
+        {s: int(c) for s, c in earlier.items() if c is not None}, sources, community
     )
     _write(store, sources, n_objects, rows, events, edges, community, window, settings)
     return CoordSummary(
