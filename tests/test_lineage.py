@@ -164,3 +164,46 @@ def test_communities_keep_their_numbers(
     from chorus.coord.kernels import carry_communities
 
     assert carry_communities(earlier, ["a", "b", "c", "d"], community) == expected
+
+
+def test_reuse_clusters_keep_their_ids(tmp_path: Path) -> None:
+    """A cluster's id comes from its earliest passage: a copy dated earlier, ingested later,
+    would give it another. The cluster keeps the id it had; a new store gives the other."""
+    passage = (
+        "The committee said on Tuesday that the new inspection rules for river barges would "
+        "take effect next spring after a long period of public consultation with operators."
+    )
+
+    def doc(i: str, date: str) -> str:
+        return json.dumps(
+            {
+                "id": i,
+                "source": f"site-{i}",
+                "date": date,
+                "text": f"Report {i} opens here with its own words. {passage} It ends {i}.",
+            }
+        )
+
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    write_jsonl(first, [doc("a", "2021-05-03"), doc("b", "2021-05-04")])
+    write_jsonl(second, [doc("c", "2021-05-01")])
+    with open_store(tmp_path / "daily.duckdb") as store:
+        ingest_paths(store, [first], language_detector=NoLanguageDetector())
+        find_reuse(store)
+        (before,) = [
+            r[0] for r in store.con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()
+        ]
+        ingest_paths(store, [second], language_detector=NoLanguageDetector())
+        find_reuse(store)
+        rows = store.con.execute("SELECT cluster_id, origin_doc_id FROM reuse_clusters").fetchall()
+        assert rows == [(before, "c")]
+        assert {r[0] for r in store.con.execute("SELECT cluster_id FROM passages").fetchall()} == {
+            before
+        }
+    with open_store(tmp_path / "whole.duckdb") as whole:
+        ingest_paths(whole, [first, second], language_detector=NoLanguageDetector())
+        find_reuse(whole)
+        (fresh,) = [
+            r[0] for r in whole.con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()
+        ]
+    assert fresh != before

@@ -15,7 +15,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import duckdb
 import numpy as np
@@ -28,7 +28,7 @@ from chorus.reuse.cluster import Span, cluster_runs
 from chorus.reuse.credit import SENTENCE_FORMS, find_credits, is_wire_document
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import char_offsets, iter_batches, tokenize
-from chorus.store import Store
+from chorus.store import Store, scalar
 from chorus.store.tables import TABLES
 
 _EDGE_SHARE = 0.2
@@ -347,8 +347,10 @@ def write_tables(
     settings: ReuseSettings,
     stats: dict[str, object],
 ) -> None:
-    """Replace the reuse tables in one transaction; passage texts are cut here, by DuckDB."""
+    """Replace the reuse tables in one transaction; passage texts are cut here, by DuckDB. A
+    cluster that continues one stored before keeps its id (see :func:`carry_cluster_ids`)."""
     con = store.con
+    clusters, passages = carry_cluster_ids(store, clusters, passages)
     with store.transaction():
         con.execute("DELETE FROM passages")
         con.execute("DELETE FROM reuse_clusters")
@@ -356,3 +358,53 @@ def write_tables(
         store.insert_arrow("reuse_clusters", cluster_table(clusters))
         store.insert_arrow("passages", cut_passages(con, passages))
         store.record_run("reuse_runs", settings, stats=stats)
+
+
+def carry_cluster_ids(
+    store: Store, clusters: list[ClusterRow], passages: list[PassageRow]
+) -> tuple[list[ClusterRow], list[PassageRow]]:
+    """The clusters with the ids of the clusters stored before that they continue: a
+    cluster's id comes from its earliest passage, which a newly ingested earlier document
+    changes; the cluster holding most of an earlier cluster's passages (overlapping spans of
+    the same documents) keeps its id, as talking points do
+    (:func:`chorus.points.lineage.carry_ids`)."""
+    from chorus.points.lineage import carry_ids
+
+    con = store.con
+    if not clusters or not scalar(con, "SELECT count(*) FROM reuse_clusters"):
+        return clusters, passages
+    con.register(
+        "_new_spans",
+        pa.table(
+            {
+                "cluster_id": [p.cluster_id for p in passages],
+                "doc_id": [p.doc_id for p in passages],
+                "start": pa.array([p.start for p in passages], pa.int64()),
+                "end": pa.array([p.end for p in passages], pa.int64()),
+            }
+        ),
+    )
+    try:
+        shared = con.execute(
+            """SELECT o.cluster_id, n.cluster_id, count(*)
+               FROM passages o JOIN _new_spans n
+                 ON o.doc_id = n.doc_id AND o.start < n."end" AND o."end" > n.start
+               GROUP BY ALL"""
+        ).fetchall()
+    finally:
+        con.unregister("_new_spans")
+    old_ids = [r[0] for r in con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()]
+    ids = carry_ids(shared, old_ids, [c.cluster_id for c in clusters]).ids
+    if all(new == kept for new, kept in ids.items()):
+        return clusters, passages
+    return (
+        [replace(c, cluster_id=ids[c.cluster_id]) for c in clusters],
+        [
+            replace(
+                p,
+                passage_id=_stable_id("p", ids[p.cluster_id], p.doc_id, p.start),
+                cluster_id=ids[p.cluster_id],
+            )
+            for p in passages
+        ],
+    )
