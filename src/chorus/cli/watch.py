@@ -153,16 +153,19 @@ def watch_add(db: Path, path: Path, name: str) -> None:
     click.echo(f"watch: stored {n:,} talking points as '{name}'; run 'chorus watch hits {name}'")
 
 
-@watch.command(name="hits")
-@db_option
-@click.argument("name")
-@click.option(
+hit_score_option = click.option(
     "--min-score",
     type=float,
     default=DEFAULT_HIT_SCORE,
     show_default=True,
     help="A document pushes a talking point when it scores at least this.",
 )
+
+
+@watch.command(name="hits")
+@db_option
+@click.argument("name")
+@hit_score_option
 @setting_option(MatchSettings, "top_k", help="At most this many items per document.")
 @click.option("--top", default=10, show_default=True, help="Items and sources to list.")
 @quiet_option
@@ -205,13 +208,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
 @watch.command(name="run")
 @db_option
 @click.argument("name")
-@click.option(
-    "--min-score",
-    type=float,
-    default=DEFAULT_HIT_SCORE,
-    show_default=True,
-    help="A document pushes a talking point when it scores at least this.",
-)
+@hit_score_option
 @setting_option(MatchSettings, "top_k", help="At most this many items per document.")
 @click.option("--rebuild", is_flag=True, help="Match every document again, not only new ones.")
 @click.option(
@@ -236,8 +233,6 @@ def watch_run(
             run = run_watch(
                 store, name, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
             )
-    except click.UsageError:
-        raise
     except ChorusError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -46,7 +46,7 @@ from chorus.coord.kernels import (
     role_scores,
     window_from_spreads,
 )
-from chorus.coord.objects import URL_RE, event_queries, shared_link
+from chorus.coord.objects import EVENT_SCHEMA, URL_RE, event_queries, shared_link
 from chorus.coord.settings import CoordSettings
 from chorus.reuse.credit import credit_table
 from chorus.store.store import run_row
@@ -161,9 +161,7 @@ def sharing_events(
 
 def _links(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        out: dict[str, list[Any]] = {
-            k: [] for k in ("source", "kind", "object_id", "doc_id", "published_at")
-        }
+        out: dict[str, list[Any]] = {k: [] for k in EVENT_SCHEMA.names}
         for source, doc_id, published, page, text in zip(
             *(
                 batch.column(c).to_pylist()
@@ -181,18 +179,7 @@ def _links(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                     out, (source, "link", canonical, doc_id, published), strict=True
                 ):
                     out[key].append(value)
-        yield pa.RecordBatch.from_pydict(
-            out,
-            schema=pa.schema(
-                [
-                    ("source", pa.string()),
-                    ("kind", pa.string()),
-                    ("object_id", pa.string()),
-                    ("doc_id", pa.string()),
-                    ("published_at", pa.timestamp("us")),
-                ]
-            ),
-        )
+        yield pa.RecordBatch.from_pydict(out, schema=EVENT_SCHEMA)
 
 
 def _local_events(table: pa.Table) -> tuple[pa.Table, Events]:
