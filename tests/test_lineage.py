@@ -12,6 +12,7 @@ import pytest
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import PointsSettings, find_points
 from chorus.points.lineage import carry_ids
+from chorus.points.state import clear_state
 from chorus.reuse import find_reuse
 from chorus.store import open_store
 
@@ -108,6 +109,7 @@ def test_point_ids_survive_an_update(tmp_path: Path) -> None:
     with open_store(tmp_path / "empty.duckdb") as empty:
         empty.con.execute("DELETE FROM mentions")
         empty.con.execute("DELETE FROM points")
+        clear_state(empty.con)  # or the run would update the (empty) points
         find_points(empty, settings=settings)
         fresh = sorted(empty.con.execute("SELECT point_id, label FROM points").fetchall())
         assert empty.count("point_lineage") == n_recorded  # nothing before: nothing to record

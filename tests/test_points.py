@@ -195,12 +195,25 @@ def test_span_in_sources(tmp_path: Path) -> None:
     store.close()
 
 
-@pytest.fixture(scope="module")
-def seed_points(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[str, int]]]:
-    store = open_store(tmp_path_factory.mktemp("seeds") / "seeds.duckdb")
-    ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
-    find_reuse(store)
-    find_points(store, settings=PointsSettings(model="minilm"))
+@pytest.fixture(scope="module", params=["full", "daily"])
+def seed_points(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, set[tuple[str, int]]]:
+    """The seeds' points from one run over the corpus, or from a store updated a document at
+    a time (each analysis continuing the last): both must meet the same key."""
+    folder = tmp_path_factory.mktemp("seeds")
+    store = open_store(folder / "seeds.duckdb")
+    settings = PointsSettings(model="minilm")
+    if request.param == "full":
+        batches = [SEEDS]
+    else:
+        rows = SEEDS.read_text(encoding="utf-8").splitlines()
+        batches = [write_jsonl(folder / f"day{i}.jsonl", [row]) for i, row in enumerate(rows)]
+    for batch in batches:
+        ingest_paths(store, [batch], language_detector=NoLanguageDetector())
+        find_reuse(store)
+        summary = find_points(store, settings=settings)
+    assert (summary.update is None) == (request.param == "full")
     points: dict[str, set[tuple[str, int]]] = {}
     for point_id, doc_id, sent_no in store.con.sql(
         "SELECT point_id, doc_id, sent_no FROM mentions"

@@ -85,14 +85,68 @@ def cluster_component(
     size = dict.fromkeys(nodes, 1)
     docs = {x: Counter([int(groups[x])]) for x in nodes}
     members = {x: [x] for x in nodes}
-    version = dict.fromkeys(nodes, 0)
-
-    def cross_pairs(a: int, b: int) -> int:
-        small, large = (docs[a], docs[b]) if len(docs[a]) < len(docs[b]) else (docs[b], docs[a])
-        same = sum(count * large.get(doc, 0) for doc, count in small.items())
-        return size[a] * size[b] - same
-
     heap = [(-w, a, b, 0, 0) for a, b, w in zip(lo, hi, weights, strict=True) if w >= threshold]
+    _agglomerate(adjacency, size, docs, members, heap, threshold, floor)
+    return [group for group in members.values() if len(group) > 1]
+
+
+def continue_clusters(
+    clusters: Mapping[int, list[int]],
+    lo: list[int],
+    hi: list[int],
+    weights: list[float],
+    groups: np.ndarray | Mapping[int, int],
+    *,
+    threshold: float,
+    floor: float,
+) -> dict[int, list[int]]:
+    """Average linkage resumed from ``clusters`` (label: member nodes, each label its
+    smallest member) with the edges ``lo``–``hi`` among their members (distinct, across
+    documents): what an update does when new sentences join a clustered corpus. Clusters
+    merge exactly as they would have had the run gone on from this partition; the result
+    maps each label to its members (a merged cluster takes the smaller label)."""
+    label = {x: c for c, xs in clusters.items() for x in xs}
+    adjacency: dict[int, dict[int, float]] = {c: {} for c in clusters}
+    for a, b, w in zip(lo, hi, weights, strict=True):
+        ca, cb = label[a], label[b]
+        if ca == cb:
+            continue
+        adjacency[ca][cb] = adjacency[ca].get(cb, 0.0) + (w - floor)
+        adjacency[cb][ca] = adjacency[ca][cb]
+    size = {c: len(xs) for c, xs in clusters.items()}
+    docs = {c: Counter(int(groups[x]) for x in xs) for c, xs in clusters.items()}
+    members = {c: list(xs) for c, xs in clusters.items()}
+    heap: list[tuple[float, int, int, int, int]] = []
+    for a in sorted(adjacency):
+        for b, w in adjacency[a].items():
+            if a < b:
+                pairs = _cross_pairs(size, docs, a, b)
+                if pairs > 0 and floor + w / pairs >= threshold:
+                    heap.append((-(floor + w / pairs), a, b, 0, 0))
+    heapq.heapify(heap)
+    _agglomerate(adjacency, size, docs, members, heap, threshold, floor)
+    return members
+
+
+def _cross_pairs(size: Mapping[int, int], docs: Mapping[int, Counter[int]], a: int, b: int) -> int:
+    """How many pairs of members of ``a`` and ``b`` lie in different documents."""
+    small, large = (docs[a], docs[b]) if len(docs[a]) < len(docs[b]) else (docs[b], docs[a])
+    same = sum(count * large.get(doc, 0) for doc, count in small.items())
+    return size[a] * size[b] - same
+
+
+def _agglomerate(
+    adjacency: dict[int, dict[int, float]],
+    size: dict[int, int],
+    docs: dict[int, Counter[int]],
+    members: dict[int, list[int]],
+    heap: list[tuple[float, int, int, int, int]],
+    threshold: float,
+    floor: float,
+) -> None:
+    """Merge best-first while a pair's mean reaches ``threshold``; ``adjacency`` holds each
+    pair's summed (score - floor), ``heap`` the candidate merges. Updates in place."""
+    version = dict.fromkeys(members, 0)
     heapq.heapify(heap)
     while heap:
         _, a, b, va, vb = heapq.heappop(heap)
@@ -111,11 +165,10 @@ def cluster_component(
         members[keep_id].extend(members.pop(gone))
         version[keep_id] += 1
         for c, w in adjacency[keep_id].items():
-            pairs = cross_pairs(keep_id, c)
+            pairs = _cross_pairs(size, docs, keep_id, c)
             if pairs <= 0:
                 continue
             mean = floor + w / pairs
             if mean >= threshold:
                 x, y = (keep_id, c) if keep_id < c else (c, keep_id)
                 heapq.heappush(heap, (-mean, x, y, version[x], version[y]))
-    return [group for group in members.values() if len(group) > 1]

@@ -22,11 +22,17 @@ from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import (
     Edges,
     centre,
+    corpus_mean,
+    document_frequency,
     floor_weak_pairs,
-    lexical_matrix,
+    hashed_counts,
+    lexical_idf,
     nearest_neighbours,
     pair_cosines,
-    relative_scores,
+    relative_to_hubs,
+    tfidf_rows,
+    unit_hubs,
+    vector_sum,
 )
 from chorus.points.settings import PointsSettings
 
@@ -44,6 +50,53 @@ class ClaimGroups:
     screened: np.ndarray
     vectors: np.ndarray
     stats: dict[str, float] = field(default_factory=dict)
+    # What an update of the store's points starts from (``chorus.points.update``): the
+    # graph the groups were cut from and the mean the vectors were centred on.
+    graph: ScoredGraph | None = None
+    mean: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ScoredGraph:
+    """The kNN graph of the screened texts: ``knn`` (cosines, and the inverted file when the
+    search used one), each edge's ``base`` score (cosine plus the lexical term), each text's
+    ``hub``, the lexical document frequencies ``df``, and ``edges``: what clusters (the
+    corpus-relative score, floored for weak pairs; the plain ``base`` when not relative)."""
+
+    knn: Edges
+    base: np.ndarray
+    hub: np.ndarray
+    df: np.ndarray | None
+    edges: Edges
+
+
+def score_graph(
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    groups: np.ndarray,
+    settings: PointsSettings,
+    *,
+    relative: bool = True,
+) -> ScoredGraph:
+    """kNN edges across groups with every score along the way. ``vectors`` must be centred
+    (``centre``)."""
+    knn = nearest_neighbours(vectors, groups, k=settings.neighbours, seed=settings.seed)
+    base = knn.score
+    df = None
+    if settings.lexical_weight:
+        counts = hashed_counts(texts)
+        df = document_frequency(counts)
+        lexical = tfidf_rows(counts, lexical_idf(df, len(texts)))
+        del counts
+        base = base + settings.lexical_weight * pair_cosines(lexical, knn.src, knn.dst)
+    if not relative:
+        return ScoredGraph(knn, base, np.zeros(0), df, Edges(knn.src, knn.dst, base))
+    hub = unit_hubs(knn.src, base, n=len(texts), hubness_k=settings.hubness_k)
+    scores = relative_to_hubs(base, hub[knn.src], hub[knn.dst])
+    scores = floor_weak_pairs(
+        base, scores, min_similarity=settings.min_similarity, floor=settings.floor
+    )
+    return ScoredGraph(knn, base, hub, df, Edges(knn.src, knn.dst, scores))
 
 
 def scored_edges(
@@ -56,18 +109,7 @@ def scored_edges(
 ) -> Edges:
     """kNN edges across groups, scored by the corpus-relative score (or the plain score).
     ``vectors`` must be centred (``centre``)."""
-    edges = nearest_neighbours(vectors, groups, k=settings.neighbours, seed=settings.seed)
-    base = edges.score
-    if settings.lexical_weight:
-        lexical = lexical_matrix(texts)
-        base = base + settings.lexical_weight * pair_cosines(lexical, edges.src, edges.dst)
-    if not relative:
-        return Edges(edges.src, edges.dst, base)
-    scores = relative_scores(edges, base, n=len(texts), hubness_k=settings.hubness_k)
-    scores = floor_weak_pairs(
-        base, scores, min_similarity=settings.min_similarity, floor=settings.floor
-    )
-    return Edges(edges.src, edges.dst, scores)
+    return score_graph(vectors, texts, groups, settings, relative=relative).edges
 
 
 def screen(
@@ -109,14 +151,17 @@ def group_claims(
         kept = np.arange(n, dtype=np.int64)
     log.info("points: %d of %d sentences go to the accurate model", kept.size, n)
     kept_texts = [texts[i] for i in kept.tolist()]
-    vectors = (
-        centre(embed(kept_texts), in_place=True)
-        if kept.size
-        else np.zeros((0, 1), dtype=np.float32)
-    )
-    labels = np.arange(n, dtype=np.int64)
+    vectors = np.zeros((0, 1), dtype=np.float32)
+    mean = None
     if kept.size:
-        edges = scored_edges(vectors, kept_texts, groups[kept], settings)
+        vectors = embed(kept_texts)
+        mean = corpus_mean(vector_sum(vectors), vectors.shape[0])
+        vectors = centre(vectors, in_place=True)
+    labels = np.arange(n, dtype=np.int64)
+    graph = None
+    if kept.size:
+        graph = score_graph(vectors, kept_texts, groups[kept], settings)
+        edges = graph.edges
         local = average_linkage(
             kept.size,
             edges.src,
@@ -132,4 +177,6 @@ def group_claims(
         screened=kept,
         vectors=vectors,
         stats={"n_texts": n, "n_screened": int(kept.size)},
+        graph=graph,
+        mean=mean,
     )

@@ -99,14 +99,38 @@ def rank_keyphrases(
     return kept
 
 
-def keyphrases(classes: Sequence[Sequence[str]], *, top: int = 5) -> list[list[str]]:
-    """The ``top`` keyphrases of each class of texts (a point's claims)."""
+def keyphrases(
+    classes: Sequence[Sequence[str]],
+    *,
+    top: int = 5,
+    totals: Mapping[str, int] | None = None,
+    average: float | None = None,
+) -> list[list[str]]:
+    """The ``top`` keyphrases of each class of texts (a point's claims). ``totals`` (every
+    term's count over all points) and ``average`` (claims per point) are counted from
+    ``classes`` unless given: an update ranks the points it changed against the counts of
+    the whole store."""
+    return keyphrases_and_totals(classes, top=top, totals=totals, average=average)[0]
+
+
+def keyphrases_and_totals(
+    classes: Sequence[Sequence[str]],
+    *,
+    top: int = 5,
+    totals: Mapping[str, int] | None = None,
+    average: float | None = None,
+) -> tuple[list[list[str]], Mapping[str, int]]:
+    """:func:`keyphrases`, and the term counts they were ranked with."""
     counted = [claim_terms(texts) for texts in classes]
-    totals: Counter[str] = Counter()
-    for terms in counted:
-        totals.update(terms)
-    average = max(sum(len(texts) for texts in classes) / len(classes), 1.0) if classes else 1.0
-    return [
+    if totals is None:
+        summed: Counter[str] = Counter()
+        for terms in counted:
+            summed.update(terms)
+        totals = summed
+    if average is None:
+        average = max(sum(len(texts) for texts in classes) / len(classes), 1.0) if classes else 1.0
+    ranked = [
         rank_keyphrases(terms, len(texts), totals, average, top=top)
         for terms, texts in zip(counted, classes, strict=True)
     ]
+    return ranked, totals

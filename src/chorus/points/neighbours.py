@@ -30,6 +30,10 @@ class Edges:
     src: np.ndarray
     dst: np.ndarray
     score: np.ndarray
+    # The inverted file a partitioned search used (``None`` for an exact one): its centroids
+    # and each row's home cell, kept so an update can file new rows beside the old ones.
+    centroids: np.ndarray | None = None
+    home: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.src.size)
@@ -218,7 +222,7 @@ def _partitioned(
     rows = np.repeat(np.arange(n), k)
     keep = np.isfinite(best_score.ravel())
     log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, cells, int(keep.sum()))
-    return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep])
+    return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep], centroids, home)
 
 
 def _rows(vectors: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -50,6 +50,11 @@ class PointsSettings:
     seed: int = 0
     # Where the accurate model runs: ``auto`` takes a GPU when torch sees one.
     device: Device = "auto"
+    # An analysis of a store with points adds the new documents to them (chorus.points.
+    # update) until the corpus has grown by this share since the last run from scratch;
+    # then it starts over, so no point rests on a mean, hubs and merges computed from a
+    # corpus much smaller than today's. 0: always start over.
+    restart_growth: float = 0.25
 
     def __post_init__(self) -> None:
         if self.min_words < 1 or self.min_span < 2 or self.min_content_words < 0:
@@ -64,5 +69,7 @@ class PointsSettings:
             raise ValueError(f"unknown model {self.model!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be 'auto', 'cpu' or 'cuda'")
+        if self.restart_growth < 0:
+            raise ValueError("restart_growth must be at least 0")
         if self.span not in ("documents", "sources"):
             raise ValueError("span must be 'documents' or 'sources'")

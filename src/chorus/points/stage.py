@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,12 +23,14 @@ from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
-from chorus.points.keyphrases import keyphrases
+from chorus.points.keyphrases import keyphrases_and_totals
 from chorus.points.lineage import LineageRow, carry_ids
 from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
+from chorus.points.state import FullRun, clear_state, write_state
 from chorus.points.text import claim_unit, name_sample, shared_names, unit_digest
+from chorus.points.update_counts import UpdateCounts
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store, scalar
 from chorus.store.tables import TABLES
@@ -49,6 +51,8 @@ class PointsSummary:
     seconds: float
     # Why there are no (or few trustworthy) points, in a sentence a user can act on.
     note: str | None = None
+    # What an update changed; ``None`` for a run from scratch.
+    update: UpdateCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ class DocInfo:
     published_at: dt.datetime | None
 
 
-def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
+def eligible_sentences_sql(store: Store, settings: PointsSettings) -> str:
+    """The sentences that can carry a claim (``doc_id, sent_no, start, "end", text``): long
+    enough, and outside boilerplate the reuse stage found."""
     has_reuse = "reuse_clusters" in store.table_names()
     boilerplate = (
         """AND NOT EXISTS (
@@ -67,11 +73,14 @@ def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
         if has_reuse
         else ""
     )
+    return f"""SELECT s.doc_id, s.sent_no, s.start, s."end", s.text FROM sentences s
+               WHERE len(regexp_extract_all(s.text, '\\w+')) >= {int(settings.min_words)}
+               {boilerplate}"""
+
+
+def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
     return store.con.sql(
-        f"""SELECT s.doc_id, s.sent_no, s.start, s."end", s.text FROM sentences s
-            WHERE len(regexp_extract_all(s.text, '\\w+')) >= {int(settings.min_words)}
-            {boilerplate}
-            ORDER BY s.doc_id, s.sent_no"""
+        f"{eligible_sentences_sql(store, settings)} ORDER BY s.doc_id, s.sent_no"
     ).to_arrow_table()
 
 
@@ -101,6 +110,10 @@ def find_points(
     content gives it, as in a new store."""
     settings = settings or PointsSettings()
     started = time.perf_counter()
+    if not rebuild:
+        updated = _try_update(store, settings, progress, started)
+        if updated is not None:
+            return updated
     sentences = _sentences(store, settings)
     doc_ids: list[str] = sentences.column("doc_id").to_pylist()
     raw: list[str] = sentences.column("text").to_pylist()
@@ -172,9 +185,26 @@ def find_points(
             embed=embed,
             embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
         )
+    unit_keys = list(unit_of_key)
     del unit_of_key
-    points, mentions = _tables(sentences, raw, sentence_unit, groups, unit_texts, docs, settings)
-    _write(store, points, mentions, settings, groups.stats, carry=not rebuild)
+    terms: Counter[str] = Counter()
+    points, mentions, average_claims = _tables(
+        sentences, raw, sentence_unit, groups, unit_texts, docs, settings, terms=terms
+    )
+    ordered_docs = sorted(docs)
+    full = FullRun(
+        unit_keys=unit_keys,
+        unit_texts=unit_texts,
+        unit_docs=[ordered_docs[g] for g in unit_groups],
+        sentence_docs=doc_ids,
+        sentence_nos=sentences.column("sent_no").to_pylist(),
+        sentence_unit=sentence_unit,
+        groups=groups,
+        names=frozenset(names),
+        terms=terms,
+        average_claims=average_claims,
+    )
+    _write(store, points, mentions, settings, groups.stats, carry=not rebuild, full=full)
     return PointsSummary(
         n_sentences=len(raw),
         n_units=len(unit_texts),
@@ -188,6 +218,40 @@ def find_points(
             if points.num_rows
             else f"nothing recurs: no claim is made in {settings.min_span} or more {settings.span}"
         ),
+    )
+
+
+def _try_update(
+    store: Store, settings: PointsSettings, progress: ProgressFactory, started: float
+) -> PointsSummary | None:
+    """The summary of an update of the stored points (:mod:`chorus.points.update`), or
+    ``None`` when a full run is needed."""
+    from chorus.points.update import can_update, update_points
+
+    state = can_update(store, settings)
+    if state is None:
+        return None
+    counts = update_points(
+        store,
+        state,
+        settings=settings,
+        eligible_sql=eligible_sentences_sql(store, settings),
+        progress=progress,
+    )
+    if counts is None:
+        return None
+    con = store.con
+    n_points = int(scalar(con, "SELECT count(*) FROM points"))
+    return PointsSummary(
+        n_sentences=int(scalar(con, "SELECT count(*) FROM _point_sentences")),
+        n_units=int(scalar(con, "SELECT count(*) FROM _point_units")),
+        n_screened=counts.n_new_units,
+        n_points=n_points,
+        n_mentions=int(scalar(con, "SELECT count(*) FROM mentions")),
+        masked_names=tuple(sorted(state.names)),
+        seconds=time.perf_counter() - started,
+        note=None if n_points else "nothing recurs yet",
+        update=counts,
     )
 
 
@@ -237,7 +301,11 @@ def _tables(
     unit_texts: list[str],
     docs: dict[str, DocInfo],
     settings: PointsSettings,
-) -> tuple[pa.Table, pa.Table]:
+    *,
+    terms: Counter[str] | None = None,
+) -> tuple[pa.Table, pa.Table, float]:
+    """The points and mentions of ``groups``, and the mean claims per point; ``terms`` is
+    filled with the keyphrase term counts."""
     labels = groups.labels
     row_of_unit = {int(u): r for r, u in enumerate(groups.screened.tolist())}
     doc_ids = sentences.column("doc_id").to_pylist()
@@ -268,7 +336,12 @@ def _tables(
         )
         if point is not None:
             built.append(point)
-    return points_tables(built)
+    points, mentions = points_tables(built, terms=terms)
+    return points, mentions, _average_claims(built)
+
+
+def _average_claims(built: list[BuiltPoint]) -> float:
+    return max(sum(len(p.claims) for p in built) / len(built), 1.0) if built else 1.0
 
 
 @dataclass(frozen=True)
@@ -374,11 +447,17 @@ def build_point(
     return BuiltPoint(row, mentions, [unit_texts[u] for u in units], vector_sum, len(embedded))
 
 
-def points_tables(built: list[BuiltPoint]) -> tuple[pa.Table, pa.Table]:
+def points_tables(
+    built: list[BuiltPoint], *, terms: Counter[str] | None = None
+) -> tuple[pa.Table, pa.Table]:
     """The ``points`` table (with keyphrases, which compare every point's claims, so come
-    last) and the ``mentions`` table."""
+    last) and the ``mentions`` table. ``terms``, given empty, is filled with the keyphrase
+    term counts over all points."""
     point_rows = [dict(p.row) for p in built]
-    for point_row, phrases in zip(point_rows, keyphrases([p.claims for p in built]), strict=True):
+    phrases_of, totals = keyphrases_and_totals([p.claims for p in built])
+    if terms is not None:
+        terms.update(totals)
+    for point_row, phrases in zip(point_rows, phrases_of, strict=True):
         point_row["keyphrases"] = phrases
     families = family_ids(
         [str(r["point_id"]) for r in point_rows],
@@ -422,12 +501,17 @@ def _write(
     stats: dict[str, float],
     *,
     carry: bool,
+    full: FullRun | None = None,
 ) -> None:
     con = store.con
     lineage: list[LineageRow] = []
     if carry:
         points, mentions, lineage = _carry_ids(store, points, mentions)
     with store.transaction():
+        updatable = full is not None and write_state(con, full, settings)
+        if not updatable:
+            clear_state(con)
+        stats = {**stats, "updatable": float(updatable)}
         for table in ("mentions", "points", "points_runs"):
             con.execute(f"DELETE FROM {table}")
         if lineage:

@@ -492,6 +492,38 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=15,
+        description="talking points update with new documents instead of starting over",
+        statements=(
+            # chorus.points.state: what an update of the points starts from.
+            """
+            CREATE TABLE _point_units (
+                unit_no BIGINT NOT NULL,
+                unit_key BLOB NOT NULL,
+                claim VARCHAR NOT NULL,
+                embed_key VARCHAR NOT NULL,
+                doc_group BIGINT NOT NULL,
+                cluster BIGINT NOT NULL,
+                hub FLOAT NOT NULL,
+                cell INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE _point_sentences (
+                doc_id VARCHAR NOT NULL, sent_no INTEGER NOT NULL, unit_no BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE _point_edges (
+                src BIGINT NOT NULL, dst BIGINT NOT NULL, cosine FLOAT NOT NULL, base FLOAT NOT NULL
+            )
+            """,
+            "CREATE TABLE _point_docs (doc_id VARCHAR NOT NULL, text_hash VARCHAR NOT NULL)",
+            "CREATE TABLE _point_state (name VARCHAR NOT NULL, value BLOB NOT NULL)",
+            "CREATE TABLE _point_terms (term VARCHAR NOT NULL, n INTEGER NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

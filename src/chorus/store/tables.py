@@ -307,6 +307,43 @@ _DECLARED = {
         event VARCHAR NOT NULL,
         other_id VARCHAR
     """,
+    # What an update of the talking points starts from (chorus.points.state): every unit
+    # (distinct claim) with its group, hub and inverted-file cell; which unit each sentence
+    # states; the kNN edges; the documents the points were found in; the corpus mean,
+    # centroids and masked names; the keyphrase term counts.
+    "_point_units": """
+        unit_no BIGINT NOT NULL,
+        unit_key BLOB NOT NULL,
+        claim VARCHAR NOT NULL,
+        embed_key VARCHAR NOT NULL,
+        doc_group BIGINT NOT NULL,
+        cluster BIGINT NOT NULL,
+        hub FLOAT NOT NULL,
+        cell INTEGER NOT NULL
+    """,
+    "_point_sentences": """
+        doc_id VARCHAR NOT NULL,
+        sent_no INTEGER NOT NULL,
+        unit_no BIGINT NOT NULL
+    """,
+    "_point_edges": """
+        src BIGINT NOT NULL,
+        dst BIGINT NOT NULL,
+        cosine FLOAT NOT NULL,
+        base FLOAT NOT NULL
+    """,
+    "_point_docs": """
+        doc_id VARCHAR NOT NULL,
+        text_hash VARCHAR NOT NULL
+    """,
+    "_point_state": """
+        name VARCHAR NOT NULL,
+        value BLOB NOT NULL
+    """,
+    "_point_terms": """
+        term VARCHAR NOT NULL,
+        n INTEGER NOT NULL
+    """,
     "_watch_matched": """
         watchlist VARCHAR NOT NULL,
         doc_id VARCHAR NOT NULL,

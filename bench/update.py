@@ -1,0 +1,233 @@
+"""Monitoring: what an update of an analysed store costs, and how far it lands from a run
+from scratch.
+
+    python bench/update.py                       # the whole news corpus, the last 1,000 added
+    python bench/update.py --docs 6000 --last 500 --batches 10
+
+The news articles are taken in date order (undated last), the first ``--docs`` of them.
+
+Speed (issue 21: under 5% of the full analysis): store R is analysed (``chorus.analyze``)
+with every article but the last ``--last``; then those are ingested and R analysed again (an
+update: reuse, phrases and coordination run again over the store, talking points are
+updated). Store W gets every article at once and one analysis from scratch. Both stores embed
+through a cache that starts with R's vectors, so W's full analysis does not pay for embedding
+what R embedded: its time is the lower bound of a full analysis, and the ratio a conservative
+one.
+
+Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
+each (``restart_growth`` decides when a run starts over); every point id after batch k must
+still name a point after batch k+1 or be recorded in ``point_lineage``. The final talking
+points are compared with W's: pairs of mentions in one point in both (precision and recall of
+the update against W), and the characters of reused passages both find. For scale, the same
+comparison of W against R on R's documents: how much a run from scratch itself moves when a
+share of documents is added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import NEWS, machine
+from chorus.analyze import AnalysisSummary, analyze
+from chorus.ingest import NoLanguageDetector, ingest_paths
+from chorus.ingest.dates import parse_date
+from chorus.store import Store, open_store
+
+
+def news_in_date_order(limit: int | None) -> list[dict[str, object]]:
+    rows = []
+    with gzip.open(NEWS, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            rows.append(json.loads(line))
+    far = "9999"
+
+    def key(row: dict[str, object]) -> tuple[str, str]:
+        parsed = parse_date(row.get("date"))
+        when = parsed.value.isoformat() if parsed.value is not None else far
+        return when, str(row["id"])
+
+    rows.sort(key=key)
+    return rows[:limit] if limit else rows
+
+
+def write(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def stage_seconds(summary: AnalysisSummary) -> str:
+    parts = {
+        "search": summary.search.seconds,
+        "reuse": summary.reuse.seconds,
+        "points": summary.points.seconds,
+        "labels": summary.labels.seconds,
+        "phrases": summary.phrases.seconds,
+        "coord": summary.coord.seconds,
+    }
+    return ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+
+
+def timed_analysis(store: Store) -> tuple[float, AnalysisSummary]:
+    started = time.perf_counter()
+    summary = analyze(store)
+    return time.perf_counter() - started, summary
+
+
+def ingest(store: Store, path: Path) -> None:
+    ingest_paths(store, [path], language_detector=NoLanguageDetector())
+
+
+def copy_cache(source: Path, target: Store) -> None:
+    target.con.execute(f"ATTACH '{source}' AS cache_source (READ_ONLY)")
+    target.con.execute("INSERT INTO _embeddings SELECT * FROM cache_source._embeddings")
+    target.con.execute("DETACH cache_source")
+
+
+def pair_agreement(con: duckdb.DuckDBPyConnection, a: str, b: str, docs: str | None) -> str:
+    """Mention pairs in one point in store ``a`` and in store ``b`` (optionally only the
+    mentions of ``docs``' documents)."""
+    where = f"WHERE doc_id IN (SELECT doc_id FROM {docs}.documents)" if docs else ""
+
+    def pairs(sql: str) -> int:
+        return int(con.execute(sql).fetchall()[0][0] or 0)
+
+    in_a = pairs(
+        f"SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) n FROM {a}.mentions {where} "
+        "GROUP BY point_id)"
+    )
+    in_b = pairs(
+        f"SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) n FROM {b}.mentions {where} "
+        "GROUP BY point_id)"
+    )
+    both = pairs(
+        f"""SELECT sum(n * (n - 1) / 2) FROM (
+              SELECT count(*) n FROM (SELECT * FROM {a}.mentions {where}) x
+              JOIN (SELECT * FROM {b}.mentions {where}) y USING (doc_id, sent_no)
+              GROUP BY x.point_id, y.point_id)"""
+    )
+    p = both / in_a if in_a else 1.0
+    r = both / in_b if in_b else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return (
+        f"pairs {in_a:,} vs {in_b:,}, shared {both:,}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f}"
+    )
+
+
+def passage_agreement(con: duckdb.DuckDBPyConnection, a: str, b: str) -> str:
+    """Characters inside a reused passage in ``a`` and in ``b``."""
+
+    def chars(store: str) -> str:
+        return f"""SELECT DISTINCT doc_id, unnest(range(start, "end")) AS at
+                   FROM {store}.passages"""
+
+    n_a = int(con.execute(f"SELECT count(*) FROM ({chars(a)})").fetchall()[0][0])
+    n_b = int(con.execute(f"SELECT count(*) FROM ({chars(b)})").fetchall()[0][0])
+    both = int(
+        con.execute(
+            f"SELECT count(*) FROM ({chars(a)}) JOIN ({chars(b)}) USING (doc_id, at)"
+        ).fetchall()[0][0]
+    )
+    share = both / max(n_a, n_b, 1)
+    return f"passage characters {n_a:,} vs {n_b:,}, shared {both:,} ({share:.4f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=None, help="first N articles by date")
+    parser.add_argument("--last", type=int, default=1000, help="articles the update adds")
+    parser.add_argument("--batches", type=int, default=10, help="batches of the equivalence run")
+    parser.add_argument("--cache", type=Path, default=None, help="store to seed the cache from")
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the stores in")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    rows = news_in_date_order(args.docs)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-update-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print("# update: news corpus in date order")
+    print(f"# machine: {machine()}")
+    print(f"articles: {len(rows):,}; the update adds the last {args.last:,}")
+    rest = write(folder / "rest.jsonl", rows[: -args.last])
+    last = write(folder / "last.jsonl", rows[-args.last :])
+    for name in ("R.duckdb", "W.duckdb", "B.duckdb"):
+        (folder / name).unlink(missing_ok=True)
+
+    with open_store(folder / "R.duckdb") as store:
+        if args.cache:
+            copy_cache(args.cache, store)
+        ingest(store, rest)
+        seconds, summary = timed_analysis(store)
+        print(f"R, analysis from scratch: {seconds:.1f} s ({stage_seconds(summary)})")
+        store.con.execute("CHECKPOINT")
+    shutil.copyfile(folder / "R.duckdb", folder / "R0.duckdb")
+    with open_store(folder / "R.duckdb") as store:
+        ingest(store, last)
+        update_seconds, summary = timed_analysis(store)
+        assert summary.points.update is not None, "the points were not updated"
+        print(
+            f"R + last, update: {update_seconds:.1f} s ({stage_seconds(summary)}); "
+            f"{summary.points.update}"
+        )
+    with open_store(folder / "W.duckdb") as store:
+        copy_cache(folder / "R.duckdb", store)
+        ingest(store, rest)
+        ingest(store, last)
+        full_seconds, summary = timed_analysis(store)
+        print(f"W, analysis from scratch: {full_seconds:.1f} s ({stage_seconds(summary)})")
+    ratio = update_seconds / full_seconds
+    print(
+        f"update / full analysis: {ratio:.3f}; target under 0.05 "
+        f"{'met' if ratio < 0.05 else 'NOT met'}"
+    )
+
+    # Equivalence: date-ordered batches, an analysis after each.
+    size = -(-len(rows) // args.batches)
+    ids_kept = True
+    with open_store(folder / "B.duckdb") as store:
+        copy_cache(folder / "R.duckdb", store)
+        before: set[str] = set()
+        modes = []
+        for k in range(args.batches):
+            batch = rows[k * size : (k + 1) * size]
+            if not batch:
+                break
+            ingest(store, write(folder / f"batch{k}.jsonl", batch))
+            summary = analyze(store)
+            modes.append("update" if summary.points.update is not None else "scratch")
+            after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+            recorded = {
+                r[0] for r in store.con.execute("SELECT point_id FROM point_lineage").fetchall()
+            }
+            lost = before - after - recorded
+            if lost:
+                ids_kept = False
+                print(f"batch {k + 1}: {len(lost)} ids neither kept nor recorded")
+            before = after
+        print(f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded: {ids_kept}")
+    con = duckdb.connect()
+    for name in ("B", "W", "R", "R0"):
+        con.execute(f"ATTACH '{folder / name}.duckdb' AS {name} (READ_ONLY)")
+    print(f"last-{args.last} update vs from scratch: {pair_agreement(con, 'R', 'W', None)}")
+    print(f"ten batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
+    print(f"  {passage_agreement(con, 'B', 'W')}")
+    print(
+        "scale: from scratch without the last articles vs with them, on the earlier "
+        f"articles: {pair_agreement(con, 'R0', 'W', 'R0')}"
+    )
+    print(f"stores kept in {folder}" if args.keep else "")
+
+
+if __name__ == "__main__":
+    main()
