@@ -1,0 +1,349 @@
+"""The graph side of an update (:mod:`chorus.points.update`): the new units' nearest
+neighbours in the stored inverted file, the offers old units take, the lexical term, and
+average linkage resumed over the clusters the changed units touch."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from chorus.points.cluster import continue_clusters
+from chorus.points.neighbours import (
+    document_frequency,
+    floor_weak_pairs,
+    hashed_counts,
+    lexical_idf,
+    merge_best,
+    pair_cosines,
+    relative_to_hubs,
+    search_cell,
+    tfidf_rows,
+)
+from chorus.points.settings import PointsSettings
+from chorus.points.state import PointsState
+from chorus.store import Store
+
+log = logging.getLogger(__name__)
+
+# How many nearest units a new unit collects: its own neighbours are the best
+# ``settings.neighbours``; the rest are the old units it is offered to.
+_OFFER = 4
+
+
+@dataclass
+class Units:
+    """Every unit of the store after the update, in ``unit_no`` order, with its centred
+    vector; ``row`` maps a unit number to its row."""
+
+    unit_no: np.ndarray
+    group: np.ndarray
+    cluster: np.ndarray
+    hub: np.ndarray
+    cell: np.ndarray
+    vectors: np.ndarray
+
+    def row(self, unit_nos: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.searchsorted(self.unit_no, unit_nos)
+        return out
+
+
+@dataclass(frozen=True)
+class Lists:
+    """The new neighbour lists (``src`` → ``dst``, unit numbers, best first per ``src``) of
+    every unit whose list changed: the new units' and the old units' that took a new unit."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    cosine: np.ndarray
+    base: np.ndarray
+
+
+def neighbour_lists(
+    store: Store,
+    units: Units,
+    n_old: int,
+    new_cells: np.ndarray,
+    new_claims: list[str],
+    state: PointsState,
+    settings: PointsSettings,
+) -> Lists:
+    k = settings.neighbours
+    n_new = units.unit_no.size - n_old
+    empty = Lists(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32, np.float32)))
+    if n_new == 0:
+        return empty
+    wide = k * _OFFER
+    queries = np.arange(n_old, units.unit_no.size)
+    if state.centroids is None:
+        found, found_score = search_cell(
+            units.vectors[queries],
+            units.group[queries],
+            units.vectors,
+            np.arange(units.unit_no.size),
+            units.group,
+            wide,
+        )
+    else:
+        found = np.full((n_new, wide), -1, dtype=np.int64)
+        found_score = np.full((n_new, wide), -np.inf, dtype=np.float32)
+        home = units.cell
+        by_home = np.argsort(home, kind="stable")
+        cells = state.centroids.shape[0]
+        bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
+        flat = new_cells.ravel()
+        by_probe = np.argsort(flat, kind="stable")
+        probe_bounds = np.searchsorted(flat[by_probe], np.arange(cells + 1))
+        for cell in np.unique(flat).tolist():
+            members = by_home[bounds[cell] : bounds[cell + 1]]
+            asking = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // new_cells.shape[1]
+            if members.size == 0 or asking.size == 0:
+                continue
+            rows = queries[asking]
+            ids, scores = search_cell(
+                units.vectors[rows],
+                units.group[rows],
+                units.vectors[members],
+                members,
+                units.group[members],
+                wide,
+            )
+            found[asking], found_score[asking] = merge_best(
+                found[asking], found_score[asking], ids, scores, wide
+            )
+    # The new units' own lists: their best k.
+    src_rows = np.repeat(queries, k)
+    dst_rows = found[:, :k].ravel()
+    cos = found_score[:, :k].ravel()
+    ok = dst_rows >= 0
+    src_rows, dst_rows, cos = src_rows[ok], dst_rows[ok], cos[ok]
+    # Offers: an old unit among a new unit's closest takes it if it beats its own k-th.
+    offer_old = found.ravel()
+    offer_new = np.repeat(queries, wide)
+    offer_cos = found_score.ravel()
+    valid = (offer_old >= 0) & (offer_old < n_old)
+    offer_old, offer_new, offer_cos = offer_old[valid], offer_new[valid], offer_cos[valid]
+    taken_src, taken_dst, taken_cos, kept = _offers(
+        store, units, offer_old, offer_new, offer_cos, k
+    )
+    src_rows = np.concatenate([src_rows, taken_src])
+    dst_rows = np.concatenate([dst_rows, taken_dst])
+    cos = np.concatenate([cos, taken_cos])
+    base = cos.astype(np.float32)
+    if settings.lexical_weight:
+        lexical = _lexical(store, units, n_old, src_rows, dst_rows, new_claims, state)
+        base = (base + settings.lexical_weight * lexical).astype(np.float32)
+    src = units.unit_no[src_rows]
+    dst = units.unit_no[dst_rows]
+    # Edges an old unit keeps from its stored list carry their stored base.
+    src = np.concatenate([src, kept.src])
+    dst = np.concatenate([dst, kept.dst])
+    cos = np.concatenate([cos, kept.cosine])
+    base = np.concatenate([base, kept.base])
+    order = np.lexsort((dst, -cos, src))
+    return Lists(src[order], dst[order], cos[order].astype(np.float32), base[order])
+
+
+def _offers(
+    store: Store,
+    units: Units,
+    old_rows: np.ndarray,
+    new_rows: np.ndarray,
+    cos: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Lists]:
+    """The offers old units take (rows: old, new, cosine) and, for each old unit that takes
+    one, the stored edges it keeps (unit numbers, with their stored base)."""
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0, dtype=np.float32)
+    none = Lists(empty_i, empty_i, empty_f, empty_f)
+    if old_rows.size == 0:
+        return empty_i, empty_i, empty_f, none
+    con = store.con
+    asked = np.unique(units.unit_no[old_rows])
+    con.register("_upd_asked", pa.table({"src": pa.array(asked)}))
+    try:
+        stored = con.sql(
+            """SELECT e.src, e.dst, e.cosine, e.base FROM _point_edges e
+               JOIN _upd_asked a USING (src)"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_upd_asked")
+    s_src = stored.column("src").to_numpy()
+    s_dst = stored.column("dst").to_numpy()
+    s_cos = stored.column("cosine").to_numpy().astype(np.float32)
+    s_base = stored.column("base").to_numpy().astype(np.float32)
+    # Per old unit: its stored list and its offers, best k by cosine (ties by unit number).
+    o_src = units.unit_no[old_rows]
+    o_dst = units.unit_no[new_rows]
+    all_src = np.concatenate([s_src, o_src])
+    all_dst = np.concatenate([s_dst, o_dst])
+    all_cos = np.concatenate([s_cos, cos.astype(np.float32)])
+    is_offer = np.concatenate([np.zeros(s_src.size, bool), np.ones(o_src.size, bool)])
+    order = np.lexsort((all_dst, -all_cos, all_src))
+    all_src, all_dst, all_cos, is_offer = (
+        all_src[order],
+        all_dst[order],
+        all_cos[order],
+        is_offer[order],
+    )
+    first = np.searchsorted(all_src, all_src)
+    rank = np.arange(all_src.size) - first
+    top = rank < k
+    # Units whose top k now holds an offer change their list; others keep theirs.
+    changed = np.unique(all_src[top & is_offer])
+    in_changed = np.isin(all_src, changed) & top
+    take = in_changed & is_offer
+    keep = in_changed & ~is_offer
+    kept_base = np.zeros(int(keep.sum()), dtype=np.float32)
+    if keep.any():
+        lookup = {
+            (int(a), int(b)): float(w)
+            for a, b, w in zip(s_src.tolist(), s_dst.tolist(), s_base.tolist(), strict=True)
+        }
+        kept_base = np.asarray(
+            [
+                lookup[(int(a), int(b))]
+                for a, b in zip(all_src[keep].tolist(), all_dst[keep].tolist(), strict=True)
+            ],
+            dtype=np.float32,
+        )
+    kept = Lists(all_src[keep], all_dst[keep], all_cos[keep], kept_base)
+    return units.row(all_src[take]), units.row(all_dst[take]), all_cos[take], kept
+
+
+def _lexical(
+    store: Store,
+    units: Units,
+    n_old: int,
+    src_rows: np.ndarray,
+    dst_rows: np.ndarray,
+    new_claims: list[str],
+    state: PointsState,
+) -> np.ndarray:
+    """The lexical term of each pair, with the stored document frequencies plus the new
+    units'."""
+    rows = np.unique(np.concatenate([src_rows, dst_rows]))
+    old = rows[rows < n_old]
+    con = store.con
+    con.register("_upd_claims", pa.table({"unit_no": pa.array(units.unit_no[old])}))
+    try:
+        claim_of = dict(
+            con.execute(
+                "SELECT unit_no, claim FROM _point_units JOIN _upd_claims USING (unit_no)"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("_upd_claims")
+    texts = [
+        claim_of[int(units.unit_no[r])] if r < n_old else new_claims[r - n_old]
+        for r in rows.tolist()
+    ]
+    new_counts = hashed_counts(new_claims)
+    df = document_frequency(new_counts)
+    if state.df is not None:
+        df = df + state.df
+    idf = lexical_idf(df, state.n_texts + len(new_claims))
+    matrix = tfidf_rows(hashed_counts(texts), idf)
+    out: np.ndarray = pair_cosines(
+        matrix, np.searchsorted(rows, src_rows), np.searchsorted(rows, dst_rows)
+    )
+    return out
+
+
+def _relative(
+    base: np.ndarray, hub_a: np.ndarray, hub_b: np.ndarray, settings: PointsSettings
+) -> np.ndarray:
+    return floor_weak_pairs(
+        base,
+        relative_to_hubs(base, hub_a, hub_b),
+        min_similarity=settings.min_similarity,
+        floor=settings.floor,
+    )
+
+
+def recluster(
+    store: Store,
+    units: Units,
+    lists: Lists,
+    changed_units: np.ndarray,
+    settings: PointsSettings,
+) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[int, int]]:
+    """Average linkage resumed over the clusters the changed units are in or reach with a
+    strong pair. Returns the clusters before, after, and each old label's new label."""
+    con = store.con
+    con.register("_upd_changed", pa.table({"unit_no": pa.array(changed_units)}))
+    try:
+        # Stored edges into the changed units: their scores move with the hubs.
+        into = con.sql(
+            """SELECT e.src, e.dst, e.base FROM _point_edges e
+               WHERE e.dst IN (SELECT unit_no FROM _upd_changed)
+                 AND e.src NOT IN (SELECT unit_no FROM _upd_changed)"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_upd_changed")
+    src = np.concatenate([lists.src, into.column("src").to_numpy()])
+    dst = np.concatenate([lists.dst, into.column("dst").to_numpy()])
+    base = np.concatenate([lists.base, into.column("base").to_numpy().astype(np.float32)])
+    alive = np.isin(dst, units.unit_no) & np.isin(src, units.unit_no)
+    src, dst, base = src[alive], dst[alive], base[alive]
+    rs, rd = units.row(src), units.row(dst)
+    score = _relative(base, units.hub[rs], units.hub[rd], settings)
+    strong = (score >= settings.threshold) & (units.group[rs] != units.group[rd])
+    touched = set(units.cluster[units.row(changed_units)].tolist())
+    touched |= set(units.cluster[rs[strong]].tolist()) | set(units.cluster[rd[strong]].tolist())
+    if not touched:
+        return {}, {}, {}
+    in_touched = np.isin(units.cluster, np.asarray(sorted(touched), dtype=np.int64))
+    members_rows = np.flatnonzero(in_touched)
+    member_units = units.unit_no[members_rows]
+    con.register("_upd_members", pa.table({"unit_no": pa.array(member_units)}))
+    try:
+        stored = con.sql(
+            """SELECT e.src, e.dst, e.base FROM _point_edges e
+               JOIN _upd_members a ON a.unit_no = e.src
+               JOIN _upd_members b ON b.unit_no = e.dst"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_upd_members")
+    s_src = stored.column("src").to_numpy()
+    s_dst = stored.column("dst").to_numpy()
+    s_base = stored.column("base").to_numpy().astype(np.float32)
+    # The changed units' lists replace what is stored for them.
+    replaced = np.isin(s_src, changed_units)
+    s_src, s_dst, s_base = s_src[~replaced], s_dst[~replaced], s_base[~replaced]
+    inside = np.isin(lists.src, member_units) & np.isin(lists.dst, member_units)
+    e_src = np.concatenate([s_src, lists.src[inside]])
+    e_dst = np.concatenate([s_dst, lists.dst[inside]])
+    e_base = np.concatenate([s_base, lists.base[inside]])
+    ra, rb = units.row(e_src), units.row(e_dst)
+    w = _relative(e_base, units.hub[ra], units.hub[rb], settings).astype(np.float64)
+    lo, hi = np.minimum(e_src, e_dst), np.maximum(e_src, e_dst)
+    keep = (lo != hi) & (units.group[ra] != units.group[rb])
+    lo, hi, w = lo[keep], hi[keep], w[keep]
+    order = np.lexsort((-w, hi, lo))
+    lo, hi, w = lo[order], hi[order], w[order]
+    first = np.ones(lo.size, dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, w = lo[first], hi[first], w[first]
+    before: dict[int, list[int]] = defaultdict(list)
+    for unit, label in zip(
+        member_units.tolist(), units.cluster[members_rows].tolist(), strict=True
+    ):
+        before[int(label)].append(int(unit))
+    group_of = dict(zip(member_units.tolist(), units.group[members_rows].tolist(), strict=True))
+    after = continue_clusters(
+        before,
+        lo.tolist(),
+        hi.tolist(),
+        w.tolist(),
+        group_of,
+        threshold=settings.threshold,
+        floor=settings.floor,
+    )
+    label_of = {x: c for c, xs in before.items() for x in xs}
+    relabel = {label_of[x]: new for new, xs in after.items() for x in xs}
+    return dict(before), after, relabel
