@@ -6,13 +6,15 @@ from scratch.
 
 The news articles are taken in date order (undated last), the first ``--docs`` of them.
 
-Speed (issue 21: under 5% of the full analysis): store R is analysed (``chorus.analyze``)
-with every article but the last ``--last``; then those are ingested and R analysed again (an
-update: reuse, phrases and coordination run again over the store, talking points are
-updated). Store W gets every article at once and one analysis from scratch. Both stores embed
-through a cache that starts with R's vectors, so W's full analysis does not pay for embedding
-what R embedded: its time is the lower bound of a full analysis, and the ratio a conservative
-one.
+Speed (issue 21: under 5% of the full analysis of the whole corpus): store R gets every
+article but the last ``--last`` and one analysis from scratch (``chorus.analyze``), with an
+empty embedding cache unless ``--cache`` seeds it; then those articles are ingested and R
+analysed again: an update (reuse, phrases and coordination run again over the store, talking
+points are updated, new claims embedded). A full analysis of the whole corpus costs at least
+what R's did (it has more documents), so ``update / R's analysis`` bounds the target's ratio
+from above. Store W gets every article at once and one analysis from scratch with a cache that
+holds every vector R embedded (so it times the clustering, not the embedding: the ratio to it
+is printed too, and is the harder one).
 
 Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
 each (``restart_growth`` decides when a run starts over); every point id after batch k must
@@ -149,7 +151,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=None, help="first N articles by date")
     parser.add_argument("--last", type=int, default=1000, help="articles the update adds")
     parser.add_argument("--batches", type=int, default=10, help="batches of the equivalence run")
-    parser.add_argument("--cache", type=Path, default=None, help="store to seed the cache from")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="store to seed R's cache from (development)"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the stores in")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -168,8 +172,8 @@ def main() -> None:
         if args.cache:
             copy_cache(args.cache, store)
         ingest(store, rest)
-        seconds, summary = timed_analysis(store)
-        print(f"R, analysis from scratch: {seconds:.1f} s ({stage_seconds(summary)})")
+        rest_seconds, summary = timed_analysis(store)
+        print(f"R, analysis from scratch: {rest_seconds:.1f} s ({stage_seconds(summary)})")
         store.con.execute("CHECKPOINT")
     shutil.copyfile(folder / "R.duckdb", folder / "R0.duckdb")
     with open_store(folder / "R.duckdb") as store:
@@ -186,11 +190,13 @@ def main() -> None:
         ingest(store, last)
         full_seconds, summary = timed_analysis(store)
         print(f"W, analysis from scratch: {full_seconds:.1f} s ({stage_seconds(summary)})")
-    ratio = update_seconds / full_seconds
+    ratio = update_seconds / rest_seconds
     print(
-        f"update / full analysis: {ratio:.3f}; target under 0.05 "
-        f"{'met' if ratio < 0.05 else 'NOT met'}"
+        f"update / R's analysis from scratch (a bound on update / full analysis): {ratio:.3f}; "
+        f"target under 0.05 {'met' if ratio < 0.05 else 'NOT met'}"
+        + ("" if args.cache is None else " (R's cache was seeded: not the target's measure)")
     )
+    print(f"update / W's analysis with every vector cached: {update_seconds / full_seconds:.3f}")
 
     # Equivalence: date-ordered batches, an analysis after each.
     size = -(-len(rows) // args.batches)

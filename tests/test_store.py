@@ -136,17 +136,20 @@ def test_failed_transaction_rolls_back(store: Store) -> None:
 
 def test_internal_tables_are_hidden(store: Store) -> None:
     assert store.table_names() == [
+        "analysis_runs",
         "batches",
         "communities",
         "coord_runs",
         "credits",
         "documents",
+        "edge_changes",
         "edge_evidence",
         "mentions",
         "passages",
         "phrase_occurrences",
         "phrases",
         "phrases_runs",
+        "point_changes",
         "point_lineage",
         "points",
         "points_runs",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chorus.changes.record import now as record_now
+from chorus.changes.record import record_analysis
 from chorus.coord import CoordSettings, CoordSummary, find_coordination
 from chorus.phrases import PhrasesSettings, PhrasesSummary, find_phrases
 from chorus.points import PointsSettings, PointsSummary, find_points
@@ -28,6 +30,8 @@ STAGES: tuple[str, ...] = ("segment", "search", "reuse", "points", "labels", "ph
 
 @dataclass(frozen=True)
 class AnalysisSummary:
+    # The analysis's number (``analysis_runs``; ``chorus changes --since RUN``).
+    run_no: int
     stages: tuple[str, ...]
     n_sentences_added: int
     search: SearchIndexSummary
@@ -51,6 +55,7 @@ def analyze(
     """Bring every stage's tables up to date with the stored documents. Talking points that
     continue earlier ones keep their ids; ``rebuild`` gives every point the id its content
     gives it, as in a new store."""
+    started = record_now()
     added = segment_store(store)
     search_summary = build_search_index(store)
     reuse_summary = find_reuse(store, settings=reuse, progress=progress)
@@ -58,7 +63,10 @@ def analyze(
     labels_summary = build_label_index(store, progress=progress)
     phrases_summary = find_phrases(store, settings=phrases, progress=progress)
     coord_summary = find_coordination(store, settings=coord, progress=progress)
+    with store.transaction():
+        run_no = record_analysis(store, started_at=started)
     return AnalysisSummary(
+        run_no=run_no,
         stages=STAGES,
         n_sentences_added=added,
         search=search_summary,

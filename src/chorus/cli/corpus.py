@@ -200,6 +200,7 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
       passages, reuse_clusters, reuse_runs         copied passages
       points, mentions, points_runs                talking points
       point_lineage                                ids no point keeps (merged, split, gone)
+      point_changes, edge_changes, analysis_runs   what each analysis changed
       phrases, phrase_occurrences, phrases_runs    shared phrases
       source_edges, edge_evidence, sources,        the coordination network
       communities, credits, coord_runs

@@ -77,11 +77,18 @@ def reuse(
 
 def print_points(summary: PointsSummary, store: Store, *, top: int) -> None:
     tight = summaries.n_tight_points(store)
+    update = summary.update
+    how = (
+        f"updated with {update.n_added_sentences:,} sentences added and "
+        f"{update.n_removed_sentences:,} removed ({update.n_new_units:,} new claims embedded; "
+        f"{update.n_changed_points:,} points built again)"
+        if update is not None
+        else f"{summary.n_screened:,} through the accurate model"
+    )
     click.echo(
         f"points: {summary.n_points:,} talking points ({tight:,} tight), "
         f"{summary.n_mentions:,} mentions from "
-        f"{summary.n_units:,} distinct sentences ({summary.n_screened:,} through the accurate "
-        f"model) in {summary.seconds:.1f}s"
+        f"{summary.n_units:,} distinct sentences ({how}) in {summary.seconds:.1f}s"
     )
     if summary.note:
         click.echo(f"  {summary.note}")
@@ -351,7 +358,9 @@ def analyze_cmd(
             progress=progress_bars(quiet),
         )
         click.echo(
-            f"ran {', '.join(summary.stages)}: {summary.n_sentences_added:,} sentences added"
+            f"analysis {summary.run_no} ran {', '.join(summary.stages)}: "
+            f"{summary.n_sentences_added:,} sentences added ('chorus changes' lists what it "
+            "changed)"
         )
         index = summary.search
         click.echo(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from chorus.changes.record import record_edge_changes, snapshot_edges
 from chorus.coord.core import Edges, Events, co_action_edges, with_significance
 from chorus.coord.evidence import write_evidence_text
 from chorus.coord.kernels import (
@@ -146,9 +147,11 @@ def _write(
     )
     source_table = _source_table(store, sources, events, edges, community)
     with store.transaction() as con:
+        snapshot_edges(con)
         for table in ("edge_evidence", "source_edges", "sources", "communities", "coord_runs"):
             con.execute(f"DELETE FROM {table}")
         store.insert_arrow("source_edges", edges_out)
+        record_edge_changes(con)
         store.insert_arrow("edge_evidence", evidence)
         store.insert_arrow("sources", source_table)
         store.insert_arrow("communities", community_table(sources, community))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
 from chorus.points.core import ClaimGroups, group_claims
@@ -512,6 +513,7 @@ def _write(
         if not updatable:
             clear_state(con)
         stats = {**stats, "updatable": float(updatable)}
+        snapshot_points(con)
         for table in ("mentions", "points", "points_runs"):
             con.execute(f"DELETE FROM {table}")
         if lineage:
@@ -521,6 +523,7 @@ def _write(
                 [(now, point_id, event, other) for point_id, event, other in lineage],
             )
         store.insert_arrow("points", points)
+        record_point_changes(con)
         # Stored in point order: DuckDB's per-row-group min/max then skip straight to one
         # point's mentions, which is what the report and the app ask for.
         store.insert_arrow(

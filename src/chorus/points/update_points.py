@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pyarrow as pa
 
+from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.points.keyphrases import claim_terms, keyphrases
 from chorus.points.lineage import carry_ids
 from chorus.points.settings import PointsSettings
@@ -155,6 +156,7 @@ def rebuild_points(
     mentions = mentions_table(renamed).sort_by(
         [("point_id", "ascending"), ("doc_id", "ascending"), ("sent_no", "ascending")]
     )
+    snapshot_points(con, old_ids)
     try:
         con.execute("DELETE FROM mentions WHERE point_id IN (SELECT point_id FROM _upd_old_ids)")
         con.execute("DELETE FROM points WHERE point_id IN (SELECT point_id FROM _upd_old_ids)")
@@ -162,6 +164,7 @@ def rebuild_points(
         con.unregister("_upd_old_ids")
     store.insert_arrow("points", points)
     store.insert_arrow("mentions", mentions)
+    record_point_changes(con, points.column("point_id").to_pylist())
     if carried.lineage:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.executemany(

@@ -524,6 +524,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE _point_terms (term VARCHAR NOT NULL, n INTEGER NOT NULL)",
         ),
     ),
+    Migration(
+        version=16,
+        description="what each analysis changed: new and growing points, new and stronger edges",
+        statements=(
+            """
+            CREATE TABLE point_changes (
+                recorded_at TIMESTAMP NOT NULL,
+                point_id VARCHAR NOT NULL,
+                change VARCHAR NOT NULL,
+                n_sources_before INTEGER,
+                n_sources INTEGER NOT NULL,
+                n_docs_before INTEGER,
+                n_docs INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE edge_changes (
+                recorded_at TIMESTAMP NOT NULL,
+                source_a VARCHAR NOT NULL,
+                source_b VARCHAR NOT NULL,
+                change VARCHAR NOT NULL,
+                weight_before DOUBLE,
+                weight DOUBLE NOT NULL,
+                q_value_before DOUBLE,
+                q_value DOUBLE
+            )
+            """,
+            """
+            CREATE TABLE analysis_runs (
+                run_no INTEGER NOT NULL,
+                started_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP NOT NULL,
+                n_documents INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -344,6 +344,33 @@ _DECLARED = {
         term VARCHAR NOT NULL,
         n INTEGER NOT NULL
     """,
+    # What each analysis changed (chorus.changes): talking points that are new or reach more
+    # sources or documents, source pairs whose edge is new or stronger; and the analyses.
+    "point_changes": """
+        recorded_at TIMESTAMP NOT NULL,
+        point_id VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,
+        n_sources_before INTEGER,
+        n_sources INTEGER NOT NULL,
+        n_docs_before INTEGER,
+        n_docs INTEGER NOT NULL
+    """,
+    "edge_changes": """
+        recorded_at TIMESTAMP NOT NULL,
+        source_a VARCHAR NOT NULL,
+        source_b VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,
+        weight_before DOUBLE,
+        weight DOUBLE NOT NULL,
+        q_value_before DOUBLE,
+        q_value DOUBLE
+    """,
+    "analysis_runs": """
+        run_no INTEGER NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP NOT NULL,
+        n_documents INTEGER NOT NULL
+    """,
     "_watch_matched": """
         watchlist VARCHAR NOT NULL,
         doc_id VARCHAR NOT NULL,
