@@ -344,3 +344,60 @@ def _hostile_edge(page: Page, mode: str) -> None:
     p.locator("svg.graph g.edge").first.click(force=True)
     p.wait_for_selector("#evidence h3.edge-title")
     assert "window.__pwned" in p.locator("#evidence").inner_text()
+
+
+@pytest.fixture(scope="module")
+def two_batches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds analysed in two batches, the second with a copy from a new outlet."""
+    import json
+
+    from chorus.analyze import analyze
+    from chorus.ingest import NoLanguageDetector, ingest_paths
+
+    from .conftest import SEEDS, write_jsonl
+
+    folder = tmp_path_factory.mktemp("daily")
+    rows = SEEDS.read_text(encoding="utf-8").splitlines()
+    copy = {**json.loads(rows[0]), "id": "copy-of-000", "source": "new-outlet.example"}
+    path = folder / "daily.duckdb"
+    with open_store(path) as store:
+        for name, batch in (("a", rows[:3]), ("b", [*rows[3:], json.dumps(copy)])):
+            ingest_paths(
+                store,
+                [write_jsonl(folder / f"{name}.jsonl", batch)],
+                language_detector=NoLanguageDetector(),
+            )
+            analyze(store)
+    return path
+
+
+def test_new_since_in_chromium(
+    browser: Any, two_batches: Path, shots: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The "new since" view in the report and the app lists what the second analysis
+    changed, as chorus changes does, each row one click from its evidence."""
+    from chorus.changes import read_changes
+
+    with open_store(two_batches, read_only=True) as store:
+        changed = read_changes(store)
+        report = write_report(store, tmp_path_factory.mktemp("daily-report") / "r.html")
+    n_new = sum(p.change == "new" for p in changed.points)
+    assert n_new and changed.passages
+    for prefix, base in (("report", report.as_uri()), ("app", None)):
+        if base is None:
+            served = _serve(two_batches)
+            base = next(served)
+        page = Page(browser, base, shots)
+        p = page.show("#/changes", f"{prefix}-new-since")
+        _reads_cleanly(p)
+        text = p.locator("main").inner_text()
+        assert text.startswith("New since analysis 1"), text[:200]
+        tables = p.locator("main table")
+        assert tables.nth(0).locator("tr").count() == n_new + 1
+        assert p.locator("main a[href^='#/point/']").count() >= n_new
+        assert p.locator("main a[href='#/document/copy-of-000']").count() >= 1
+        p.locator("main a[href^='#/cluster/']").first.click()
+        p.wait_for_selector("main[data-ready=true]")
+        assert not page.errors, page.errors
+        if prefix == "app":
+            next(served, None)

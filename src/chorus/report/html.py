@@ -36,6 +36,7 @@ _NAV = (
     ("#/sources", "sources"),
     ("#/search", "search"),
     ("#/watchlists", "watchlists"),
+    ("#/changes", "new since"),
 )
 
 
@@ -53,6 +54,7 @@ SCRIPT_PARTS = (
     "network.js",
     "search.js",
     "documents.js",
+    "changes.js",
     "routing.js",
 )
 
@@ -222,6 +224,7 @@ def report_data(
         "heatmap": views.heatmap(store),
         "timeline": views.timeline(store),
         "watchlists": views.watchlists(store),
+        "changes": views.changes(store),
         "partial": {
             "points": points["total"] > lim.points,
             "sources": sources["total"] > lim.sources,

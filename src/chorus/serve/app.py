@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 
 from chorus import __version__, views
 from chorus.embed.models import Embedder
+from chorus.errors import ChorusError
 from chorus.points.pages import POINT_SORTS
 from chorus.report.html import app_script, page_shell, static_text
 from chorus.serve.generations import ServedStore
 from chorus.store import Store
 from chorus.views.records import (
+    ChangesView,
     DocumentDetail,
     EdgeDetail,
     Heatmap,
@@ -267,6 +269,16 @@ def create_app(
     def watchlists() -> Watchlists:
         """Hits per item and per source of each matched watchlist."""
         return views.watchlists(reader())
+
+    @app.get("/api/changes")
+    def changes(since: int | None = Query(None, ge=1)) -> ChangesView:
+        """What the last analysis changed, or every analysis after analysis ``since``: new
+        and growing talking points, passages copied in new documents, new or stronger
+        edges, new watchlist hits."""
+        try:
+            return views.changes(reader(), since_run=since)
+        except ChorusError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
 
     @app.get("/api/search")
     def search(

@@ -1,6 +1,7 @@
 """The read model: what the report, the web app and the CLI summaries show, read from the
 store as JSON-ready records whose shapes :mod:`chorus.views.records` declares."""
 
+from chorus.views.changes import changes
 from chorus.views.pages import (
     document_detail,
     edge_detail,
@@ -22,6 +23,7 @@ from chorus.views.pages import (
 )
 
 __all__ = [
+    "changes",
     "document_detail",
     "edge_detail",
     "first_mentions",

@@ -381,3 +381,69 @@ class SimilarItem(TypedDict):
 class SimilarPage(TypedDict):
     query: str
     items: list[SimilarItem]
+
+
+class AnalysisRun(TypedDict):
+    run_no: int
+    finished_at: str
+    n_documents: int
+
+
+class PointChangeItem(TypedDict):
+    point_id: str
+    change: Literal["new", "grew"]
+    label: str
+    n_sources: int
+    n_sources_before: int | None
+    n_docs: int
+    n_docs_before: int | None
+    first_seen: str | None
+    last_seen: str | None
+
+
+class PassageChangeItem(TypedDict):
+    passage_id: str
+    cluster_id: str
+    cluster_kind: str
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    n_sources: int
+    origin_doc_id: str
+
+
+class EdgeChangeItem(TypedDict):
+    source_a: str
+    source_b: str
+    change: Literal["new", "stronger"]
+    weight: float
+    weight_before: float | None
+    n_objects: int
+    q_value: float | None
+
+
+class HitChangeItem(TypedDict):
+    watchlist: str
+    item_id: str
+    doc_id: str
+    source: str
+    score: float
+    sentence: str
+    run_no: int
+
+
+class ChangesView(TypedDict):
+    """What changed since ``since_run`` (an analysis; ``None`` with ``since`` set: since the
+    start). Each list holds at most ``limit`` rows; ``totals`` counts them all."""
+
+    since: str | None
+    since_run: int | None
+    runs: list[AnalysisRun]
+    limit: int
+    totals: dict[str, int]
+    points: list[PointChangeItem]
+    passages: list[PassageChangeItem]
+    edges: list[EdgeChangeItem]
+    hits: list[HitChangeItem]

@@ -23,6 +23,7 @@
         case "source": view = await viewSource(arg); break;
         case "search": view = await viewSearch(params); break;
         case "watchlists": view = await viewWatchlists(); break;
+        case "changes": view = await viewChanges(params); break;
         default: view = notFound("page", path);
       }
     } catch (err) {
