@@ -42,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import CLEF, NEWS, Groups, machine, read_tsv
+from chorus.store import Store
 from points_quality import load_clef
 
 _WORD = re.compile(r"\w+")
@@ -206,6 +207,48 @@ def score(
     return Scores(p, r, f, len(background), len(distractors), len(points))
 
 
+def updated(
+    store: Store,
+    docs: list[dict[str, object]],
+    located: dict[str, tuple[int, int, Plant]],
+    share: float,
+    tmp: Path,
+) -> tuple[str, Scores, float]:
+    """The same corpus in a second store: points from scratch on all but the last ``share``
+    of the articles, then an update with them (the embedding cache copied over, so only the
+    clustering is timed)."""
+    import chorus
+    from chorus.ingest import NoLanguageDetector
+    from chorus.points import PointsSettings, find_points
+    from chorus.reuse import find_reuse
+
+    cut = int(len(docs) * (1 - share))
+    first, last = tmp / "first.jsonl", tmp / "last.jsonl"
+    first.write_text("".join(json.dumps(d) + "\n" for d in docs[:cut]), encoding="utf-8")
+    last.write_text("".join(json.dumps(d) + "\n" for d in docs[cut:]), encoding="utf-8")
+    settings = PointsSettings(restart_growth=max(share / (1 - share), 0.0) + 0.01)
+    with chorus.open_store(tmp / "updated.duckdb") as other:
+        cache = store.con.sql("SELECT * FROM _embeddings").to_arrow_table()
+        other.con.register("cache_rows", cache)
+        other.con.execute("INSERT INTO _embeddings SELECT * FROM cache_rows")
+        other.con.unregister("cache_rows")
+        chorus.ingest_paths(other, [first], language_detector=NoLanguageDetector())
+        find_reuse(other)
+        find_points(other, settings=settings)
+        chorus.ingest_paths(other, [last], language_detector=NoLanguageDetector())
+        find_reuse(other)
+        start = time.perf_counter()
+        summary = find_points(other, settings=settings)
+        seconds = time.perf_counter() - start
+        assert summary.update is not None, "the points were not updated"
+        points: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        for point_id, doc, s, e in other.con.sql(
+            'SELECT point_id, doc_id, start, "end" FROM mentions'
+        ).fetchall():
+            points[point_id].append((doc, s, e))
+    return (f"chorus points, last {share:.0%} added by update", score(points, located), seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=3000)
@@ -213,6 +256,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--store", type=Path, help="keep the store (and its embeddings) here")
     parser.add_argument("--no-anchor", action="store_true")
+    parser.add_argument(
+        "--update",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="also: points found on all but the last SHARE of the articles, then updated "
+        "with them (chorus.points.update), scored the same way",
+    )
     args = parser.parse_args()
 
     import chorus
@@ -259,6 +310,8 @@ def main() -> None:
             ).fetchall():
                 points[point_id].append((doc, s, e))
             rows = [("chorus points", score(points, located), seconds)]
+            if args.update:
+                rows.append(updated(store, docs, located, args.update, Path(tmp)))
 
             if not args.no_anchor:
                 from sentence_transformers import util

@@ -132,14 +132,14 @@ def passage_agreement(con: duckdb.DuckDBPyConnection, a: str, b: str) -> str:
     """Characters inside a reused passage in ``a`` and in ``b``."""
 
     def chars(store: str) -> str:
-        return f"""SELECT DISTINCT doc_id, unnest(range(start, "end")) AS at
+        return f"""SELECT DISTINCT doc_id, unnest(range(start, "end")) AS pos
                    FROM {store}.passages"""
 
     n_a = int(con.execute(f"SELECT count(*) FROM ({chars(a)})").fetchall()[0][0])
     n_b = int(con.execute(f"SELECT count(*) FROM ({chars(b)})").fetchall()[0][0])
     both = int(
         con.execute(
-            f"SELECT count(*) FROM ({chars(a)}) JOIN ({chars(b)}) USING (doc_id, at)"
+            f"SELECT count(*) FROM ({chars(a)}) JOIN ({chars(b)}) USING (doc_id, pos)"
         ).fetchall()[0][0]
     )
     share = both / max(n_a, n_b, 1)
@@ -150,11 +150,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=None, help="first N articles by date")
     parser.add_argument("--last", type=int, default=1000, help="articles the update adds")
-    parser.add_argument("--batches", type=int, default=10, help="batches of the equivalence run")
+    parser.add_argument(
+        "--batches", type=int, default=10, help="batches of the equivalence run (0: none)"
+    )
     parser.add_argument(
         "--cache", type=Path, default=None, help="store to seed R's cache from (development)"
     )
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the stores in")
+    parser.add_argument(
+        "--no-full", action="store_true", help="skip W (and the comparisons with it)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rows = news_in_date_order(args.docs)
@@ -184,6 +189,13 @@ def main() -> None:
             f"R + last, update: {update_seconds:.1f} s ({stage_seconds(summary)}); "
             f"{summary.points.update}"
         )
+    if args.no_full:
+        ratio = update_seconds / rest_seconds
+        print(
+            f"update / R's analysis from scratch: {ratio:.3f}"
+            + ("" if args.cache is None else " (R's cache was seeded)")
+        )
+        return
     with open_store(folder / "W.duckdb") as store:
         copy_cache(folder / "R.duckdb", store)
         ingest(store, rest)
@@ -198,14 +210,30 @@ def main() -> None:
     )
     print(f"update / W's analysis with every vector cached: {update_seconds / full_seconds:.3f}")
 
-    # Equivalence: date-ordered batches, an analysis after each.
-    size = -(-len(rows) // args.batches)
+    con = duckdb.connect()
+    for name in ("W", "R", "R0"):
+        con.execute(f"ATTACH '{folder / name}.duckdb' AS {name} (READ_ONLY)")
+    print(f"last-{args.last} update vs from scratch: {pair_agreement(con, 'R', 'W', None)}")
+    print(
+        "scale: from scratch without the last articles vs with them, on the earlier "
+        f"articles: {pair_agreement(con, 'R0', 'W', 'R0')}"
+    )
+    if args.batches:
+        equivalence(rows, folder, args.batches, con)
+    print(f"stores kept in {folder}" if args.keep else "")
+
+
+def equivalence(
+    rows: list[dict[str, object]], folder: Path, batches: int, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Date-ordered batches, an analysis after each; ids kept; the end against W."""
+    size = -(-len(rows) // batches)
     ids_kept = True
     with open_store(folder / "B.duckdb") as store:
         copy_cache(folder / "R.duckdb", store)
         before: set[str] = set()
         modes = []
-        for k in range(args.batches):
+        for k in range(batches):
             batch = rows[k * size : (k + 1) * size]
             if not batch:
                 break
@@ -222,17 +250,9 @@ def main() -> None:
                 print(f"batch {k + 1}: {len(lost)} ids neither kept nor recorded")
             before = after
         print(f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded: {ids_kept}")
-    con = duckdb.connect()
-    for name in ("B", "W", "R", "R0"):
-        con.execute(f"ATTACH '{folder / name}.duckdb' AS {name} (READ_ONLY)")
-    print(f"last-{args.last} update vs from scratch: {pair_agreement(con, 'R', 'W', None)}")
-    print(f"ten batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
+    con.execute(f"ATTACH '{folder / 'B'}.duckdb' AS B (READ_ONLY)")
+    print(f"{batches} batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
     print(f"  {passage_agreement(con, 'B', 'W')}")
-    print(
-        "scale: from scratch without the last articles vs with them, on the earlier "
-        f"articles: {pair_agreement(con, 'R0', 'W', 'R0')}"
-    )
-    print(f"stores kept in {folder}" if args.keep else "")
 
 
 if __name__ == "__main__":

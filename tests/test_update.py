@@ -77,8 +77,11 @@ def seeded(tmp_path: Path) -> Store:
     return store
 
 
-def test_an_empty_batch_changes_nothing(seeded: Store) -> None:
+@pytest.mark.parametrize("batch", ["nothing", "the same documents again"])
+def test_an_empty_batch_changes_nothing(seeded: Store, batch: str) -> None:
     before = _tables(seeded)
+    if batch != "nothing":
+        _analyse(seeded, SEEDS)  # every document unchanged: ingest skips them
     summary = find_points(seeded, settings=ALWAYS)
     assert summary.update is not None
     assert summary.update.n_added_sentences == summary.update.n_removed_sentences == 0
