@@ -302,7 +302,7 @@ def main() -> None:
             n_sentences = store.count("sentences")
 
             start = time.perf_counter()
-            summary = find_points(store)
+            summary = find_points(store, rebuild=True)  # from scratch, whatever the store holds
             seconds = time.perf_counter() - start
             points: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
             for point_id, doc, s, e in store.con.sql(
@@ -356,9 +356,10 @@ def main() -> None:
             f"{s.n_background:11,} {s.n_distractors:11,} {secs:7.1f}"
         )
     chorus_f1 = rows[0][1].f1
+    anchors = [r for r in rows if r[0].startswith("anchor")]
     ratio = (
-        f"; chorus F1 / anchor F1: {chorus_f1 / max(rows[1][1].f1, 1e-9):.2f}x"
-        if len(rows) > 1
+        f"; chorus F1 / anchor F1: {chorus_f1 / max(anchors[0][1].f1, 1e-9):.2f}x"
+        if anchors
         else ""
     )
     print(

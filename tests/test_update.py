@@ -204,3 +204,13 @@ def test_growth_past_the_limit_starts_over(tmp_path: Path) -> None:
         # Other settings start over too.
         other = PointsSettings(model="minilm", threshold=-0.1)
         assert find_points(store, settings=other).update is None
+
+
+def test_a_cache_holding_a_text_twice_still_updates(seeded: Store, tmp_path: Path) -> None:
+    """Stores from before the cache's keys were unique hold some vectors twice."""
+    seeded.con.execute("INSERT INTO _embeddings SELECT * FROM _embeddings")
+    copy = {**_seed_rows()[3], "id": "again", "source": "again.example"}
+    _analyse(seeded, write_jsonl(tmp_path / "again.jsonl", [json.dumps(copy)]))
+    summary = find_points(seeded, settings=ALWAYS)
+    assert summary.update is not None and summary.update.n_added_sentences
+    seeded.close()

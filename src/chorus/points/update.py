@@ -307,6 +307,10 @@ def _read_units(store: Store, model: str, state: PointsState, gone: np.ndarray) 
            ORDER BY u.unit_no""",
         params=[model],
     ).to_arrow_table()
+    if table.num_rows > n_units:
+        # A cache written before keys were unique may hold a text twice: keep one vector.
+        _, first = np.unique(table.column("unit_no").to_numpy(), return_index=True)
+        table = table.take(pa.array(first))
     if table.num_rows != n_units:
         log.info("points update: the embedding cache lacks some units' vectors; starting over")
         return None
