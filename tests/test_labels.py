@@ -137,3 +137,45 @@ def test_the_app_reads_the_stored_index_instead_of_embedding_labels(analysed_see
     client = TestClient(app, base_url="http://127.0.0.1")
     items = client.get("/api/similar", params={"q": "a regime"}).json()["items"]
     assert items and Counting.texts == 1  # the query alone: no label was embedded
+
+
+@pytest.mark.parametrize("exact_limit", [30_000, 10], ids=["exact", "inverted file"])
+def test_an_update_files_only_changed_labels_and_holds_what_a_rebuild_holds(
+    seeds_copy: Path, monkeypatch: pytest.MonkeyPatch, exact_limit: int
+) -> None:
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", exact_limit)
+    embedder = HashingEmbedder(dim=32)
+    with chorus.open_store(seeds_copy) as store:
+        build_label_index(store, embedder=embedder, force=True)
+        before = store.con.execute("SELECT count(*) FROM _label_cells").fetchall()
+        first, second = [
+            r[0]
+            for r in store.con.execute(
+                "SELECT point_id FROM points ORDER BY point_id LIMIT 2"
+            ).fetchall()
+        ]
+        store.con.execute("UPDATE points SET label = 'another label' WHERE point_id = ?", [first])
+        store.con.execute("DELETE FROM points WHERE point_id = ?", [second])
+        store.con.execute(
+            """INSERT INTO points SELECT * REPLACE ('tp_new' AS point_id, 'a new claim' AS label)
+               FROM points WHERE point_id = ?""",
+            [first],
+        )
+        summary = build_label_index(store, embedder=embedder)
+        assert summary.built and label_index_state(store) == "current"
+        assert store.con.execute("SELECT count(*) FROM _label_cells").fetchall() == before
+        updated = read_label_index(store, embedder=embedder.name)
+        assert updated is not None
+        ids = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+        assert sorted(updated.point_ids) == sorted(ids) and second not in updated.point_ids
+        filed = dict(zip(updated.point_ids, updated.vectors, strict=True))
+        build_label_index(store, embedder=embedder, force=True)
+        rebuilt = read_label_index(store, embedder=embedder.name)
+        assert rebuilt is not None
+        for point_id, vector in zip(rebuilt.point_ids, rebuilt.vectors, strict=True):
+            np.testing.assert_array_equal(filed[point_id], vector)
+        if updated.centroids is not None:
+            # A filed label sits in the cell of its nearest centroid.
+            at = updated.point_ids.index("tp_new")
+            cell = int(np.searchsorted(updated.bounds, at, side="right") - 1)
+            assert cell == int(np.argmax(updated.centroids @ updated.vectors[at]))

@@ -194,6 +194,10 @@ def build_label_index(
         if row[2] == embedder.name:
             return LabelIndexSummary(False, row[0], row[1], row[2], time.perf_counter() - started)
     fingerprint = _fingerprint(store)
+    if not force:
+        updated = _file_changed_labels(store, embedder, fingerprint, started, progress)
+        if updated is not None:
+            return updated
     index = embed_labels(store, embedder, progress=progress)
     n_cells = len(index.bounds) - 1
     centroids = index.centroids
@@ -215,9 +219,27 @@ def build_label_index(
             ),
         }
     )
+    filed = pa.table(
+        {
+            "point_id": pa.array(list(index.point_ids), pa.string()),
+            "cell": pa.array(
+                np.repeat(np.arange(n_cells, dtype=np.int32), np.diff(index.bounds)), pa.int32()
+            ),
+        }
+    )
     with store.transaction() as con:
         con.execute("DELETE FROM _label_cells")
         store.insert_arrow("_label_cells", table)
+        con.execute("DELETE FROM _label_points")
+        con.register("_filed", filed)
+        try:
+            con.execute(
+                """INSERT INTO _label_points
+                   SELECT f.point_id, hash(p.label), f.cell FROM _filed f
+                   JOIN points p USING (point_id)"""
+            )
+        finally:
+            con.unregister("_filed")
         seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
@@ -225,6 +247,138 @@ def build_label_index(
         )
     log.info("label index: %d labels in %d cells in %.1f s", len(index), n_cells, seconds)
     return LabelIndexSummary(True, len(index), n_cells, embedder.name, seconds)
+
+
+# Past this share of changed labels, filing them one cell at a time costs more than
+# filing every label again (which also trains the cells on today's labels).
+_UPDATE_SHARE = 0.5
+
+
+def _file_changed_labels(
+    store: Store,
+    embedder: Embedder,
+    fingerprint: str,
+    started: float,
+    progress: ProgressFactory,
+) -> LabelIndexSummary | None:
+    """File only the labels that changed since the stored index was built (embedded by the
+    same embedder): each new or relabelled point goes to the cell of its nearest centroid,
+    and points that left leave theirs. ``None`` when the whole index must be built: none is
+    stored, another embedder built it, it predates ``_label_points``, most labels changed,
+    or an exact index has outgrown ``EXACT_LIMIT``."""
+    con = store.con
+    run = con.execute(
+        "SELECT embedder, n_cells FROM _label_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    if (
+        not run
+        or run[0][0] != embedder.name
+        or not scalar(con, "SELECT count(*) FROM _label_points")
+    ):
+        return None
+    n_points = int(scalar(con, "SELECT count(*) FROM points"))
+    changed = con.execute(
+        """SELECT p.point_id, p.label FROM points p
+           WHERE NOT EXISTS (SELECT 1 FROM _label_points l
+                             WHERE l.point_id = p.point_id AND l.label_hash = hash(p.label))
+           ORDER BY p.point_id"""
+    ).fetchall()
+    leaving = con.execute(
+        """SELECT l.point_id, l.cell FROM _label_points l
+           WHERE NOT EXISTS (SELECT 1 FROM points p
+                             WHERE p.point_id = l.point_id AND hash(p.label) = l.label_hash)"""
+    ).fetchall()
+    if len(changed) > _UPDATE_SHARE * max(n_points, 1):
+        return None
+    centroid_rows = con.execute(
+        "SELECT centroid FROM _label_cells WHERE centroid IS NOT NULL ORDER BY cell"
+    ).fetchall()
+    centroids = (
+        np.stack([np.frombuffer(r[0], dtype=np.float32) for r in centroid_rows])
+        if centroid_rows
+        else None
+    )
+    if centroids is None and ivf_cells(n_points) > 1:
+        return None
+    ids = [r[0] for r in changed]
+    vectors = np.zeros((0, embedder.dim), dtype=np.float16)
+    if ids:
+        bar = progress(desc=f"labels: embed ({embedder.name})", total=len(ids), unit="label")
+        parts = []
+        try:
+            for lo in range(0, len(ids), _BATCH):
+                chunk = [r[1] for r in changed[lo : lo + _BATCH]]
+                parts.append(np.asarray(embedder.embed(chunk), dtype=np.float32))
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        x = np.concatenate(parts)
+        vectors = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(
+            np.float16
+        )
+    cells = (
+        ivf_probes(vectors.astype(np.float32), centroids, probes=1)[:, 0]
+        if centroids is not None and ids
+        else np.zeros(len(ids), dtype=np.int64)
+    )
+    gone = {r[0] for r in leaving}
+    affected = sorted({int(c) for c in cells.tolist()} | {int(r[1]) for r in leaving})
+    rows = con.execute(
+        """SELECT cell, centroid, point_ids, vectors FROM _label_cells
+           WHERE cell IN (SELECT unnest(?)) ORDER BY cell""",
+        [affected],
+    ).fetchall()
+    dim = embedder.dim
+    new_rows = []
+    for cell, centroid, point_ids, blob in rows:
+        old = np.frombuffer(blob, np.float16).reshape(-1, dim)
+        keep = [i for i, pid in enumerate(point_ids) if pid not in gone]
+        here = np.flatnonzero(cells == cell)
+        new_rows.append(
+            {
+                "cell": cell,
+                "centroid": centroid,
+                "point_ids": [point_ids[i] for i in keep] + [ids[i] for i in here.tolist()],
+                "vectors": np.concatenate([old[keep], vectors[here]]).tobytes(),
+            }
+        )
+    table = pa.Table.from_pylist(
+        new_rows,
+        schema=pa.schema(
+            [
+                ("cell", pa.int32()),
+                ("centroid", pa.binary()),
+                ("point_ids", pa.list_(pa.string())),
+                ("vectors", pa.binary()),
+            ]
+        ),
+    )
+    n_cells = int(run[0][1])
+    with store.transaction():
+        con.execute("DELETE FROM _label_cells WHERE cell IN (SELECT unnest(?))", [affected])
+        store.insert_arrow("_label_cells", table)
+        con.execute(
+            "DELETE FROM _label_points WHERE point_id IN (SELECT unnest(?))", [sorted(gone)]
+        )
+        con.register(
+            "_filed",
+            pa.table({"point_id": pa.array(ids, pa.string()), "cell": pa.array(cells, pa.int32())}),
+        )
+        try:
+            con.execute(
+                """INSERT INTO _label_points
+                   SELECT f.point_id, hash(p.label), f.cell FROM _filed f
+                   JOIN points p USING (point_id)"""
+            )
+        finally:
+            con.unregister("_filed")
+        seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+            [embedder.name, dim, n_points, n_cells, fingerprint, seconds],
+        )
+    log.info("label index: %d labels filed, %d left, in %.1f s", len(ids), len(gone), seconds)
+    return LabelIndexSummary(True, n_points, n_cells, embedder.name, seconds)
 
 
 def read_label_index(store: Store, *, embedder: str) -> LabelIndex | None:

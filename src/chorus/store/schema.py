@@ -561,6 +561,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=17,
+        description="the 'like this' index files only the labels that changed",
+        statements=(
+            """
+            CREATE TABLE _label_points (
+                point_id VARCHAR NOT NULL, label_hash UBIGINT NOT NULL, cell INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -466,6 +466,13 @@ _DECLARED = {
         point_ids VARCHAR[] NOT NULL,
         vectors BLOB NOT NULL
     """,
+    # Which label each filed point had (a hash of it) and its cell: an update files only
+    # the points whose label changed.
+    "_label_points": """
+        point_id VARCHAR NOT NULL,
+        label_hash UBIGINT NOT NULL,
+        cell INTEGER NOT NULL
+    """,
     "_label_runs": """
         finished_at TIMESTAMP NOT NULL,
         embedder VARCHAR NOT NULL,
