@@ -63,7 +63,8 @@ def print_text(changes: Changes, top: int) -> None:
     click.echo(f"  {plural(len(new), 'new talking point', 'new talking points')}:")
     for p in new[:top]:
         click.echo(
-            f"    {p.n_sources:>4} sources {p.n_docs:>5} docs  {p.point_id}  {snippet(p.label)}"
+            f"    {plural(p.n_sources, 'source', 'sources'):>11} "
+            f"{plural(p.n_docs, 'doc', 'docs'):>10}  {p.point_id}  {snippet(p.label)}"
         )
     growing = plural(len(grew), "talking point", "talking points")
     click.echo(f"  {growing} reaching more sources or documents:")
@@ -75,7 +76,8 @@ def print_text(changes: Changes, top: int) -> None:
     click.echo(f"  {plural(len(changes.passages), 'new copied passage', 'new copied passages')}:")
     for c in changes.passages[:top]:
         click.echo(
-            f"    {c.cluster_kind:<11} {c.n_sources:>3} sources  {c.doc_id} [{c.start}:{c.end}] "
+            f"    {c.cluster_kind:<11} {plural(c.n_sources, 'source', 'sources'):>11}  "
+            f"{c.doc_id} [{c.start}:{c.end}] "
             f"{c.source}  {snippet(c.text, 60)}"
         )
     click.echo(f"  {plural(len(changes.edges), 'new or stronger edge', 'new or stronger edges')}:")
