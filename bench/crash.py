@@ -17,6 +17,13 @@ checked:
 Then the killed stage and the ones after it are run again to completion, and every table is
 exported and compared with the clean run's export (documents without ``ingested_at``, the
 time the batch landed).
+
+``--update``: the trial of a monitoring update instead. The store is analysed with the first
+90% of the articles (ingest, reuse, points, coord); the rest are ingested and reuse run again.
+Then ``chorus points`` (which updates the stored points) is killed at a random moment of its
+clean running time: the points and mentions must be those from before the update or those a
+clean update writes, never a mix; a rerun of points and coord must export what a clean update
+exports.
 """
 
 from __future__ import annotations
@@ -168,7 +175,11 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=500)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--update", action="store_true", help="kill updates of the points")
     args = parser.parse_args()
+    if args.update:
+        update_trial(args.docs, args.kills, args.seed)
+        return
     import chorus
 
     rng = random.Random(args.seed)
@@ -227,6 +238,76 @@ def main() -> None:
                 if got[table] != clean[table]:
                     print(f"      {table}: export differs from the clean run's")
         print(f"result: {args.kills - failures} of {args.kills} trials consistent and equal")
+        if failures:
+            raise SystemExit(1)
+
+
+def update_trial(n_docs: int, kills: int, seed: int) -> None:
+    import chorus
+
+    rng = random.Random(seed)
+    print(f"# crash trial, updates: first {n_docs} news articles, {kills} kills (seed {seed})")
+    print(f"# machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with gzip.open(NEWS, "rt", encoding="utf-8") as src:
+            lines = list(itertools.islice(src, n_docs))
+        cut = int(len(lines) * 0.9)
+        first, second = root / "first.jsonl", root / "second.jsonl"
+        first.write_text("".join(lines[:cut]), encoding="utf-8")
+        second.write_text("".join(lines[cut:]), encoding="utf-8")
+        ready = root / "ready.duckdb"
+        for stage in STAGES:
+            _run(stage, first, ready)
+        _run("ingest", second, ready)
+        _run("reuse", second, ready)
+        with chorus.open_store(ready, read_only=True) as store:
+            before = {t: store.count(t) for t in ("points", "mentions")}
+        clean_db = root / "clean.duckdb"
+        shutil.copy(ready, clean_db)
+        seconds = _run("points", second, clean_db)
+        _run("coord", second, clean_db)
+        with chorus.open_store(clean_db, read_only=True) as store:
+            after = {t: store.count(t) for t in ("points", "mentions")}
+            updated = store.con.execute(
+                "SELECT json_extract(stats, '$.update') FROM points_runs "
+                "ORDER BY finished_at DESC LIMIT 1"
+            ).fetchall()[0][0]
+        assert updated is not None, "the clean run did not update the points"
+        clean = _export(clean_db, root / "clean")
+        print(
+            f"clean update: points {seconds:.1f} s; points {before['points']:,} -> "
+            f"{after['points']:,}, mentions {before['mentions']:,} -> {after['mentions']:,}"
+        )
+        print(f"{'trial':>5} {'kill at':>8} {'killed':>7} {'before or after':>16} {'equal':>6}")
+        failures = 0
+        for trial in range(kills):
+            store_path = root / f"trial{trial}.duckdb"
+            shutil.copy(ready, store_path)
+            at = rng.uniform(0.05, 1.0) * seconds
+            killed = _kill_during("points", second, store_path, at)
+            with chorus.open_store(store_path, read_only=True) as store:
+                got = {t: store.count(t) for t in ("points", "mentions")}
+                orphans = store.con.execute(
+                    """SELECT count(*) FROM mentions m
+                       WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.point_id = m.point_id)"""
+                ).fetchall()[0][0]
+            whole = got in (before, after) and not orphans
+            _run("points", second, store_path)
+            _run("coord", second, store_path)
+            exported = _export(store_path, root / f"trial{trial}")
+            equal = [t for t in TABLES if exported[t] == clean[t]]
+            ok = whole and len(equal) == len(TABLES)
+            failures += not ok
+            print(
+                f"{trial:5} {at:7.1f}s {killed!s:>7} {'yes' if whole else 'NO':>16} "
+                f"{len(equal):>3}/{len(TABLES)}",
+                flush=True,
+            )
+            for table in TABLES:
+                if exported[table] != clean[table]:
+                    print(f"      {table}: export differs from the clean update's")
+        print(f"result: {kills - failures} of {kills} trials consistent and equal")
         if failures:
             raise SystemExit(1)
 

@@ -166,8 +166,9 @@ fdr_option = setting_option(
 rebuild_option = click.option(
     "--rebuild",
     is_flag=True,
-    help="Give every talking point the id its content gives it, as in a new store (by "
-    "default a point that continues one from before keeps its id).",
+    help="Find the talking points from scratch, each with the id its content gives it, as in "
+    "a new store (by default the stored points are updated with the new documents and a point "
+    "that continues one from before keeps its id).",
 )
 
 

@@ -200,10 +200,12 @@ def points(
     """Group sentences that make the same claim, in the same or other words, into talking
     points that recur across documents.
 
-    Replaces the 'points' and 'mentions' tables; a point that continues one from before keeps
-    its id, and 'point_lineage' records the ids no point keeps (merged, split, gone). Run
-    'chorus reuse' first so boilerplate is skipped. Embeddings are cached in the store: a
-    second run embeds nothing new.
+    On a store with points, adds the documents ingested (or replaced, or deleted) since to
+    them instead of starting over, until the corpus has grown by a quarter since the last run
+    from scratch; --rebuild (or other settings) starts over. A point that continues one from
+    before keeps its id, and 'point_lineage' records the ids no point keeps (merged, split,
+    gone). Run 'chorus reuse' first so boilerplate is skipped. Embeddings are cached in the
+    store: a second run embeds nothing new.
 
     \b
     Examples:
