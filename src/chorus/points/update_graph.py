@@ -29,8 +29,8 @@ from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-# How many nearest units a new unit collects: its own neighbours are the best
-# ``settings.neighbours``; the rest are the old units it is offered to.
+# A new unit collects ``_OFFER`` times ``settings.neighbours`` nearest units: the best
+# ``settings.neighbours`` are its own neighbours; it is offered to the old units among all.
 _OFFER = 4
 
 
@@ -176,6 +176,9 @@ def _offers(
     s_dst = stored.column("dst").to_numpy()
     s_cos = stored.column("cosine").to_numpy().astype(np.float32)
     s_base = stored.column("base").to_numpy().astype(np.float32)
+    # An edge to a unit whose last sentence left is no neighbour any more.
+    alive = np.isin(s_dst, units.unit_no)
+    s_src, s_dst, s_cos, s_base = s_src[alive], s_dst[alive], s_cos[alive], s_base[alive]
     # Per old unit: its stored list and its offers, best k by cosine (ties by unit number).
     o_src = units.unit_no[old_rows]
     o_dst = units.unit_no[new_rows]
