@@ -8,6 +8,7 @@ from chorus.changes.read import (
     PassageChange,
     PointChange,
     read_changes,
+    records,
 )
 from chorus.changes.record import record_analysis
 
@@ -19,4 +20,5 @@ __all__ = [
     "PointChange",
     "read_changes",
     "record_analysis",
+    "records",
 ]

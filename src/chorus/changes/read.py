@@ -10,8 +10,11 @@ documents ingested since, outside boilerplate; hits are those of watchlist runs 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chorus.errors import ChorusError
 from chorus.store import Store
@@ -88,6 +91,27 @@ class Changes:
     passages: list[PassageChange]
     edges: list[EdgeChange]
     hits: list[HitChange]
+
+    def kinds(self) -> dict[str, list[Any]]:
+        """The four lists by name (``points``, ``passages``, ``edges``, ``hits``)."""
+        return {name: getattr(self, name) for name in KINDS}
+
+
+KINDS = ("points", "passages", "edges", "hits")
+
+
+def records(items: Sequence[Any]) -> list[dict[str, Any]]:
+    """Change rows as plain JSON values: times in ISO 8601 to the second, scores to four
+    decimals."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.isoformat(timespec="seconds")
+        if isinstance(value, float):
+            return round(value, 4)
+        return value
+
+    return [{k: plain(v) for k, v in dataclasses.asdict(item).items()} for item in items]
 
 
 def resolve_since(

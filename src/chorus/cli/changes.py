@@ -3,14 +3,13 @@ changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import click
 
-from chorus.changes import Changes, read_changes
+from chorus.changes import Changes, read_changes, records
 from chorus.cli.base import cli, db_option, handle_errors, plural, snippet
 from chorus.errors import ChorusError
 from chorus.ingest.dates import parse_date
@@ -31,24 +30,11 @@ def parse_since(value: str | None) -> int | dt.datetime | None:
     return parsed
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 4)
-    return value
-
-
 def print_jsonl(changes: Changes) -> None:
-    for kind, rows in (
-        ("point", changes.points),
-        ("passage", changes.passages),
-        ("edge", changes.edges),
-        ("hit", changes.hits),
-    ):
-        for row in rows:
-            record = {"kind": kind, **dataclasses.asdict(row)}
-            click.echo(json.dumps({k: _jsonable(v) for k, v in record.items()}, ensure_ascii=False))
+    for name, rows in changes.kinds().items():
+        for record in records(rows):
+            # "points" -> "point": one kind per line.
+            click.echo(json.dumps({"kind": name[:-1], **record}, ensure_ascii=False))
 
 
 def print_text(changes: Changes, top: int) -> None:

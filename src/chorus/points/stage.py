@@ -509,9 +509,8 @@ def _write(
     if carry:
         points, mentions, lineage = _carry_ids(store, points, mentions)
     with store.transaction():
-        updatable = full is not None and write_state(con, full, settings)
-        if not updatable:
-            clear_state(con)
+        # write_state replaces the state (and clears it when no update could continue it).
+        updatable = write_state(con, full, settings) if full is not None else clear_state(con)
         stats = {**stats, "updatable": float(updatable)}
         snapshot_points(con)
         for table in ("mentions", "points", "points_runs"):

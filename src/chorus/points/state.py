@@ -73,10 +73,12 @@ class PointsState:
     full_docs: int
 
 
-def clear_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Forget the state (inside the caller's transaction): the next run starts over."""
+def clear_state(con: duckdb.DuckDBPyConnection) -> bool:
+    """Forget the state (inside the caller's transaction): the next run starts over. Returns
+    False: nothing can be updated from no state."""
     for table in STATE_TABLES:
         con.execute(f"DELETE FROM {table}")
+    return False
 
 
 def read_state(con: duckdb.DuckDBPyConnection) -> PointsState | None:

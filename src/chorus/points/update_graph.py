@@ -62,6 +62,27 @@ class Lists:
     base: np.ndarray
 
 
+def _stored_edges(store: Store, where: str, **unit_sets: np.ndarray) -> Lists:
+    """The stored kNN edges ``e`` that ``where`` selects; it may read each of ``unit_sets``
+    as a table of unit numbers (``unit_no``) by its name."""
+    con = store.con
+    for name, units in unit_sets.items():
+        con.register(name, pa.table({"unit_no": pa.array(units)}))
+    try:
+        rows = con.sql(
+            f"SELECT e.src, e.dst, e.cosine, e.base FROM _point_edges e WHERE {where}"
+        ).to_arrow_table()
+    finally:
+        for name in unit_sets:
+            con.unregister(name)
+    return Lists(
+        rows.column("src").to_numpy(),
+        rows.column("dst").to_numpy(),
+        rows.column("cosine").to_numpy().astype(np.float32),
+        rows.column("base").to_numpy().astype(np.float32),
+    )
+
+
 def neighbour_lists(
     store: Store,
     units: Units,
@@ -162,20 +183,10 @@ def _offers(
     none = Lists(empty_i, empty_i, empty_f, empty_f)
     if old_rows.size == 0:
         return empty_i, empty_i, empty_f, none
-    con = store.con
-    asked = np.unique(units.unit_no[old_rows])
-    con.register("_upd_asked", pa.table({"src": pa.array(asked)}))
-    try:
-        stored = con.sql(
-            """SELECT e.src, e.dst, e.cosine, e.base FROM _point_edges e
-               JOIN _upd_asked a USING (src)"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("_upd_asked")
-    s_src = stored.column("src").to_numpy()
-    s_dst = stored.column("dst").to_numpy()
-    s_cos = stored.column("cosine").to_numpy().astype(np.float32)
-    s_base = stored.column("base").to_numpy().astype(np.float32)
+    stored = _stored_edges(
+        store, "e.src IN (SELECT unit_no FROM _asked)", _asked=np.unique(units.unit_no[old_rows])
+    )
+    s_src, s_dst, s_cos, s_base = stored.src, stored.dst, stored.cosine, stored.base
     # An edge to a unit whose last sentence left is no neighbour any more.
     alive = np.isin(s_dst, units.unit_no)
     s_src, s_dst, s_cos, s_base = s_src[alive], s_dst[alive], s_cos[alive], s_base[alive]
@@ -277,20 +288,16 @@ def recluster(
 ) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[int, int]]:
     """Average linkage resumed over the clusters the changed units are in or reach with a
     strong pair. Returns the clusters before, after, and each old label's new label."""
-    con = store.con
-    con.register("_upd_changed", pa.table({"unit_no": pa.array(changed_units)}))
-    try:
-        # Stored edges into the changed units: their scores move with the hubs.
-        into = con.sql(
-            """SELECT e.src, e.dst, e.base FROM _point_edges e
-               WHERE e.dst IN (SELECT unit_no FROM _upd_changed)
-                 AND e.src NOT IN (SELECT unit_no FROM _upd_changed)"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("_upd_changed")
-    src = np.concatenate([lists.src, into.column("src").to_numpy()])
-    dst = np.concatenate([lists.dst, into.column("dst").to_numpy()])
-    base = np.concatenate([lists.base, into.column("base").to_numpy().astype(np.float32)])
+    # Stored edges into the changed units: their scores move with the hubs.
+    into = _stored_edges(
+        store,
+        """e.dst IN (SELECT unit_no FROM _changed)
+           AND e.src NOT IN (SELECT unit_no FROM _changed)""",
+        _changed=changed_units,
+    )
+    src = np.concatenate([lists.src, into.src])
+    dst = np.concatenate([lists.dst, into.dst])
+    base = np.concatenate([lists.base, into.base])
     alive = np.isin(dst, units.unit_no) & np.isin(src, units.unit_no)
     src, dst, base = src[alive], dst[alive], base[alive]
     rs, rd = units.row(src), units.row(dst)
@@ -303,18 +310,13 @@ def recluster(
     in_touched = np.isin(units.cluster, np.asarray(sorted(touched), dtype=np.int64))
     members_rows = np.flatnonzero(in_touched)
     member_units = units.unit_no[members_rows]
-    con.register("_upd_members", pa.table({"unit_no": pa.array(member_units)}))
-    try:
-        stored = con.sql(
-            """SELECT e.src, e.dst, e.base FROM _point_edges e
-               JOIN _upd_members a ON a.unit_no = e.src
-               JOIN _upd_members b ON b.unit_no = e.dst"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("_upd_members")
-    s_src = stored.column("src").to_numpy()
-    s_dst = stored.column("dst").to_numpy()
-    s_base = stored.column("base").to_numpy().astype(np.float32)
+    stored = _stored_edges(
+        store,
+        """e.src IN (SELECT unit_no FROM _members)
+           AND e.dst IN (SELECT unit_no FROM _members)""",
+        _members=member_units,
+    )
+    s_src, s_dst, s_base = stored.src, stored.dst, stored.base
     # The changed units' lists replace what is stored for them.
     replaced = np.isin(s_src, changed_units)
     s_src, s_dst, s_base = s_src[~replaced], s_dst[~replaced], s_base[~replaced]

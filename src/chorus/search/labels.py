@@ -106,8 +106,7 @@ def file_labels(point_ids: list[str], vectors: np.ndarray, *, embedder: str) -> 
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] != len(point_ids):
         raise ValueError(f"{len(point_ids)} point ids but vectors of shape {x.shape}")
-    # Rounded to float16 as stored, so an index read back scores exactly as this one.
-    x = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float16)
+    x = _unit_rows(x)
     cells = ivf_cells(len(point_ids))
     if cells == 1:
         return LabelIndex(
@@ -127,23 +126,68 @@ def file_labels(point_ids: list[str], vectors: np.ndarray, *, embedder: str) -> 
     )
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length and rounded to float16 as stored, so an index read back
+    scores exactly as the one filed."""
+    out: np.ndarray = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(
+        np.float16
+    )
+    return out
+
+
 def embed_labels(
     store: Store, embedder: Embedder, *, progress: ProgressFactory = no_progress
 ) -> LabelIndex:
     """Every point's label embedded and filed (by point id, so the cells do not depend on
     the order the store returns rows in)."""
     rows = store.con.execute("SELECT point_id, label FROM points ORDER BY point_id").fetchall()
-    bar = progress(desc=f"labels: embed ({embedder.name})", total=len(rows), unit="label")
+    vectors = _embed(embedder, [r[1] for r in rows], progress)
+    return file_labels([r[0] for r in rows], vectors, embedder=embedder.name)
+
+
+def _embed(embedder: Embedder, labels: list[str], progress: ProgressFactory) -> np.ndarray:
+    """The labels' vectors (float32), ``_BATCH`` at a time."""
+    bar = progress(desc=f"labels: embed ({embedder.name})", total=len(labels), unit="label")
     parts = []
     try:
-        for lo in range(0, len(rows), _BATCH):
-            chunk = [r[1] for r in rows[lo : lo + _BATCH]]
+        for lo in range(0, len(labels), _BATCH):
+            chunk = labels[lo : lo + _BATCH]
             parts.append(np.asarray(embedder.embed(chunk), dtype=np.float32))
             bar.update(len(chunk))
     finally:
         bar.close()
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
-    return file_labels([r[0] for r in rows], vectors, embedder=embedder.name)
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+
+def _record_filing(
+    store: Store,
+    filed: pa.Table,
+    *,
+    embedder: str,
+    dim: int,
+    n_points: int,
+    n_cells: int,
+    fingerprint: str,
+    started: float,
+) -> float:
+    """Inside the transaction that changed ``_label_cells``: each point just ``filed``
+    (``point_id``, ``cell``) with a hash of its label, and the run. Returns its seconds."""
+    con = store.con
+    con.register("_filed", filed)
+    try:
+        con.execute(
+            """INSERT INTO _label_points
+               SELECT f.point_id, hash(p.label), f.cell FROM _filed f
+               JOIN points p USING (point_id)"""
+        )
+    finally:
+        con.unregister("_filed")
+    seconds = time.perf_counter() - started
+    con.execute(
+        "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+        [embedder, dim, n_points, n_cells, fingerprint, seconds],
+    )
+    return seconds
 
 
 def _fingerprint(store: Store) -> str:
@@ -231,19 +275,15 @@ def build_label_index(
         con.execute("DELETE FROM _label_cells")
         store.insert_arrow("_label_cells", table)
         con.execute("DELETE FROM _label_points")
-        con.register("_filed", filed)
-        try:
-            con.execute(
-                """INSERT INTO _label_points
-                   SELECT f.point_id, hash(p.label), f.cell FROM _filed f
-                   JOIN points p USING (point_id)"""
-            )
-        finally:
-            con.unregister("_filed")
-        seconds = time.perf_counter() - started
-        con.execute(
-            "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
-            [embedder.name, index.vectors.shape[1], len(index), n_cells, fingerprint, seconds],
+        seconds = _record_filing(
+            store,
+            filed,
+            embedder=embedder.name,
+            dim=index.vectors.shape[1],
+            n_points=len(index),
+            n_cells=n_cells,
+            fingerprint=fingerprint,
+            started=started,
         )
     log.info("label index: %d labels in %d cells in %.1f s", len(index), n_cells, seconds)
     return LabelIndexSummary(True, len(index), n_cells, embedder.name, seconds)
@@ -301,21 +341,8 @@ def _file_changed_labels(
     if centroids is None and ivf_cells(n_points) > 1:
         return None
     ids = [r[0] for r in changed]
-    vectors = np.zeros((0, embedder.dim), dtype=np.float16)
-    if ids:
-        bar = progress(desc=f"labels: embed ({embedder.name})", total=len(ids), unit="label")
-        parts = []
-        try:
-            for lo in range(0, len(ids), _BATCH):
-                chunk = [r[1] for r in changed[lo : lo + _BATCH]]
-                parts.append(np.asarray(embedder.embed(chunk), dtype=np.float32))
-                bar.update(len(chunk))
-        finally:
-            bar.close()
-        x = np.concatenate(parts)
-        vectors = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(
-            np.float16
-        )
+    x = _embed(embedder, [r[1] for r in changed], progress)
+    vectors = _unit_rows(x)
     cells = (
         ivf_probes(vectors.astype(np.float32), centroids, probes=1)[:, 0]
         if centroids is not None and ids
@@ -360,22 +387,15 @@ def _file_changed_labels(
         con.execute(
             "DELETE FROM _label_points WHERE point_id IN (SELECT unnest(?))", [sorted(gone)]
         )
-        con.register(
-            "_filed",
+        seconds = _record_filing(
+            store,
             pa.table({"point_id": pa.array(ids, pa.string()), "cell": pa.array(cells, pa.int32())}),
-        )
-        try:
-            con.execute(
-                """INSERT INTO _label_points
-                   SELECT f.point_id, hash(p.label), f.cell FROM _filed f
-                   JOIN points p USING (point_id)"""
-            )
-        finally:
-            con.unregister("_filed")
-        seconds = time.perf_counter() - started
-        con.execute(
-            "INSERT INTO _label_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
-            [embedder.name, dim, n_points, n_cells, fingerprint, seconds],
+            embedder=embedder.name,
+            dim=dim,
+            n_points=n_points,
+            n_cells=n_cells,
+            fingerprint=fingerprint,
+            started=started,
         )
     log.info("label index: %d labels filed, %d left, in %.1f s", len(ids), len(gone), seconds)
     return LabelIndexSummary(True, n_points, n_cells, embedder.name, seconds)

@@ -3,33 +3,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from typing import Any, cast
+from typing import cast
 
-from chorus.changes import read_changes
+from chorus.changes import read_changes, records
+from chorus.changes.read import KINDS
 from chorus.store import Store
 from chorus.views.records import ChangesView
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, float):
-        return round(value, 4)
-    return value
-
-
 def changes(store: Store, *, since_run: int | None = None, limit: int = 200) -> ChangesView:
     """What changed after analysis ``since_run`` (default: what the last analysis changed),
-    at most ``limit`` rows of each kind."""
-    if "analysis_runs" not in store.table_names():
-        found = None
-    else:
-        found = read_changes(store, since=since_run)
+    at most ``limit`` rows of each kind (a store from before analyses were numbered has
+    none)."""
+    found = read_changes(store, since=since_run) if "analysis_runs" in store.table_names() else None
+    lists = found.kinds() if found is not None else {name: [] for name in KINDS}
     runs = (
         [
-            {"run_no": r[0], "finished_at": _plain(r[1]), "n_documents": r[2]}
+            {"run_no": r[0], "finished_at": r[1].isoformat(timespec="seconds"), "n_documents": r[2]}
             for r in store.con.execute(
                 "SELECT run_no, finished_at, n_documents FROM analysis_runs ORDER BY run_no"
             ).fetchall()
@@ -37,43 +27,16 @@ def changes(store: Store, *, since_run: int | None = None, limit: int = 200) -> 
         if found is not None
         else []
     )
-
-    def rows(items: list[Any]) -> list[dict[str, Any]]:
-        return [
-            {k: _plain(v) for k, v in dataclasses.asdict(item).items()} for item in items[:limit]
-        ]
-
-    if found is None:
-        return cast(
-            ChangesView,
-            {
-                "since": None,
-                "since_run": None,
-                "runs": [],
-                "limit": limit,
-                "totals": {"points": 0, "passages": 0, "edges": 0, "hits": 0},
-                "points": [],
-                "passages": [],
-                "edges": [],
-                "hits": [],
-            },
-        )
+    # Counting from the start (before the first analysis) has no date to show.
+    since = found.since if found is not None and found.since.year > 1 else None
     return cast(
         ChangesView,
         {
-            "since": None if found.since.year == 1 else _plain(found.since),
-            "since_run": found.since_run,
+            "since": since.isoformat(timespec="seconds") if since else None,
+            "since_run": found.since_run if found is not None else None,
             "runs": runs,
             "limit": limit,
-            "totals": {
-                "points": len(found.points),
-                "passages": len(found.passages),
-                "edges": len(found.edges),
-                "hits": len(found.hits),
-            },
-            "points": rows(found.points),
-            "passages": rows(found.passages),
-            "edges": rows(found.edges),
-            "hits": rows(found.hits),
+            "totals": {name: len(rows) for name, rows in lists.items()},
+            **{name: records(rows[:limit]) for name, rows in lists.items()},
         },
     )
