@@ -10,13 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chorus.cli import cli
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.phrases import PhrasesSettings, find_phrases
-from chorus.phrases.kernels import batch_grams, maximal, phrase_key, shared_hashes, widen
+from chorus.phrases.kernels import (
+    batch_grams,
+    key_grams,
+    key_hash,
+    maximal,
+    phrase_key,
+    shared_hashes,
+    split_words,
+    widen,
+    word_hash,
+)
 from chorus.points.text import content_words
 from chorus.store import Store, open_store
 
@@ -38,6 +48,8 @@ def _oracle(text: str, lo: int, hi: int) -> set[tuple[int, int]]:
     return out
 
 
+# The first call builds the code point tables (a quarter of a second): no deadline.
+@settings(deadline=None)
 @given(
     st.lists(
         st.sampled_from(["the", "of", "regime", "MEK", "Iran", "(PMOI", "/", "it's", "free", "a"]),
@@ -55,6 +67,69 @@ def test_grams_match_the_oracle(tokens: list[str]) -> None:
         grams.starts.tolist(), grams.ends.tolist(), grams.hashes.tolist(), strict=True
     ):
         assert keys.setdefault(phrase_key(text[s:e]), h) == h
+
+
+_ODD_WORDS = [
+    "Straße",
+    "STRASSE",
+    "it’s",
+    "It's",
+    "'tis",
+    "dogs'",
+    "a''b",
+    "ǅemal",
+    "İstanbul",
+    "ﬁne",
+    "x" * 70,
+    "X" * 70,
+    "😀",
+    "\ud800",
+    "٣٤",
+    "日本語",
+    "rock'n'roll",
+    "_",
+    "Iran,",
+    "\n",
+]
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_ODD_WORDS), st.text(max_size=6)), max_size=12))
+def test_words_match_the_regex_and_hash_their_case_fold(pieces: list[str]) -> None:
+    texts = [" ".join(pieces), "".join(pieces), ""]
+    words = split_words(texts)
+    want = [(d, m.start(), m.end()) for d, text in enumerate(texts) for m in _WORD.finditer(text)]
+    got = list(zip(words.docs.tolist(), words.starts.tolist(), words.ends.tolist(), strict=True))
+    assert got == want
+    for (d, s, e), h, is_content in zip(
+        got, words.hashes.tolist(), words.is_content.tolist(), strict=True
+    ):
+        word = texts[d][s:e]
+        assert h == word_hash(word)
+        assert is_content == (content_words(word.casefold().replace("’", "'")) > 0)
+
+
+def test_equal_case_folds_hash_equally() -> None:
+    words = split_words(["Straße strasse STRASSE it’s IT'S " + "y" * 80 + " " + "Y" * 80])
+    h = words.hashes.tolist()
+    assert h[0] == h[1] == h[2] and h[3] == h[4] and h[5] == h[6] and h[0] != h[3]
+
+
+def test_a_phrase_key_hashes_as_its_occurrences() -> None:
+    text = "The PMOI / MEK Iran’s rally in Paris"
+    grams = batch_grams([text], min_words=3, max_words=5)
+    for s, e, h in zip(
+        grams.starts.tolist(), grams.ends.tolist(), grams.hashes.tolist(), strict=True
+    ):
+        assert key_hash(phrase_key(text[s:e])) == h
+
+
+@pytest.mark.parametrize(
+    "key", ["pmoi mek iran", "the people of iran will be free", "straße of the regime's rally"]
+)
+def test_the_grams_inside_a_phrase_are_those_found_in_its_text(key: str) -> None:
+    grams = batch_grams([key], min_words=3, max_words=5)
+    assert sorted(key_grams(key, min_words=3, max_words=5)) == sorted(grams.hashes.tolist())
 
 
 def test_grams_stay_inside_a_text_and_outside_skipped_spans() -> None:
@@ -131,7 +206,7 @@ def test_seed_tagline_is_a_shared_phrase(seed_store: Store) -> None:
 def test_bands_do_not_change_the_phrases(seed_store: Store) -> None:
     find_phrases(seed_store, settings=PhrasesSettings(bands=1))
     one = seed_store.con.sql("SELECT * FROM phrase_occurrences ORDER BY ALL").fetchall()
-    find_phrases(seed_store, settings=PhrasesSettings(bands=7))
+    find_phrases(seed_store, settings=PhrasesSettings(bands=7), rebuild=True)
     assert seed_store.con.sql("SELECT * FROM phrase_occurrences ORDER BY ALL").fetchall() == one
 
 

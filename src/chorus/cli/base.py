@@ -166,9 +166,9 @@ fdr_option = setting_option(
 rebuild_option = click.option(
     "--rebuild",
     is_flag=True,
-    help="Find the talking points from scratch, each with the id its content gives it, as in "
-    "a new store (by default the stored points are updated with the new documents and a point "
-    "that continues one from before keeps its id).",
+    help="Find the talking points (and, with analyze, the shared phrases) from scratch, each "
+    "point with the id its content gives it, as in a new store (by default stored results are "
+    "updated with the new documents and a point that continues one from before keeps its id).",
 )
 
 

@@ -128,6 +128,12 @@ def print_phrases(summary: PhrasesSummary, store: Store, *, top: int) -> None:
     help="A phrase in more of the documents is common language (from 200 documents on).",
 )
 @click.option("--top", default=10, show_default=True, help="Phrases to list.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Find the phrases from scratch (by default stored phrases are updated with the "
+    "documents added, replaced or newly copied since).",
+)
 @quiet_option
 @handle_errors
 def phrases(
@@ -137,13 +143,15 @@ def phrases(
     min_sources: int,
     max_doc_share: float,
     top: int,
+    rebuild: bool,
     quiet: bool,
 ) -> None:
     """Find short phrases several sources share (a tagline, a slogan): too short to be a
     copied passage or a claim. Punctuation and case never count.
 
-    Replaces the 'phrases' and 'phrase_occurrences' tables. Run 'chorus reuse' first: a
-    phrase inside a copied passage is part of the copy and is not counted.
+    Writes the 'phrases' and 'phrase_occurrences' tables; on a store that has them, only
+    the phrases of documents added, replaced or newly copied since change. Run 'chorus reuse'
+    first: a phrase inside a copied passage is part of the copy and is not counted.
 
     \b
     Examples:
@@ -159,7 +167,9 @@ def phrases(
         max_doc_share=max_doc_share,
     )
     with updating(db) as store:
-        summary = find_phrases(store, settings=settings, progress=progress_bars(quiet))
+        summary = find_phrases(
+            store, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
+        )
         print_phrases(summary, store, top=top)
 
 

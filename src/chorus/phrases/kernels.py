@@ -5,9 +5,10 @@ documents and per hash band."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,22 +31,163 @@ class Grams:
     ends: np.ndarray
 
 
-class WordHashes:
-    """Stable 64-bit hashes of words (the same in every process, unlike ``hash``), and
-    whether each carries content, cached per distinct word."""
+# Polynomial word hash over case-folded code points: a word's hash is
+# sum(c_k * _BASE**k) mod 2**64, computed for every word of a batch at once from prefix sums.
+_BASE = 0x100000001B3
+_BASE_INVERSE = pow(_BASE, -1, 2**64)
+_APOSTROPHES = (ord("'"), ord("’"))
+_MASK = 2**64 - 1
+
+
+@functools.cache
+def _code_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point: is it a word character (``\\w``), its case fold when that is one code
+    point (``’`` folds to ``'``), and whether its case fold is longer (``ß`` → ``ss``). Built
+    once per process (about a quarter of a second)."""
+    everything = "".join(map(chr, range(0x110000)))
+    is_word = np.zeros(0x110000, dtype=bool)
+    for m in re.finditer(r"\w+", everything):
+        is_word[m.start() : m.end()] = True
+    fold = np.arange(0x110000, dtype=np.uint64)
+    is_long = np.zeros(0x110000, dtype=bool)
+    for c in np.flatnonzero(is_word).tolist():
+        folded = chr(c).casefold()
+        if len(folded) == 1:
+            fold[c] = ord(folded)
+        else:
+            is_long[c] = True
+    fold[ord("’")] = ord("'")
+    return is_word, fold, is_long
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """Spread a polynomial hash's bits (splitmix64's finaliser), in uint64 arithmetic."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out: np.ndarray = h ^ (h >> np.uint64(31))
+    return out
+
+
+# Longer words are hashed with blake2b: a polynomial hash modulo 2**64 has known collisions
+# between long strings (Thue-Morse sequences), which hostile text could plant.
+_POLY_CHARS = 64
+
+
+def word_hash(word: str) -> int:
+    """The hash :func:`split_words` gives ``word`` (of its case fold, ``’`` read as ``'``)."""
+    key = word.casefold().replace("’", "'")
+    if len(key) > _POLY_CHARS:
+        return int.from_bytes(
+            hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+            "little",
+        )
+    h = 0
+    for c in reversed(key):
+        h = (h * _BASE + ord(c)) & _MASK
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK
+    return h ^ (h >> 31)
+
+
+def key_hash(key: str) -> int:
+    """The n-gram hash :func:`batch_grams` gives an occurrence of the phrase ``key``."""
+    h = 0
+    for i, word in enumerate(key.split()):
+        h = word_hash(word) if i == 0 else (h * int(_MULTIPLIER) + word_hash(word)) & _MASK
+    return h
+
+
+def key_grams(key: str, *, min_words: int, max_words: int) -> list[int]:
+    """The hashes of the n-grams :func:`batch_grams` finds inside the phrase ``key`` (itself
+    included): what changes with it when a document holding it leaves."""
+    words = key.split()
+    content = [content_words(w) > 0 for w in words]
+    out = []
+    for lo in range(len(words)):
+        for hi in range(lo + min_words, min(len(words), lo + max_words) + 1):
+            if content[lo] and content[hi - 1] and sum(content[lo:hi]) >= 2:
+                out.append(key_hash(" ".join(words[lo:hi])))
+    return out
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words of a batch of texts: ``texts[docs[i]][starts[i]:ends[i]]`` hashes to
+    ``hashes[i]`` (of its case fold), and ``is_content[i]`` says it is not a stop word."""
+
+    hashes: np.ndarray
+    is_content: np.ndarray
+    docs: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+
+class ContentWords:
+    """Whether each word (by hash) carries content, cached across batches: only words not
+    seen before are looked up."""
 
     def __init__(self) -> None:
-        self._known: dict[str, tuple[int, bool]] = {}
+        self._known: dict[int, bool] = {}
 
-    def __call__(self, word: str) -> tuple[int, bool]:
-        found = self._known.get(word)
-        if found is None:
-            key = word.casefold().replace("’", "'")
-            digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-            found = (int.from_bytes(digest, "little"), content_words(key) > 0)
-            if len(self._known) < 2_000_000:
-                self._known[word] = found
-        return found
+    def __call__(self, hashes: np.ndarray, words: Callable[[int], str]) -> np.ndarray:
+        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        flags = np.empty(distinct.size, dtype=bool)
+        for i, (h, at) in enumerate(zip(distinct.tolist(), first.tolist(), strict=True)):
+            found = self._known.get(h)
+            if found is None:
+                found = content_words(words(at).casefold().replace("’", "'")) > 0
+                if len(self._known) < 2_000_000:
+                    self._known[h] = found
+            flags[i] = found
+        out: np.ndarray = flags[inverse.reshape(-1)]
+        return out
+
+
+def split_words(texts: Sequence[str], *, content: ContentWords | None = None) -> Words:
+    """Every word (``\\w+`` runs joined by inner apostrophes, as ``it's``) of ``texts``,
+    found and hashed with array operations over the batch's code points rather than a
+    Python step per word."""
+    content = content or ContentWords()
+    is_word_table, fold, is_long = _code_tables()
+    joined = "\n".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = codes.size
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return Words(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), empty, empty, empty)
+    is_word = is_word_table[codes]
+    inner = np.zeros(n, dtype=bool)
+    inner[1:-1] = np.isin(codes[1:-1], _APOSTROPHES) & is_word[:-2] & is_word[2:]
+    in_word = is_word | inner
+    edges = np.diff(np.concatenate([[False], in_word, [False]]).astype(np.int8))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    folded = fold[codes]
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(n, _BASE, dtype=np.uint64))
+        powers = np.concatenate([[np.uint64(1)], powers[:-1]])
+        inverse = np.cumprod(np.full(n, _BASE_INVERSE, dtype=np.uint64))
+        inverse = np.concatenate([[np.uint64(1)], inverse[:-1]])
+        prefix = np.concatenate([[np.uint64(0)], np.cumsum(folded * powers, dtype=np.uint64)])
+        hashes = _mix((prefix[ends] - prefix[starts]) * inverse[starts])
+    # Words holding a code point whose case fold is longer, and long words, one by one.
+    slow = np.union1d(
+        np.searchsorted(ends, np.flatnonzero(is_long[codes]), side="right"),
+        np.flatnonzero(ends - starts > _POLY_CHARS),
+    )
+    for w in slow.tolist():
+        hashes[w] = word_hash(joined[starts[w] : ends[w]])
+    text_starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    docs = (np.searchsorted(text_starts, starts, side="right") - 1).astype(np.int32)
+    flags = content(hashes, lambda i: joined[starts[i] : ends[i]])
+    return Words(
+        hashes,
+        flags,
+        docs,
+        (starts - text_starts[docs]).astype(np.int32),
+        (ends - text_starts[docs]).astype(np.int32),
+    )
 
 
 def batch_grams(
@@ -54,50 +196,33 @@ def batch_grams(
     min_words: int,
     max_words: int,
     skip: Sequence[Sequence[tuple[int, int]]] | None = None,
-    words: WordHashes | None = None,
+    words: ContentWords | None = None,
 ) -> Grams:
     """Every n-gram of ``min_words`` to ``max_words`` words that starts and ends with a word
     outside the stop list, holds at least two such words, stays inside one text and lies
     outside that text's ``skip`` spans (copied passages, already reported as such)."""
-    words = words or WordHashes()
-    hashes: list[int] = []
-    content: list[bool] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    doc_of: list[int] = []
-    first_word = [0]
-    for d, text in enumerate(texts):
-        for m in _WORD.finditer(text):
-            h, c = words(m.group(0))
-            hashes.append(h)
-            content.append(c)
-            starts.append(m.start())
-            ends.append(m.end())
-            doc_of.append(d)
-        first_word.append(len(hashes))
-    n = len(hashes)
+    found = split_words(texts, content=words)
+    n = found.hashes.size
     if n == 0:
         empty = np.zeros(0, dtype=np.int32)
         return Grams(np.zeros(0, dtype=np.uint64), empty, empty, empty)
-    start = np.asarray(starts, dtype=np.int32)
-    end = np.asarray(ends, dtype=np.int32)
+    start, end, doc = found.starts, found.ends, found.docs
+    first_word = np.searchsorted(doc, np.arange(len(texts) + 1)).tolist()
     is_blocked = np.zeros(n, dtype=bool)
     for d, spans in enumerate(skip or []):
         words_here = slice(first_word[d], first_word[d + 1])
         for lo, hi in spans:
             is_blocked[words_here] |= (start[words_here] < hi) & (end[words_here] > lo)
-    word_hash = np.asarray(hashes, dtype=np.uint64)
-    is_content = np.asarray(content, dtype=bool)
-    doc = np.asarray(doc_of, dtype=np.int32)
+    hashes, is_content = found.hashes, found.is_content
     n_content = np.concatenate([[0], np.cumsum(is_content)])
     n_blocked = np.concatenate([[0], np.cumsum(is_blocked)])
-    rolling = word_hash.copy()
+    rolling = hashes.copy()
     out_h, out_d, out_s, out_e = [], [], [], []
     with np.errstate(over="ignore"):
         for length in range(2, max_words + 1):
             last = np.arange(length - 1, n)
             first = last - (length - 1)
-            rolling = rolling[:-1] * _MULTIPLIER + word_hash[length - 1 :]
+            rolling = rolling[:-1] * _MULTIPLIER + hashes[length - 1 :]
             if length < min_words:
                 continue
             ok = (
@@ -163,9 +288,16 @@ def maximal(phrases: dict[str, int]) -> list[str]:
     return sorted(p for p in phrases if p not in covered)
 
 
+_OPENERS = frozenset('([“‘"')
+_CLOSERS = frozenset(')]”’"')
+
+
 def widen(text: str, start: int, end: int) -> tuple[int, int]:
     """A phrase's span widened over the bracket or quote it opens or closes, or that encloses
     it, so "(PMOI / MEK Iran" and "PMOI / MEK Iran" in brackets read "(PMOI / MEK Iran)"."""
+    # Every widening needs an opener just before the span or a closer just after it.
+    if text[start - 1 : start] not in _OPENERS and text[end : end + 1] not in _CLOSERS:
+        return start, end
     for opener, closer in ("()", "[]", "“”", "‘’", '""'):
         piece = text[start:end]
         before, after = text[start - 1 : start] if start else "", text[end : end + 1]

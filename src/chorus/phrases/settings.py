@@ -17,7 +17,10 @@ class PhrasesSettings:
     phrase some sources share; it applies once the corpus has at least ``min_docs_for_share``
     documents, since in a handful of documents every shared phrase is in a large share.
     ``bands``: hash partitions the work is split into (more, less memory per step); by
-    default derived from the corpus size.
+    default derived from the corpus size. ``restart_growth``: a store whose phrases were found
+    has them updated with the documents added since, until the corpus has grown by more than
+    this share since the last run from scratch (the ``max_doc_share`` limit moves with the
+    corpus; phrases no added document holds keep the limit of that run).
     """
 
     min_words: int = 3
@@ -26,6 +29,7 @@ class PhrasesSettings:
     max_doc_share: float = 0.02
     min_docs_for_share: int = 200
     bands: int | None = None
+    restart_growth: float = 0.25
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_words <= self.max_words <= 16:
@@ -36,6 +40,8 @@ class PhrasesSettings:
             raise ValueError("max_doc_share must be in (0, 1]")
         if self.bands is not None and self.bands < 1:
             raise ValueError("bands must be at least 1")
+        if self.restart_growth < 0:
+            raise ValueError("restart_growth must be at least 0")
 
     def bands_for(self, n_characters: int) -> int:
         """Enough bands that one holds about 8 million phrase occurrences (a word is about

@@ -572,6 +572,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=18,
+        description="shared phrases are updated with the documents added, not found again",
+        statements=(
+            """
+            CREATE TABLE _phrase_docs (
+                doc_id VARCHAR NOT NULL, text_hash VARCHAR NOT NULL, skips VARCHAR NOT NULL
+            )
+            """,
+            "CREATE TABLE _phrase_keys (phrase_id VARCHAR NOT NULL, key_hash UBIGINT NOT NULL)",
+            "CREATE TABLE _phrase_state (settings VARCHAR NOT NULL, full_docs INTEGER NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -473,6 +473,19 @@ _DECLARED = {
         label_hash UBIGINT NOT NULL,
         cell INTEGER NOT NULL
     """,
+    "_phrase_docs": """
+        doc_id VARCHAR NOT NULL,
+        text_hash VARCHAR NOT NULL,
+        skips VARCHAR NOT NULL
+    """,
+    "_phrase_keys": """
+        phrase_id VARCHAR NOT NULL,
+        key_hash UBIGINT NOT NULL
+    """,
+    "_phrase_state": """
+        settings VARCHAR NOT NULL,
+        full_docs INTEGER NOT NULL
+    """,
     "_label_runs": """
         finished_at TIMESTAMP NOT NULL,
         embedder VARCHAR NOT NULL,
