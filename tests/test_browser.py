@@ -401,3 +401,35 @@ def test_new_since_in_chromium(
         assert not page.errors, page.errors
         if prefix == "app":
             next(served, None)
+
+
+def test_a_point_across_languages_in_chromium(
+    browser: Any, shots: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A talking point stated in four languages: each mention says its language, and the
+    Persian and Arabic sentences read right to left."""
+    import json
+
+    from chorus.analyze import analyze
+    from chorus.ingest import ingest_paths
+
+    from .conftest import write_jsonl
+    from .test_multilingual import CLAIM, OTHERS
+
+    folder = tmp_path_factory.mktemp("languages")
+    lines = [
+        json.dumps({"id": f"{lang}-1", "source": f"{lang}.example", "text": " ".join([c, *o])})
+        for (lang, c), o in zip(CLAIM.items(), OTHERS.values(), strict=True)
+    ]
+    with open_store(folder / "x.duckdb") as store:
+        ingest_paths(store, [write_jsonl(folder / "x.jsonl", lines)])
+        analyze(store)
+        (point,) = store.con.execute("SELECT point_id FROM points").fetchall()[0]
+        report = write_report(store, folder / "r.html")
+    page = Page(browser, report.as_uri(), shots)
+    p = page.show(f"#/point/{quote(point, safe='')}", "report-point-four-languages")
+    _reads_cleanly(p)
+    heads = p.locator("main .mention > div:first-child").all_inner_texts()
+    assert sorted(h.split(" · ")[3] for h in heads) == ["ar", "en", "fa", "fr"], heads
+    assert p.locator("main .mention blockquote[dir=auto]").count() == 4
+    assert not page.errors, page.errors

@@ -127,9 +127,11 @@ def make_settings(settings: type[S], **values: Any) -> S:
 model_option = setting_option(
     PointsSettings,
     "model",
-    type=click.Choice(["cascade", "minilm", "wordllama", "hashing"]),
-    help="minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
-    "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text).",
+    type=click.Choice(["auto", "cascade", "minilm", "multilingual", "wordllama", "hashing"]),
+    help="auto: multilingual when 2% or more of the documents are not in English, else "
+    "minilm; minilm: all-MiniLM-L6-v2 on every sentence; cascade: WordLlama first, MiniLM only "
+    "on sentences with a near match elsewhere (faster on corpora of mostly unrelated text); "
+    "multilingual: multilingual-e5-small, so a claim meets its translation.",
 )
 threshold_option = setting_option(
     PointsSettings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-MatchModel = Literal["minilm", "wordllama", "hashing"]
+MatchModel = Literal["minilm", "multilingual", "wordllama", "hashing"]
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,5 @@ class MatchSettings:
             raise ValueError("top_k must be at least 1")
         if self.lexical_weight < 0 or self.static_weight < 0:
             raise ValueError("lexical_weight and static_weight must not be negative")
-        if self.model not in ("minilm", "wordllama", "hashing"):
+        if self.model not in ("minilm", "multilingual", "wordllama", "hashing"):
             raise ValueError(f"unknown model {self.model!r}")

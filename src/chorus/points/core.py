@@ -22,6 +22,7 @@ from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import (
     Edges,
     centre,
+    centre_by_language,
     corpus_mean,
     document_frequency,
     floor_weak_pairs,
@@ -139,10 +140,13 @@ def group_claims(
     settings: PointsSettings,
     embed: EmbedFn,
     embed_fast: EmbedFn | None = None,
+    languages: Sequence[str] | None = None,
 ) -> ClaimGroups:
     """Group ``texts`` (one per distinct sentence; ``groups[i]`` is its document number) by
     the claim they make. With ``embed_fast`` the cascade runs: the fast model screens, the
-    accurate ``embed`` sees only what passed."""
+    accurate ``embed`` sees only what passed. With ``languages`` (each text's) the vectors
+    are centred per language (:func:`~chorus.points.neighbours.centre_by_language`), for a
+    multilingual model on a corpus of several languages."""
     n = len(texts)
     groups = np.asarray(groups, dtype=np.int64)
     if embed_fast is not None:
@@ -156,7 +160,10 @@ def group_claims(
     if kept.size:
         vectors = embed(kept_texts)
         mean = corpus_mean(vector_sum(vectors), vectors.shape[0])
-        vectors = centre(vectors, in_place=True)
+        if languages is not None and len(set(languages)) > 1:
+            vectors = centre_by_language(vectors, [languages[i] for i in kept.tolist()])
+        else:
+            vectors = centre(vectors, in_place=True)
     labels = np.arange(n, dtype=np.int64)
     graph = None
     if kept.size:

@@ -8,10 +8,11 @@ seeds (foreign dignitaries at the yearly rally, restated in four ways) as one po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
-Model = Literal["cascade", "minilm", "wordllama", "hashing"]
+Model = Literal["auto", "cascade", "minilm", "multilingual", "wordllama", "hashing"]
 Device = Literal["auto", "cpu", "cuda"]
 SpanUnit = Literal["documents", "sources"]
 
@@ -20,9 +21,12 @@ SpanUnit = Literal["documents", "sources"]
 class PointsSettings:
     """What counts as a talking point.
 
-    ``model``: ``cascade`` (WordLlama finds the sentences that have a near match in another
+    ``model``: ``auto`` (``multilingual`` when at least ``MULTILINGUAL_SHARE`` of the
+    documents whose language is known are not in English, else ``minilm``), ``cascade``
+    (WordLlama finds the sentences that have a near match in another
     document, all-MiniLM-L6-v2 embeds only those), ``minilm`` (accurate model on everything),
-    ``wordllama`` (fast model only) or ``hashing`` (no model; lexical only).
+    ``multilingual`` (multilingual-e5-small: a claim meets its translation), ``wordllama``
+    (fast model only) or ``hashing`` (no model; lexical only).
     ``min_words``: shorter sentences carry no claim. ``min_content_words``: nor do sentences
     with fewer words outside the stop list ("It's not going to happen" has two).
     ``min_span`` and ``span``: a point needs mentions in at least this many documents (or
@@ -32,7 +36,7 @@ class PointsSettings:
     how much shared rare words add to the embedding similarity.
     """
 
-    model: Model = "minilm"
+    model: Model = "auto"
     min_words: int = 6
     min_content_words: int = 3
     min_span: int = 2
@@ -65,7 +69,7 @@ class PointsSettings:
             raise ValueError("neighbours and hubness_k must be at least 1")
         if self.floor >= self.threshold:
             raise ValueError("floor must be below threshold")
-        if self.model not in ("cascade", "minilm", "wordllama", "hashing"):
+        if self.model not in ("auto", "cascade", "minilm", "multilingual", "wordllama", "hashing"):
             raise ValueError(f"unknown model {self.model!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be 'auto', 'cpu' or 'cuda'")
@@ -73,3 +77,19 @@ class PointsSettings:
             raise ValueError("restart_growth must be at least 0")
         if self.span not in ("documents", "sources"):
             raise ValueError("span must be 'documents' or 'sources'")
+
+    def for_languages(self, languages: Mapping[str, int]) -> PointsSettings:
+        """These settings with ``auto`` decided for a corpus of ``languages`` (documents per
+        detected language; ``und``: not detected)."""
+        if self.model != "auto":
+            return self
+        known = {lang: n for lang, n in languages.items() if lang not in ("und", "")}
+        other = sum(n for lang, n in known.items() if lang != "en")
+        multilingual = other > 0 and other >= MULTILINGUAL_SHARE * sum(known.values())
+        return replace(self, model="multilingual" if multilingual else "minilm")
+
+
+# ``auto`` takes the multilingual model once this share of the documents (of a known
+# language) are not English: a few misdetected articles should not change an English
+# corpus's model.
+MULTILINGUAL_SHARE = 0.02

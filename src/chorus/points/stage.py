@@ -30,7 +30,7 @@ from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
 from chorus.points.state import FullRun, clear_state, write_state
-from chorus.points.text import claim_unit, name_sample, shared_names, unit_digest
+from chorus.points.text import WORD_SQL, claim_unit, name_sample, shared_names, unit_digest
 from chorus.points.update_counts import UpdateCounts
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store, scalar
@@ -75,7 +75,7 @@ def eligible_sentences_sql(store: Store, settings: PointsSettings) -> str:
         else ""
     )
     return f"""SELECT s.doc_id, s.sent_no, s.start, s."end", s.text FROM sentences s
-               WHERE len(regexp_extract_all(s.text, '\\w+')) >= {int(settings.min_words)}
+               WHERE len(regexp_extract_all(s.text, '{WORD_SQL}')) >= {int(settings.min_words)}
                {boilerplate}"""
 
 
@@ -109,7 +109,7 @@ def find_points(
     one of the points stored before keeps its id (:mod:`chorus.points.lineage`; what no point
     keeps is recorded in ``point_lineage``); with ``rebuild``, every point takes the id its
     content gives it, as in a new store."""
-    settings = settings or PointsSettings()
+    settings = (settings or PointsSettings()).for_languages(_languages(store))
     started = time.perf_counter()
     if not rebuild:
         updated = _try_update(store, settings, progress, started)
@@ -174,9 +174,16 @@ def find_points(
     accurate = load_embedder(accurate_name, device=settings.device)
     embed = (
         cached_embed(store, accurate, progress=progress)
-        if accurate_name == "minilm"
+        if accurate_name in ("minilm", "multilingual")
         else (accurate.embed)
     )
+    languages = None
+    if settings.model == "multilingual":
+        lang_of = dict(
+            store.con.execute("SELECT doc_id, coalesce(lang, 'und') FROM documents").fetchall()
+        )
+        ordered = sorted(docs)
+        languages = [lang_of[ordered[g]] for g in unit_groups]
     # The vectors need the memory more than DuckDB's cache does while they are in use.
     with store.memory_limit(_DUCKDB_MEMORY):
         groups = group_claims(
@@ -185,6 +192,7 @@ def find_points(
             settings=settings,
             embed=embed,
             embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
+            languages=languages,
         )
     unit_keys = list(unit_of_key)
     del unit_of_key
@@ -256,8 +264,17 @@ def _try_update(
     )
 
 
-# The models read English; the language detector labels what it cannot tell "und".
+# MiniLM and WordLlama read English; the language detector labels what it cannot tell "und".
 _MODEL_LANGUAGES = {"en"}
+
+
+def _languages(store: Store) -> dict[str, int]:
+    """Documents per detected language (``und``: not detected)."""
+    return dict(
+        store.con.execute(
+            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
+        ).fetchall()
+    )
 
 
 def _blocking_note(
@@ -276,20 +293,15 @@ def _blocking_note(
             f"no sentence can carry a claim: none has {settings.min_words} words with "
             f"{settings.min_content_words} outside the stop list (outside boilerplate)"
         )
-    if settings.model == "hashing":
+    if settings.model in ("hashing", "multilingual"):
         return None
-    langs = dict(
-        store.con.execute(
-            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
-        ).fetchall()
-    )
-    known = {lang: n for lang, n in langs.items() if lang != "und"}
+    known = {lang: n for lang, n in _languages(store).items() if lang != "und"}
     if known and not set(known) & _MODEL_LANGUAGES:
         found = ", ".join(f"{lang} {n:,}" for lang, n in sorted(known.items()))
         return (
             f"the documents are in languages the models do not read ({found}); "
             "all-MiniLM-L6-v2 and WordLlama read English, so restated claims in these "
-            "languages would be found by chance; use --model hashing for word overlap only"
+            "languages would be found by chance; use --model multilingual (or auto)"
         )
     return None
 

@@ -20,7 +20,13 @@ _HASHTAG = re.compile(r"#(\w+)")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPACE = re.compile(r"\s+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*[/,\s]*\)")
-WORD = re.compile(r"\w+(?:['’]\w+)?")
+# Chinese and Japanese are written without spaces: each of their characters counts as a word
+# (a sentence of twelve characters is about six words), so a claim in them is long enough.
+_SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+WORD = re.compile(rf"[{_SPACELESS}]|[^\W{_SPACELESS}]+(?:['’][^\W{_SPACELESS}]+)?")
+# The same words for DuckDB (RE2), to count them in SQL: any script's letters, digits and
+# marks (RE2's ``\w`` is ASCII only, and would find no word in Persian or Arabic).
+WORD_SQL = r"[\p{Han}\p{Hiragana}\p{Katakana}]|[\pL\pN\pM_]+"
 
 
 def _content_stop() -> frozenset[str]:

@@ -30,6 +30,10 @@ def embedder(name: str) -> Embedder:
     return _MODELS[name]
 
 
+# chorus.points.text.WORD_SQL in Java's syntax: the words both engines count.
+_WORD_JAVA = r"[\p{IsHan}\p{IsHiragana}\p{IsKatakana}]|[\p{L}\p{N}\p{M}_]+"
+
+
 def claim_sentences(
     sentences: DataFrame, passages: pa.Table, clusters: pa.Table, min_words: int
 ) -> DataFrame:
@@ -56,7 +60,7 @@ def claim_sentences(
         if kinds.get(c) == "boilerplate"
     ]
     counted = sentences.withColumn(
-        "n_words", F.size(F.regexp_extract_all("text", F.lit(r"[0-9A-Za-z_]+"), 0))
+        "n_words", F.size(F.regexp_extract_all("text", F.lit(_WORD_JAVA), 0))
     ).where(F.col("n_words") >= min_words)
     if not boiler:
         return counted.drop("n_words")

@@ -101,8 +101,17 @@ def spark_points(
     from pyspark.sql import functions as F
 
     settings = settings or PointsSettings()
+    if settings.model == "auto":
+        counts = documents.groupBy("lang").count().collect()
+        settings = settings.for_languages({row[0] or "und": int(row[1]) for row in counts})
     if settings.model == "cascade":
         raise ValueError("the cascade runs on one machine only; on Spark use minilm")
+    if settings.model == "multilingual":
+        # Its vectors are centred per language, which the Spark job does not do yet.
+        raise ValueError(
+            "the multilingual model runs on one machine only; on Spark use minilm "
+            "(English) or run 'chorus points --model multilingual' over a loaded store"
+        )
     kept = claim_sentences(sentences, passages, clusters, settings.min_words).cache()
     names = corpus_names(kept)
     claims = kept.mapInArrow(

@@ -336,10 +336,10 @@ def point_detail(
     # read thousands of texts to show a hundred.
     mentions = _records(
         store,
-        """SELECT m.doc_id, d.source, d.title, d.url, d.published_at, m.start, m."end",
-                  m.similarity
+        """SELECT m.doc_id, d.source, d.title, d.url, d.published_at, d.lang, m.start,
+                  m."end", m.similarity
            FROM mentions m
-           JOIN (SELECT doc_id, source, title, url, published_at FROM documents) d
+           JOIN (SELECT doc_id, source, title, url, published_at, lang FROM documents) d
              USING (doc_id)
            WHERE m.point_id = ?
            ORDER BY d.published_at NULLS LAST, m.doc_id, m.start LIMIT ? OFFSET ?""",

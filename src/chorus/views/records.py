@@ -70,6 +70,8 @@ class Mention(TypedDict):
     title: str | None
     url: str | None
     published_at: str | None
+    # The document's detected language ("und": not detected).
+    lang: str | None
     start: int
     end: int
     similarity: float | None

@@ -24,7 +24,8 @@
       offset + limit < total ? h("button", { onclick: () => go(offset + limit) }, "next →") : null);
   }
   function inContext(m) {
-    return h("blockquote", {}, h("span", { className: "muted" }, m.before ? "…" + m.before : ""),
+    // dir auto: a Persian or Arabic sentence reads right to left.
+    return h("blockquote", { dir: "auto" }, h("span", { className: "muted" }, m.before ? "…" + m.before : ""),
       h("mark", {}, m.sentence), h("span", { className: "muted" }, m.after ? m.after + "…" : ""));
   }
   const partialNote = (on, what) => (on ? h("p", { className: "muted" },

@@ -43,7 +43,7 @@
         : `A loose point (score 0): its two least alike sentences have cosine ${(p.cohesion ?? 0).toFixed(2)}, below 0.8; read its mentions before relying on it.`),
       (p.keyphrases || []).length ? h("p", { className: "muted" }, "Words its sentences share: " + p.keyphrases.join(", ")) : null,
       p.mentions.map((m) => h("div", { className: "mention" },
-        h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), ` · characters ${m.start}–${m.end} `,
+        h("div", {}, h("b", {}, link("/source/" + enc(m.source), m.source)), ` · ${day(m.published_at)} · `, docLink(m.doc_id), `${m.lang && m.lang !== "und" ? " · " + m.lang : ""} · characters ${m.start}–${m.end} `,
           safeUrl(m.url) ? h("a", { href: safeUrl(m.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "open") : null),
         m.title ? h("div", { className: "muted" }, m.title) : null, inContext(m))),
       embedded && shown < p.n_mentions ? h("p", { className: "muted" }, `The report holds ${shown} of its ${p.n_mentions} mentions; chorus serve shows every one.`)

@@ -1,0 +1,174 @@
+"""Talking points across languages: one claim in English, French, Persian and Arabic is one
+point; a Persian corpus gets points whose offsets round-trip; ``auto`` picks the model by the
+documents' languages; per-language centring against a plain loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chorus.ingest import ingest_paths
+from chorus.points import PointsSettings, find_points
+from chorus.points.neighbours import LANGUAGE_PRIOR_ROWS, centre_by_language
+from chorus.reuse import find_reuse
+from chorus.store import Store, open_store
+
+from .conftest import write_jsonl
+
+# One claim, written in four languages, each beside sentences on other subjects.
+CLAIM = {
+    "en": "The regime executed thirty thousand political prisoners in the summer of 1988.",
+    "fr": "Le régime a exécuté trente mille prisonniers politiques au cours de l'été 1988.",
+    "fa": "رژیم در تابستان ۱۹۸۸ سی هزار زندانی سیاسی را اعدام کرد.",
+    "ar": "أعدم النظام ثلاثين ألف سجين سياسي في صيف عام 1988.",
+}
+OTHERS = {
+    "en": [
+        "The city council approved a new budget for the public libraries on Tuesday.",
+        "Heavy rain is expected across the northern coast later this week, forecasters said.",
+    ],
+    "fr": [
+        "Le club de football a recruté un nouvel entraîneur venu d'Espagne cet hiver.",
+        "Les prix du pain ont augmenté de dix pour cent dans les boulangeries de Lyon.",
+    ],
+    "fa": [
+        "دانشجویان دانشگاه تهران برای امتحانات پایان ترم آماده می‌شوند.",
+        "قیمت گوجه فرنگی در بازارهای شیراز در هفته گذشته کاهش یافت.",
+    ],
+    "ar": [
+        "افتتحت البلدية حديقة عامة جديدة للأطفال في وسط المدينة.",
+        "فاز المنتخب الوطني بكرة القدم في مباراة ودية أمس بعد أداء رائع.",
+    ],
+}
+
+
+def _store(tmp_path: Path, docs: list[dict[str, str]]) -> Store:
+    store = open_store(tmp_path / "x.duckdb")
+    ingest_paths(store, [write_jsonl(tmp_path / "docs.jsonl", [json.dumps(d) for d in docs])])
+    find_reuse(store)
+    return store
+
+
+def _points(store: Store) -> list[set[str]]:
+    rows = store.con.execute(
+        "SELECT point_id, list(text ORDER BY doc_id) FROM mentions GROUP BY point_id"
+    ).fetchall()
+    return [set(texts) for _, texts in rows]
+
+
+def _round_trip(store: Store) -> None:
+    rows = store.con.execute(
+        'SELECT d.text, m.start, m."end", m.text FROM mentions m JOIN documents d USING (doc_id)'
+    ).fetchall()
+    assert rows
+    for text, start, end, mention in rows:
+        assert text[start:end] == mention
+
+
+def test_one_claim_in_four_languages_is_one_point(tmp_path: Path) -> None:
+    docs = [
+        {"id": f"{lang}-1", "source": f"{lang}.example", "text": " ".join([CLAIM[lang], *rest])}
+        for lang, rest in OTHERS.items()
+    ]
+    with _store(tmp_path, docs) as store:
+        langs = store.con.execute("SELECT doc_id, lang FROM documents ORDER BY ALL").fetchall()
+        assert [lang for _, lang in langs] == ["ar", "en", "fa", "fr"]
+        summary = find_points(store)
+        assert summary.n_points == 1
+        assert _points(store) == [set(CLAIM.values())]
+        settings = store.con.execute("SELECT settings FROM points_runs").fetchall()
+        assert json.loads(settings[0][0])["model"] == "multilingual"
+        _round_trip(store)
+
+
+PERSIAN = [
+    # Two claims, each restated across documents, among sentences on other subjects.
+    [
+        "رژیم ایران در تابستان ۱۹۸۸ هزاران زندانی سیاسی را اعدام کرد.",
+        "تیم ملی فوتبال ایران در یک بازی دوستانه پیروز شد.",
+    ],
+    [
+        "در تابستان ۱۹۸۸ رژیم ایران هزاران زندانی سیاسی را به دار آویخت.",
+        "قیمت نان در تهران در ماه گذشته دو برابر شده است.",
+    ],
+    [
+        "هزاران زندانی سیاسی در تابستان ۱۹۸۸ به دستور رژیم ایران اعدام شدند.",
+        "باران شدید در شمال کشور باعث سیل در چند روستا شد.",
+    ],
+    [
+        "در ماه گذشته قیمت نان در شهر تهران دو برابر شد.",
+        "کتابخانه جدید شهر هفته آینده برای همه مردم باز می‌شود.",
+    ],
+]
+
+
+def test_a_persian_corpus_gets_points_whose_offsets_round_trip(tmp_path: Path) -> None:
+    docs = [
+        {"id": f"fa-{i}", "source": f"s{i}.example", "text": " ".join(sentences)}
+        for i, sentences in enumerate(PERSIAN)
+    ]
+    with _store(tmp_path, docs) as store:
+        find_points(store)
+        found = _points(store)
+        executions = {PERSIAN[0][0], PERSIAN[1][0], PERSIAN[2][0]}
+        bread = {PERSIAN[1][1], PERSIAN[3][0]}
+        assert sorted(found, key=len) == [bread, executions]
+        _round_trip(store)
+
+
+@pytest.mark.parametrize(
+    ("languages", "model"),
+    [
+        ({"en": 1000}, "minilm"),
+        ({"und": 50}, "minilm"),
+        ({"en": 990, "de": 10}, "minilm"),  # misdetected articles do not change the model
+        ({"en": 900, "fa": 100}, "multilingual"),
+        ({"fa": 5}, "multilingual"),
+        ({"fr": 3, "und": 1000}, "multilingual"),
+    ],
+)
+def test_auto_picks_the_model_by_language(languages: dict[str, int], model: str) -> None:
+    assert PointsSettings().for_languages(languages).model == model
+    assert PointsSettings(model="minilm").for_languages(languages).model == "minilm"
+
+
+def test_centring_by_language_against_a_loop() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    langs = ["en"] * 20 + ["fa"] * 12 + ["ar"] * 3 + ["und"] * 5
+    got = centre_by_language(x.copy(), langs)
+    corpus = x.astype(np.float64).mean(axis=0)
+    for i, lang in enumerate(langs):
+        rows = [j for j, other in enumerate(langs) if other == lang]
+        mean = corpus
+        if lang != "und":
+            own = x[rows].astype(np.float64).sum(axis=0)
+            mean = (own + LANGUAGE_PRIOR_ROWS * corpus) / (len(rows) + LANGUAGE_PRIOR_ROWS)
+        want = x[i] - mean.astype(np.float32)
+        assert np.allclose(got[i], want / np.linalg.norm(want), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "n_words"),
+    [
+        ("The regime executed prisoners in 1988.", 6),
+        ("رژیم در تابستان ۱۹۸۸ زندانیان را اعدام کرد.", 8),
+        ("أعدم النظام ثلاثين ألف سجين سياسي.", 6),
+        ("政权处决了数千名政治犯。", 11),
+        ("政権は数千人の政治犯を処刑した。", 15),
+    ],
+)
+def test_words_are_counted_in_every_script_alike_in_python_and_sql(text: str, n_words: int) -> None:
+    import duckdb
+
+    from chorus.points.text import WORD, WORD_SQL, content_words
+
+    assert len(WORD.findall(text)) == n_words
+    found = duckdb.connect().execute("SELECT len(regexp_extract_all(?, ?))", [text, WORD_SQL])
+    assert found.fetchall() == [(n_words,)]
+    # Outside English every word carries content: the stop list is English only.
+    assert content_words(text) == (4 if text.isascii() else n_words)
