@@ -369,10 +369,16 @@ def analyze_cmd(
             rebuild=rebuild,
             progress=progress_bars(quiet),
         )
+        # Ingest segments as it goes: the segment stage only catches up on documents an
+        # older chorus ingested, so its count is said only when it did something.
+        segmented = (
+            f"; {summary.n_sentences_added:,} sentences segmented that ingest had left"
+            if summary.n_sentences_added
+            else ""
+        )
         click.echo(
-            f"analysis {summary.run_no} ran {', '.join(summary.stages)}: "
-            f"{summary.n_sentences_added:,} sentences added ('chorus changes' lists what it "
-            "changed)"
+            f"analysis {summary.run_no} ran {', '.join(summary.stages)}{segmented} "
+            "('chorus changes' lists what it changed)"
         )
         index = summary.search
         click.echo(
