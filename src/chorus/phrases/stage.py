@@ -257,8 +257,9 @@ _FILTER_BITS = 27
 
 class _HashSet:
     """Membership of uint64 hashes in a fixed sorted set, for batches of millions of them: a
-    bitmap of the hashes' top bits (16 MiB) rules most out with one lookup each, and a binary
-    search decides the rest (a binary search for every hash costs several cache misses)."""
+    byte map of the hashes' top 27 bits (128 MiB) rules most out with one lookup each, and a
+    binary search decides the rest (a binary search for every hash costs several cache
+    misses)."""
 
     def __init__(self, sorted_values: np.ndarray) -> None:
         self._values = sorted_values
