@@ -22,6 +22,7 @@ from chorus.search import (
     search_sentences,
 )
 from chorus.search.index import WORD_PATTERN
+from chorus.store import scalar
 
 
 def split_words(text: str) -> list[str]:
@@ -164,3 +165,84 @@ def test_a_query_is_words_of_its_own_text(text: str) -> None:
     assert len(words) <= 8 and len(set(words)) == len(words)
     assert all(any(h.startswith(w) for h in have) for w in words)
     assert all(not a.startswith(b) for a in words for b in words if a != b)
+
+
+def _indexed(store: chorus.Store) -> tuple[list[tuple[object, ...]], ...]:
+    """The index's rows by document id (index numbers differ between an update and a build)."""
+    docs = store.con.execute(
+        "SELECT doc_id, source, published_at, read_no FROM _search_docs ORDER BY read_no"
+    ).fetchall()
+    sentences = store.con.execute(
+        """SELECT d.doc_id, s.sent_no, s.start, s."end" FROM _search_sentences s
+           JOIN _search_docs d USING (doc_no) ORDER BY 1, 2"""
+    ).fetchall()
+    words = store.con.execute(
+        """SELECT w.word, d.doc_id, w.sent_no FROM _search_words w
+           JOIN _search_docs d USING (doc_no) ORDER BY 1, 2, 3"""
+    ).fetchall()
+    return docs, sentences, words
+
+
+def test_an_update_indexes_only_what_changed_and_equals_a_rebuild(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """Documents added (before, between and after the indexed ones in reading order),
+    replaced and removed: the updated index holds exactly the rows a rebuild holds, answers
+    as the oracle, and past the appended share it is built again."""
+    path = tmp_path / "copy.duckdb"
+    path.write_bytes(seeds.read_bytes())
+
+    def add(name: str, rows: list[dict[str, object]], *, replace: bool = False) -> None:
+        file = tmp_path / f"{name}.jsonl"
+        file.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        chorus.ingest_paths(store, [file], replace=replace)
+
+    with chorus.open_store(path) as store:
+        add(
+            "first",
+            [
+                {"id": "n1", "source": "z", "date": "2001-01-01", "text": "Taxidermy news."},
+                {"id": "n2", "source": "z", "date": None, "text": "Undated tax words."},
+                {"id": "n3", "source": "y", "date": "2021-03-01", "text": "Tax on the regime."},
+            ],
+        )
+        add(
+            "second",
+            [{"id": "d2", "source": "b", "date": "2020-01-05", "text": "Now about syntax."}],
+            replace=True,
+        )
+        for table in ("documents_all", "sentences_all"):  # no command removes a document
+            store.con.execute(f"DELETE FROM {table} WHERE doc_id = 'd1'")
+        summary = build_search_index(store)
+        assert summary.built and index_state(store) == "current"
+        appended = store.con.execute(
+            "SELECT n_appended FROM _search_runs ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()[0][0]
+        assert 0 < appended < 10  # the new documents' sentences, not the store's
+        updated = _indexed(store)
+        for query in [*QUERIES, "syntax", "tax news", "regime"]:
+            found = search_sentences(store, query, limit=1000)
+            assert found.index == "current"
+            assert [(h.doc_id, h.sent_no) for h in found.hits] == _oracle(store, query), query
+        build_search_index(store, force=True)
+        assert _indexed(store) == updated
+        assert "d1" not in {d[0] for d in updated[0]}
+        assert ("syntax", "d2", 0) in updated[2] and ("tax", "d2", 0) not in updated[2]
+
+        # A quarter of the store's sentences at once: built again, in one sorted table.
+        n_sentences = int(scalar(store.con, "SELECT count(*) FROM sentences"))
+        many = [
+            {"id": f"m{i}", "source": "m", "date": "2022-01-01", "text": "More tax. Again."}
+            for i in range(n_sentences // 8 + 1)
+        ]
+        add("many", many)
+        build_search_index(store)
+        assert (
+            store.con.execute(
+                "SELECT n_appended FROM _search_runs ORDER BY finished_at DESC LIMIT 1"
+            ).fetchall()[0][0]
+            == 0
+        )
+        found = search_sentences(store, "again", limit=1000)
+        assert [(h.doc_id, h.sent_no) for h in found.hits] == _oracle(store, "again")
+        assert {f"m{i}" for i in range(len(many))} <= {h.doc_id for h in found.hits}

@@ -122,12 +122,20 @@ def _index_state(store: Store) -> IndexState:
     return "current" if row[0][0] == _fingerprint(store) else "stale"
 
 
+# An update appends the added documents' words as a sorted run of their own, which every
+# query then reads too; past this share of the sentences the index is built again in one
+# sorted table.
+MAX_APPENDED_SHARE = 0.25
+
+
 def build_search_index(store: Store, *, force: bool = False) -> SearchIndexSummary:
-    """(Re)build the word index over every visible sentence, in one transaction: a reader
-    sees the old index or the new one. Skipped when the index is current (``force``
-    rebuilds anyway)."""
+    """Bring the word index up to date with the visible sentences, in one transaction: a
+    reader sees the old index or the new one. Skipped when the index is current; when
+    documents were added, replaced or removed since, only theirs are indexed again (until
+    the added share passes ``MAX_APPENDED_SHARE``); ``force`` rebuilds it all."""
     started = time.perf_counter()
-    if not force and index_state(store) == "current":
+    state = "missing" if force else index_state(store)
+    if state == "current":
         row = store.con.execute(
             "SELECT n_documents, n_sentences, n_words FROM _search_runs "
             "ORDER BY finished_at DESC LIMIT 1"
@@ -135,27 +143,17 @@ def build_search_index(store: Store, *, force: bool = False) -> SearchIndexSumma
         return SearchIndexSummary(False, row[0], row[1], row[2], time.perf_counter() - started)
     fingerprint = _fingerprint(store)
     with store.transaction() as con:
-        for table in ("_search_words", "_search_sentences", "_search_docs"):
-            con.execute(f"DELETE FROM {table}")
+        n_appended = _update_index(store) if state == "stale" else None
+        if n_appended is None:
+            _rebuild_index(con)
+            n_appended = 0
+        # Reading order over every indexed document (the words keep their doc_no).
         con.execute(
-            """INSERT INTO _search_docs
-               SELECT (row_number() OVER (ORDER BY published_at NULLS LAST, doc_id) - 1)::INTEGER,
-                      doc_id, source, published_at
-               FROM documents ORDER BY 1"""
-        )
-        con.execute(
-            """INSERT INTO _search_sentences
-               SELECT d.doc_no, s.sent_no, s.start, s."end"
-               FROM sentences s JOIN _search_docs d USING (doc_id) ORDER BY 1, 2"""
-        )
-        con.execute(
-            """INSERT INTO _search_words
-               SELECT DISTINCT left(word, ?), doc_no, sent_no FROM (
-                   SELECT d.doc_no, s.sent_no,
-                          unnest(regexp_extract_all(lower(s.text), ?)) AS word
-                   FROM sentences s JOIN _search_docs d USING (doc_id))
-               ORDER BY 1, 2, 3""",
-            [MAX_WORD_CHARS, WORD_PATTERN],
+            """UPDATE _search_docs s SET read_no = r.read_no FROM (
+                   SELECT doc_no, (row_number() OVER (
+                       ORDER BY published_at NULLS LAST, doc_id) - 1)::INTEGER AS read_no
+                   FROM _search_docs) r
+               WHERE s.doc_no = r.doc_no AND s.read_no <> r.read_no"""
         )
         n_docs, n_sentences, n_words = (
             int(scalar(con, f"SELECT count(*) FROM {t}"))
@@ -163,17 +161,96 @@ def build_search_index(store: Store, *, force: bool = False) -> SearchIndexSumma
         )
         seconds = time.perf_counter() - started
         con.execute(
-            "INSERT INTO _search_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
-            [n_docs, n_sentences, n_words, fingerprint, seconds],
+            "INSERT INTO _search_runs VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+            [n_docs, n_sentences, n_words, fingerprint, seconds, n_appended],
         )
     log.info(
-        "word index: %d documents, %d sentences, %d word rows in %.1f s",
+        "word index: %d documents, %d sentences, %d word rows in %.1f s (%s)",
         n_docs,
         n_sentences,
         n_words,
         seconds,
+        "updated" if n_appended else "built",
     )
     return SearchIndexSummary(True, n_docs, n_sentences, n_words, seconds)
+
+
+_INSERT_SENTENCES = """INSERT INTO _search_sentences
+    SELECT d.doc_no, s.sent_no, s.start, s."end"
+    FROM sentences s JOIN {docs} d USING (doc_id) ORDER BY 1, 2"""
+_INSERT_WORDS = """INSERT INTO _search_words
+    SELECT DISTINCT left(word, ?), doc_no, sent_no FROM (
+        SELECT d.doc_no, s.sent_no, unnest(regexp_extract_all(lower(s.text), ?)) AS word
+        FROM sentences s JOIN {docs} d USING (doc_id))
+    ORDER BY 1, 2, 3"""
+
+
+def _rebuild_index(con: duckdb.DuckDBPyConnection) -> None:
+    for table in ("_search_words", "_search_sentences", "_search_docs"):
+        con.execute(f"DELETE FROM {table}")
+    con.execute(
+        """INSERT INTO _search_docs
+           SELECT n, doc_id, source, published_at, n, batch_id FROM (
+               SELECT (row_number() OVER (
+                           ORDER BY published_at NULLS LAST, doc_id) - 1)::INTEGER AS n,
+                      doc_id, source, published_at, batch_id
+               FROM documents)
+           ORDER BY 1"""
+    )
+    con.execute(_INSERT_SENTENCES.format(docs="_search_docs"))
+    con.execute(_INSERT_WORDS.format(docs="_search_docs"), [MAX_WORD_CHARS, WORD_PATTERN])
+
+
+def _update_index(store: Store) -> int | None:
+    """Drop the documents replaced or removed since the index was built and index those
+    added (inside the caller's transaction); the sentences appended since the last full
+    build, or ``None``, having changed nothing, when the index must be built again (made
+    before updates were kept, or too much appended)."""
+    con = store.con
+    last = con.execute(
+        "SELECT n_sentences, n_appended FROM _search_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    if not last or scalar(con, "SELECT count(*) FROM _search_docs WHERE batch_id IS NULL"):
+        return None
+    # A document's sentences are fixed by its stored row (doc_id, batch_id); one indexed
+    # before it was segmented is indexed again.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _si_gone AS
+           SELECT s.doc_no FROM _search_docs s
+           WHERE NOT EXISTS (SELECT 1 FROM documents d
+                             WHERE d.doc_id = s.doc_id AND d.batch_id = s.batch_id)
+              OR (NOT EXISTS (SELECT 1 FROM _search_sentences x WHERE x.doc_no = s.doc_no)
+                  AND EXISTS (SELECT 1 FROM sentences x WHERE x.doc_id = s.doc_id))"""
+    )
+    next_no = int(scalar(con, "SELECT coalesce(max(doc_no), -1) + 1 FROM _search_docs"))
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _si_new AS
+           SELECT (? + row_number() OVER (ORDER BY d.doc_id) - 1)::INTEGER AS doc_no,
+                  d.doc_id, d.source, d.published_at, d.batch_id
+           FROM documents d
+           WHERE NOT EXISTS (SELECT 1 FROM _search_docs s
+                             WHERE s.doc_id = d.doc_id AND s.batch_id = d.batch_id
+                               AND s.doc_no NOT IN (SELECT doc_no FROM _si_gone))""",
+        [next_no],
+    )
+    try:
+        n_new = int(scalar(con, "SELECT count(*) FROM sentences JOIN _si_new USING (doc_id)"))
+        n_appended = int(last[0][1]) + n_new
+        if n_appended > MAX_APPENDED_SHARE * max(1, int(last[0][0])):
+            return None
+        if scalar(con, "SELECT count(*) FROM _si_gone"):
+            for table in ("_search_words", "_search_sentences", "_search_docs"):
+                con.execute(f"DELETE FROM {table} WHERE doc_no IN (SELECT doc_no FROM _si_gone)")
+        con.execute(
+            """INSERT INTO _search_docs
+               SELECT doc_no, doc_id, source, published_at, -1, batch_id FROM _si_new"""
+        )
+        con.execute(_INSERT_SENTENCES.format(docs="_si_new"))
+        con.execute(_INSERT_WORDS.format(docs="_si_new"), [MAX_WORD_CHARS, WORD_PATTERN])
+        return n_appended
+    finally:
+        con.execute("DROP TABLE IF EXISTS _si_gone")
+        con.execute("DROP TABLE IF EXISTS _si_new")
 
 
 def search_sentences(
@@ -204,8 +281,9 @@ def _indexed_hits(
         params += [word, word + _LAST_CHAR]
     rows = store.con.execute(
         f"""WITH hits AS ({ranges})
-            SELECT doc_no, sent_no, count(*) OVER () FROM hits
-            ORDER BY doc_no, sent_no LIMIT ? OFFSET ?""",
+            SELECT h.doc_no, h.sent_no, count(*) OVER ()
+            FROM hits h JOIN _search_docs d USING (doc_no)
+            ORDER BY d.read_no, h.sent_no LIMIT ? OFFSET ?""",
         [*params, limit, offset],
     ).fetchall()
     if rows:
@@ -222,12 +300,12 @@ def _indexed_rows(store: Store, keys: list[tuple[int, int]]) -> tuple[SentenceHi
     # Two small queries: DuckDB plans the four-way join with the documents' text worse than
     # the two halves (35 ms against 7 on the news corpus).
     spans = store.con.execute(
-        """WITH k AS (SELECT unnest(?) AS doc_no, unnest(?) AS sent_no)
+        """WITH k AS (SELECT unnest(?) AS i, unnest(?) AS doc_no, unnest(?) AS sent_no)
            SELECT sd.doc_id, sd.source, sd.published_at, ss.sent_no, ss.start, ss."end"
            FROM k JOIN _search_sentences ss USING (doc_no, sent_no)
                   JOIN _search_docs sd USING (doc_no)
-           ORDER BY k.doc_no, k.sent_no""",
-        [[k[0] for k in keys], [k[1] for k in keys]],
+           ORDER BY k.i""",
+        [list(range(len(keys))), [k[0] for k in keys], [k[1] for k in keys]],
     ).fetchall()
     texts = store.con.execute(
         """WITH k AS (SELECT unnest(?) AS i, unnest(?) AS doc_id, unnest(?) AS start,

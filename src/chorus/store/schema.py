@@ -585,6 +585,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE _phrase_state (settings VARCHAR NOT NULL, full_docs INTEGER NOT NULL)",
         ),
     ),
+    Migration(
+        version=19,
+        description="the word index takes the documents added, not built again",
+        statements=(
+            # Index numbers were given in reading order until now; batch ids are unknown, so
+            # the next build starts over.
+            "ALTER TABLE _search_docs ADD COLUMN read_no INTEGER NOT NULL DEFAULT 0",
+            "UPDATE _search_docs SET read_no = doc_no",
+            "ALTER TABLE _search_docs ADD COLUMN batch_id INTEGER",
+            "ALTER TABLE _search_runs ADD COLUMN n_appended BIGINT NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

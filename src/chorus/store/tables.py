@@ -435,11 +435,15 @@ _DECLARED = {
         text_b VARCHAR
     """,
     # The app's indexes: words of every sentence, vectors of every label.
+    # doc_no: a document's number in the index, given once; read_no: its place in reading
+    # order, renumbered when documents are added (the words table keeps doc_no).
     "_search_docs": """
         doc_no INTEGER NOT NULL,
         doc_id VARCHAR NOT NULL,
         source VARCHAR NOT NULL,
-        published_at TIMESTAMP
+        published_at TIMESTAMP,
+        read_no INTEGER NOT NULL,
+        batch_id INTEGER
     """,
     "_search_sentences": """
         doc_no INTEGER NOT NULL,
@@ -458,7 +462,8 @@ _DECLARED = {
         n_sentences BIGINT NOT NULL,
         n_words BIGINT NOT NULL,
         fingerprint VARCHAR NOT NULL,
-        seconds DOUBLE NOT NULL
+        seconds DOUBLE NOT NULL,
+        n_appended BIGINT NOT NULL
     """,
     "_label_cells": """
         cell INTEGER NOT NULL,
