@@ -10,6 +10,8 @@ import pytest
 
 import chorus.match.lexical
 import chorus.match.watchlist
+import chorus.points.keyphrases
+import chorus.points.settings
 import chorus.points.text
 import chorus.segment.splitter
 
@@ -41,6 +43,8 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one() -> None:
     [
         chorus.segment.splitter,
         chorus.points.text,
+        chorus.points.keyphrases,
+        chorus.points.settings,
         chorus.match.watchlist,
         chorus.match.lexical,
     ],

@@ -1,6 +1,7 @@
 """Talking points across languages: one claim in English, French, Persian and Arabic is one
 point; a Persian corpus gets points whose offsets round-trip; ``auto`` picks the model by the
-documents' languages; per-language centring against a plain loop."""
+documents' languages; per-language centring against a plain loop; a watchlist item and
+"points like this" meet their translations."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ import numpy as np
 import pytest
 
 from chorus.ingest import ingest_paths
+from chorus.match import MatchDocument, MatchSettings, WatchItem, add_watchlist, run_watch
+from chorus.match.stage import match_documents
 from chorus.points import PointsSettings, find_points
+from chorus.points.keyphrases import text_terms
 from chorus.points.neighbours import LANGUAGE_PRIOR_ROWS, centre_by_language
 from chorus.reuse import find_reuse
+from chorus.search import build_label_index
+from chorus.serve.similar import SimilarPoints
 from chorus.store import Store, open_store
 
 from .conftest import write_jsonl
@@ -82,6 +88,79 @@ def test_one_claim_in_four_languages_is_one_point(tmp_path: Path) -> None:
         settings = store.con.execute("SELECT settings FROM points_runs").fetchall()
         assert json.loads(settings[0][0])["model"] == "multilingual"
         _round_trip(store)
+
+        # "Points like this": a sentence in any of the languages finds the point first.
+        summary_labels = build_label_index(store)
+        assert summary_labels.embedder == "multilingual-e5-small-q4"
+        similar = SimilarPoints(store)
+        point_id = store.con.execute("SELECT point_id FROM points").fetchall()[0][0]
+        for lang in CLAIM:
+            query = {
+                "en": "Thirty thousand political prisoners were executed by the regime in 1988.",
+                "fr": "En 1988, le régime a fait exécuter trente mille prisonniers politiques.",
+                "fa": "سی هزار زندانی سیاسی در سال ۱۹۸۸ توسط رژیم اعدام شدند.",
+                "ar": "في عام 1988 أعدم النظام ثلاثين ألف سجين سياسي.",
+            }[lang]
+            assert [h.point_id for h in similar.search(query, limit=1)] == [point_id]
+
+        # A watchlist in English: every language's document shows the claim's sentence as
+        # its evidence, and each outscores every document on other subjects.
+        item = WatchItem("executions", CLAIM["en"])
+        stored = [
+            MatchDocument(doc_id, text)
+            for doc_id, text in store.con.execute(
+                "SELECT doc_id, text FROM documents ORDER BY doc_id"
+            ).fetchall()
+        ]
+        others = [
+            MatchDocument(f"{lang}-other-{i}", text)
+            for lang, texts in OTHERS.items()
+            for i, text in enumerate(texts)
+        ]
+        found = {
+            r.id: r.matches[0]
+            for r in match_documents(stored + others, [item], settings=MatchSettings(top_k=1))
+        }
+        assert {d.id: found[d.id].sentence for d in stored} == {
+            f"{lang}-1": CLAIM[lang] for lang in CLAIM
+        }
+        assert min(found[d.id].score for d in stored) > max(found[d.id].score for d in others)
+
+        # Stored, it runs with the multilingual model, and what it calls a hit is the claim.
+        add_watchlist(store, "w", [item])
+        run_watch(store, "w", settings=MatchSettings(min_score=0.7))
+        hits = store.con.execute(
+            "SELECT doc_id, sentence FROM watch_hits WHERE watchlist = 'w'"
+        ).fetchall()
+        assert hits and all(sentence == CLAIM[doc_id[:2]] for doc_id, sentence in hits)
+        model = store.con.execute("SELECT settings FROM watch_runs").fetchall()[0][0]
+        assert json.loads(model)["model"] == "multilingual"
+
+
+def test_matching_a_watchlist_across_languages_without_a_store() -> None:
+    """``auto`` takes the multilingual model for French and Persian posts against an English
+    watchlist; each post's best item is the one it translates."""
+    items = [
+        WatchItem("executions", CLAIM["en"]),
+        WatchItem("budget", OTHERS["en"][0]),
+        WatchItem("rain", OTHERS["en"][1]),
+    ]
+    posts = [
+        MatchDocument("fr-claim", CLAIM["fr"]),
+        MatchDocument("fa-claim", CLAIM["fa"]),
+        MatchDocument("ar-claim", CLAIM["ar"]),
+    ]
+    found = match_documents(posts, items, settings=MatchSettings(top_k=1))
+    assert [(r.id, [m.id for m in r.matches]) for r in found] == [
+        ("fr-claim", ["executions"]),
+        ("fa-claim", ["executions"]),
+        ("ar-claim", ["executions"]),
+    ]
+    english_only = [MatchDocument("en", CLAIM["en"])]
+    assert MatchSettings().for_languages({"en": 3}, {"en": 1}).model == "minilm"
+    assert MatchSettings().for_languages({"en": 3}, {"fa": 1}).model == "multilingual"
+    assert MatchSettings().for_languages({"fa": 1}, None).model == "multilingual"
+    assert match_documents(english_only, items, settings=MatchSettings(top_k=1))[0].matches
 
 
 PERSIAN = [
@@ -172,3 +251,30 @@ def test_words_are_counted_in_every_script_alike_in_python_and_sql(text: str, n_
     assert found.fetchall() == [(n_words,)]
     # Outside English every word carries content: the stop list is English only.
     assert content_words(text) == (4 if text.isascii() else n_words)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # Each language's function words leave; its content words and pairs stay.
+        (PERSIAN[0][0], {"زندانی سیاسی", "اعدام"}, {"را", "در"}),
+        (CLAIM["fr"], {"prisonniers politiques", "régime", "exécuté"}, {"de", "au", "l'été"}),
+        (CLAIM["ar"], {"سجين سياسي", "النظام"}, {"في"}),
+        (
+            "Die Regierung hat gestern ein neues Gesetz gegen den Krieg angekündigt.",
+            {"neues gesetz", "krieg"},
+            {"die", "hat", "ein", "gegen", "den"},
+        ),
+        # English keeps scikit-learn's list, whatever other lists hold ("war" is German).
+        ("The war in December killed thousands.", {"war", "december", "killed"}, {"the"}),
+        ("Muslim ban?", {"muslim ban"}, set()),
+        # Scripts written without spaces step aside: a run of them is a clause, not a word.
+        ("政府は昨日新しい法律を発表した。", set(), {"政府は昨日新しい法律を発表した"}),
+    ],
+)
+def test_keyphrase_terms_drop_each_languages_stop_words(
+    text: str, present: set[str], absent: set[str]
+) -> None:
+    terms = text_terms(text)
+    assert present <= terms
+    assert not absent & terms

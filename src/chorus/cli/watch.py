@@ -29,16 +29,27 @@ from chorus.match import (
     Matcher,
     MatchSettings,
     add_watchlist,
+    detect_languages,
     find_watch_hits,
     read_match_documents,
     read_watchlist,
     run_watch,
     scan_store_documents,
+    store_languages,
     watch_item_hits,
     watch_source_shares,
     write_matches_jsonl,
 )
 from chorus.store import open_store
+
+match_model_option = setting_option(
+    MatchSettings,
+    "model",
+    type=click.Choice(["auto", "minilm", "multilingual", "wordllama", "hashing"]),
+    help="auto: multilingual when the watchlist or the documents are not all in English, "
+    "else minilm; multilingual: multilingual-e5-small, so a talking point meets its "
+    "translation; minilm: all-MiniLM-L6-v2 (English).",
+)
 
 
 @cli.command()
@@ -55,6 +66,7 @@ from chorus.store import open_store
     MatchSettings, "top_k", "--top-k", "-k", help="At most this many matches per document."
 )
 @click.option("--min-score", type=float, default=None, help="Drop matches scoring below this.")
+@match_model_option
 @click.option("--corpus", is_flag=True, help="Match the documents in the store, not INPUT.")
 @click.option(
     "--output",
@@ -76,6 +88,7 @@ def match(
     watchlist: Path,
     top_k: int,
     min_score: float | None,
+    model: str,
     corpus: bool,
     output: Path,
     input_path: Path | None,
@@ -95,11 +108,22 @@ def match(
     """
     if corpus == (input_path is not None):
         raise click.UsageError("give either INPUT or --corpus (one of them)")
-    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score, model=model)
     items = read_watchlist(watchlist)
     documents = read_match_documents(input_path) if input_path is not None else None
     with open_store(db) as store:
-        matcher = Matcher(items, settings=settings, store=store, progress=progress_bars(quiet))
+        languages = (
+            detect_languages(d.text for d in documents)
+            if documents is not None
+            else store_languages(store)
+        )
+        matcher = Matcher(
+            items,
+            settings=settings,
+            store=store,
+            languages=languages,
+            progress=progress_bars(quiet),
+        )
         source = documents if documents is not None else scan_store_documents(store)
         total = len(documents) if documents is not None else store.count("documents")
         bar = progress_bars(quiet)(desc="match", total=total, unit="doc")
@@ -117,8 +141,8 @@ def match(
         finally:
             bar.close()
     click.echo(
-        f"match: {n:,} documents against {len(items):,} talking points; {matched:,} with a "
-        f"match; wrote {output}"
+        f"match: {n:,} documents against {len(items):,} talking points ({matcher.settings.model}); "
+        f"{matched:,} with a match; wrote {output}"
     )
 
 
@@ -167,10 +191,13 @@ hit_score_option = click.option(
 @click.argument("name")
 @hit_score_option
 @setting_option(MatchSettings, "top_k", help="At most this many items per document.")
+@match_model_option
 @click.option("--top", default=10, show_default=True, help="Items and sources to list.")
 @quiet_option
 @handle_errors
-def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quiet: bool) -> None:
+def watch_hits(
+    db: Path, name: str, min_score: float, top_k: int, model: str, top: int, quiet: bool
+) -> None:
     """Match the corpus against the stored watchlist NAME: per talking point, the documents
     and sources that repeat it and when; per source, the share of its documents that push
     the list. Rebuilds the 'watch_hits' rows of NAME.
@@ -179,7 +206,7 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
     Example:
       chorus watch hits campaign-2020 --min-score 0.9
     """
-    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+    settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score, model=model)
     with updating(db) as store:
         summary = find_watch_hits(store, name, settings=settings, progress=progress_bars(quiet))
         click.echo(
@@ -210,13 +237,21 @@ def watch_hits(db: Path, name: str, min_score: float, top_k: int, top: int, quie
 @click.argument("name")
 @hit_score_option
 @setting_option(MatchSettings, "top_k", help="At most this many items per document.")
+@match_model_option
 @click.option("--rebuild", is_flag=True, help="Match every document again, not only new ones.")
 @click.option(
     "--jsonl", is_flag=True, help="Print the new hits as JSON Lines on stdout (for a pipe)."
 )
 @quiet_option
 def watch_run(
-    db: Path, name: str, min_score: float, top_k: int, rebuild: bool, jsonl: bool, quiet: bool
+    db: Path,
+    name: str,
+    min_score: float,
+    top_k: int,
+    model: str,
+    rebuild: bool,
+    jsonl: bool,
+    quiet: bool,
 ) -> None:
     """Match the documents the stored watchlist NAME has not matched yet (new ones, and ones
     replaced since) and add their hits; print the new hits. For a daily job: exit status 0
@@ -228,7 +263,7 @@ def watch_run(
       chorus watch run campaign-2020 --jsonl -q >> alerts.jsonl || echo "nothing new"
     """
     try:
-        settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score)
+        settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score, model=model)
         with updating(db) as store:
             run = run_watch(
                 store, name, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)

@@ -6,8 +6,10 @@ from chorus.match.lexical import BM25Index
 from chorus.match.settings import MatchSettings
 from chorus.match.stage import (
     Matcher,
+    detect_languages,
     match_documents,
     scan_store_documents,
+    store_languages,
     write_matches_jsonl,
 )
 from chorus.match.watch import (
@@ -47,6 +49,7 @@ __all__ = [
     "WatchRunSummary",
     "WatchlistError",
     "add_watchlist",
+    "detect_languages",
     "find_watch_hits",
     "match_documents",
     "read_match_documents",
@@ -54,6 +57,7 @@ __all__ = [
     "read_watchlist",
     "run_watch",
     "scan_store_documents",
+    "store_languages",
     "watch_item_hits",
     "watch_source_shares",
     "watchlist_names",

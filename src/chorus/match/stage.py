@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,10 +16,13 @@ import numpy as np
 
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import EmbedFn, load_embedder
+from chorus.embed.scales import RAW_SCALES
+from chorus.ingest.language import default_language_detector
 from chorus.match.core import DocumentMatches, Match, best_items, fuse
 from chorus.match.lexical import BM25Index
 from chorus.match.settings import MatchSettings
 from chorus.match.watchlist import MatchDocument, WatchItem
+from chorus.points.score import same_language
 from chorus.points.text import WORD, claim_text
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment import split_sentences
@@ -39,9 +43,33 @@ class _Piece:
     text: str
 
 
+def detect_languages(texts: Iterable[str], *, limit: int = 1000) -> Counter[str]:
+    """Texts per detected language, of the first ``limit`` texts (``und``: not detected)."""
+    detector = default_language_detector()
+    found: Counter[str] = Counter()
+    for n, text in enumerate(texts):
+        if n == limit:
+            break
+        found[detector.detect(text)] += 1
+    return found
+
+
+def store_languages(store: Store) -> dict[str, int]:
+    """The stored documents per detected language (``und``: not detected)."""
+    return dict(
+        store.con.execute(
+            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
+        ).fetchall()
+    )
+
+
 class Matcher:
     """A watchlist ready to match: its embeddings (cached in ``store`` when given) and its
-    BM25 index. Build it once, then call :meth:`match` on any number of documents."""
+    BM25 index. Build it once, then call :meth:`match` on any number of documents.
+
+    ``languages``: the documents to come, per detected language, when known (``auto``
+    decides the model from them and the watchlist's own); :attr:`settings` holds the model
+    taken."""
 
     def __init__(
         self,
@@ -50,10 +78,23 @@ class Matcher:
         settings: MatchSettings | None = None,
         store: Store | None = None,
         embed: EmbedFn | None = None,
+        languages: Mapping[str, int] | None = None,
         progress: ProgressFactory = no_progress,
     ) -> None:
-        self.settings = settings or MatchSettings()
         self.items = list(watchlist)
+        settings = settings or MatchSettings()
+        item_langs: list[str] = []
+        if settings.model == "auto" or settings.model in RAW_SCALES:
+            detector = default_language_detector()
+            item_langs = [detector.detect(item.text) for item in self.items]
+        if settings.model == "auto":
+            settings = settings.for_languages(Counter(item_langs), languages)
+            log.info("match: model %s", settings.model)
+        self.settings = settings
+        # Scores on MiniLM's scale, by whether a piece and an item share a language, so that
+        # min_score (and the watchlist's hit score) means what it means with MiniLM.
+        self._scale = RAW_SCALES.get(settings.model)
+        self._item_langs = item_langs
         if embed is None:
             embedder = load_embedder(self.settings.model)
             embed = (
@@ -90,6 +131,12 @@ class Matcher:
         texts = [p.text for p in pieces]
         if pieces:
             dense = _as_float32(self._embed(texts)) @ self._vectors.T
+            if self._scale is not None:
+                detector = default_language_detector()
+                doc_langs = [detector.detect(d.text) for d in documents]
+                dense = self._scale.read(
+                    dense, same_language([doc_langs[p.doc] for p in pieces], self._item_langs)
+                ).astype(np.float32)
             static = (
                 self._static(texts) @ self._static_vectors.T
                 if self._static is not None and self._static_vectors is not None
@@ -159,7 +206,14 @@ def match_documents(
     """Match ``documents`` against ``watchlist``; one result per document, in input order.
 
     With ``store``, the watchlist's and the documents' embeddings are cached there."""
-    matcher = Matcher(watchlist, settings=settings, store=store, progress=progress)
+    documents = list(documents)
+    matcher = Matcher(
+        watchlist,
+        settings=settings,
+        store=store,
+        languages=detect_languages(d.text for d in documents),
+        progress=progress,
+    )
     return list(matcher.match(documents))
 
 

@@ -14,7 +14,12 @@ import pyarrow as pa
 
 from chorus.errors import ChorusError
 from chorus.match.settings import MatchSettings
-from chorus.match.stage import Matcher, scan_store_documents
+from chorus.match.stage import (
+    Matcher,
+    detect_languages,
+    scan_store_documents,
+    store_languages,
+)
 from chorus.match.watchlist import WatchItem
 from chorus.progress import ProgressFactory, no_progress
 from chorus.store import Store
@@ -130,6 +135,11 @@ def run_watch(
     if settings.min_score is None:
         settings = replace(settings, min_score=DEFAULT_HIT_SCORE)
     items = read_stored_watchlist(store, name)
+    # The model is decided before the settings are compared: one that changes with the
+    # corpus's languages matches every document again.
+    settings = settings.for_languages(
+        detect_languages(item.text for item in items), store_languages(store)
+    )
     last = store.con.execute(
         "SELECT run_no, settings FROM watch_runs WHERE watchlist = ? "
         "ORDER BY run_no DESC, finished_at DESC LIMIT 1",

@@ -6,6 +6,11 @@ of its claims), then :func:`rank_keyphrases` per point once every point's counts
 A term counts once per claim, so a word one restatement repeats does not outweigh a word
 three of them share; a pair is two adjacent words of the text (never two words a stop word
 stood between); with two claims or more, a keyphrase is held by at least two of them.
+
+Stop words are per language: a text's language is the one whose stop list holds most of its
+words (stopwords-iso, 58 languages; English, and a text with none of them, keep
+scikit-learn's English list). Words of scripts written without spaces (Chinese, Japanese,
+Thai) are no terms: a run of them is a clause, not a word, so those texts step aside.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 
 # Letters first, then letters, digits, apostrophes or hyphens: "mek's", "so-called".
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]{2,}")
 _POSSESSIVE = re.compile(r"['’]s$")
+_ELIDED = re.compile(r"^[^\W\d_]{1,2}['’]")
+# Han, kana, Thai, Lao, Khmer, Myanmar: scripts written without spaces between words.
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]")
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +35,43 @@ def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _stop_lists() -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]:
+    """Each language's stop words, and for each stop word the languages that list it."""
+    import stopwordsiso
+
+    lists = {lang: frozenset(stopwordsiso.stopwords(lang)) for lang in sorted(stopwordsiso.langs())}
+    listing: dict[str, list[str]] = {}
+    for lang, words in lists.items():
+        for word in words:
+            listing.setdefault(word, []).append(lang)
+    return lists, {word: tuple(langs) for word, langs in listing.items()}
+
+
+def stop_words_for(words: Sequence[str]) -> tuple[str, frozenset[str]]:
+    """The language of a text of these (lower-case) words and its stop list: the language
+    whose stop list holds most of them, if twice as many as English's (and three at least
+    when some word is in Latin script); else English (scikit-learn's list).
+
+    >>> stop_words_for(["les", "prisonniers", "ont", "été", "exécutés"])[0]
+    'fr'
+    >>> stop_words_for(["the", "prisoners", "were", "executed"])[0]
+    'en'
+    """
+    lists, listing = _stop_lists()
+    votes = Counter(chain.from_iterable([listing[w] for w in words if w in listing]))
+    best = max(votes.values(), default=0)
+    # In Latin script, three stop words at least, and twice English's: a heading or a name
+    # ("Muslim ban?", "Tim Marchman") says nothing of its language, and lists overlap ("in"
+    # and "to" are Slovenian stop words, "december" too). English's list is no help to a
+    # text without a Latin word.
+    floor = 3 if any(w.isascii() for w in words) else 1
+    if best < max(floor, 2 * votes["en"]):
+        return "en", _stop_words()
+    lang = min(lang for lang, n in votes.items() if n == best)
+    return lang, lists[lang]
 
 
 def text_terms(text: str) -> set[str]:
@@ -37,21 +83,24 @@ def text_terms(text: str) -> set[str]:
     >>> sorted(text_terms("Free Iran's world, foreign dignitaries"))
     ['dignitaries', 'foreign', 'foreign dignitaries', 'free', 'free iran', 'iran', 'world']
     """
-    stop = _stop_words()
     lowered = text.lower()
+    matches = list(_TOKEN.finditer(lowered))
+    lang, stop = stop_words_for([m.group() for m in matches])
     terms: set[str] = set()
     previous, previous_end = "", -1
-    for match in _TOKEN.finditer(lowered):
-        word = _POSSESSIVE.sub("", match.group())
+    for match in matches:
+        word = _POSSESSIVE.sub("", match.group()) if lang == "en" else match.group()
+        if lang != "en":
+            word = _ELIDED.sub("", word)  # French, Italian, Catalan: "l'été" is "été"
         joined = previous_end >= 0 and not lowered[previous_end : match.start()].strip()
-        if word in stop or len(word) < 2:
+        if word in stop or len(word) < 2 or _UNSPACED.search(word):
             previous, previous_end = "", -1
             continue
         terms.add(word)
         if previous and joined:
             terms.add(f"{previous} {word}")
         # "world's foreign": a possessive ends a phrase as well as a word.
-        ends = match.group() != word
+        ends = lang == "en" and match.group() != word
         previous, previous_end = ("", -1) if ends else (word, match.end())
     return terms
 

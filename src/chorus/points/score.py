@@ -10,7 +10,8 @@
   weight of a one-day point) or a year later (3.6 times) is a line being pushed, not a news
   cycle. Undated mentions add nothing.
 - ``cohesion``: how alike the point's two least alike sentences are (the cosine of their
-  corpus-centred embeddings; 1 when one sentence is repeated word for word). ``tightness``
+  corpus-centred embeddings, read on all-MiniLM-L6-v2's scale for another model:
+  :mod:`chorus.embed.scales`; 1 when one sentence is repeated word for word). ``tightness``
   maps it to 0 at 0.8 or below, 1 at 0.95 or above, linearly between. Read on the news
   corpus, points whose least alike pair was between 0.75 and 0.8 made different claims as often
   as not; above 0.8 nearly all said one thing (``bench/RESULTS.md``). A loose point keeps
@@ -21,8 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 
 import numpy as np
+
+from chorus.embed.scales import CosineScale
 
 LOOSE = 0.8
 TIGHT = 0.95
@@ -31,14 +35,32 @@ TIGHT = 0.95
 _MAX_ROWS = 2000
 
 
-def cohesion(vectors: np.ndarray) -> float:
+def same_language(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Per pair (``a[i]``, ``b[j]``): whether the two share a language; an undetected one
+    (``und``) shares any."""
+    x = np.asarray(a, dtype=object)[:, None]
+    y = np.asarray(b, dtype=object)[None, :]
+    same: np.ndarray = (x == y) | (x == "und") | (y == "und")
+    return same
+
+
+def cohesion(
+    vectors: np.ndarray,
+    *,
+    scale: CosineScale | None = None,
+    languages: Sequence[str] | None = None,
+) -> float:
     """The smallest inner product between two rows of ``vectors`` (L2-normalised): how alike
-    the two least alike sentences are. One row: 1."""
+    the two least alike sentences are. One row: 1. With ``scale``, each inner product is
+    read on MiniLM's scale first, by whether its rows' ``languages`` are one."""
     x = vectors[:_MAX_ROWS].astype(np.float32)
     n = x.shape[0]
     if n < 2:
         return 1.0
     sims = x @ x.T
+    if scale is not None:
+        langs = list(languages or ["und"] * len(vectors))[:_MAX_ROWS]
+        sims = scale.read(sims, same_language(langs, langs)).astype(np.float32)
     np.fill_diagonal(sims, np.inf)
     return float(max(-1.0, min(1.0, float(sims.min()))))
 

@@ -83,10 +83,21 @@ class PointsSettings:
         detected language; ``und``: not detected)."""
         if self.model != "auto":
             return self
-        known = {lang: n for lang, n in languages.items() if lang not in ("und", "")}
-        other = sum(n for lang, n in known.items() if lang != "en")
-        multilingual = other > 0 and other >= MULTILINGUAL_SHARE * sum(known.values())
-        return replace(self, model="multilingual" if multilingual else "minilm")
+        return replace(self, model=model_for_languages(languages))
+
+
+def model_for_languages(languages: Mapping[str, int]) -> Literal["minilm", "multilingual"]:
+    """What ``auto`` takes for texts of ``languages`` (texts per detected language; ``und``:
+    not detected): ``multilingual`` when at least ``MULTILINGUAL_SHARE`` of those whose
+    language is known are not English.
+
+    >>> model_for_languages({"en": 980, "fr": 20}), model_for_languages({"en": 99, "fa": 1})
+    ('multilingual', 'minilm')
+    """
+    known = {lang: n for lang, n in languages.items() if lang not in ("und", "")}
+    other = sum(n for lang, n in known.items() if lang != "en")
+    multilingual = other > 0 and other >= MULTILINGUAL_SHARE * sum(known.values())
+    return "multilingual" if multilingual else "minilm"
 
 
 # ``auto`` takes the multilingual model once this share of the documents (of a known

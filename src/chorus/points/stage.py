@@ -22,12 +22,13 @@ import pyarrow as pa
 from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
+from chorus.embed.scales import CENTRED_SCALES
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases_and_totals
 from chorus.points.lineage import LineageRow, carry_ids
 from chorus.points.pages import write_point_pages
-from chorus.points.score import cohesion, point_score
+from chorus.points.score import cohesion, point_score, same_language
 from chorus.points.settings import PointsSettings
 from chorus.points.state import FullRun, clear_state, write_state
 from chorus.points.text import WORD_SQL, claim_unit, name_sample, shared_names, unit_digest
@@ -60,6 +61,7 @@ class PointsSummary:
 class DocInfo:
     source: str
     published_at: dt.datetime | None
+    lang: str = "und"
 
 
 def eligible_sentences_sql(store: Store, settings: PointsSettings) -> str:
@@ -86,13 +88,16 @@ def _sentences(store: Store, settings: PointsSettings) -> pa.Table:
 
 
 def _documents(store: Store) -> dict[str, DocInfo]:
-    table = store.con.sql("SELECT doc_id, source, published_at FROM documents").to_arrow_table()
+    table = store.con.sql(
+        "SELECT doc_id, source, published_at, coalesce(lang, 'und') FROM documents"
+    ).to_arrow_table()
     return {
-        d: DocInfo(s, p)
-        for d, s, p in zip(
+        d: DocInfo(s, p, lang)
+        for d, s, p, lang in zip(
             table.column(0).to_pylist(),
             table.column(1).to_pylist(),
             table.column(2).to_pylist(),
+            table.column(3).to_pylist(),
             strict=True,
         )
     }
@@ -408,10 +413,21 @@ def build_point(
         vectors = np.stack([unit_vectors[u] for u in units]).astype(np.float32)
         central = vectors @ vectors.mean(axis=0)
         # The most central sentence labels the point; ties go to the smaller unit.
-        label_unit = units[int(np.lexsort((np.array(units), -central))[0])]
-        label_vector = vectors[units.index(label_unit)]
-        similarity = dict(zip(units, (vectors @ label_vector).tolist(), strict=True))
-        least_alike = cohesion(vectors)
+        label_at = int(np.lexsort((np.array(units), -central))[0])
+        label_unit = units[label_at]
+        to_label = vectors @ vectors[label_at]
+        scale = CENTRED_SCALES.get(settings.model)
+        if scale is None:
+            least_alike = cohesion(vectors)
+        else:
+            # Read on MiniLM's scale, so that loose and tight mean what they mean in English.
+            lang_of: dict[int, str] = {}
+            for doc_id, unit in zip(group.doc_ids, group.units, strict=True):
+                lang_of.setdefault(unit, docs[doc_id].lang)
+            langs = [lang_of[u] for u in units]
+            to_label = scale.read(to_label, same_language(langs, [langs[label_at]])[:, 0])
+            least_alike = cohesion(vectors, scale=scale, languages=langs)
+        similarity = dict(zip(units, to_label.tolist(), strict=True))
     rows = range(len(group.units))
     label_row = min(r for r in rows if group.units[r] == label_unit)
     point_id = (

@@ -53,9 +53,10 @@ def rebuild_points(
     con.register("_upd_docs", pa.table({"doc_id": pa.array(doc_ids, pa.string())}))
     try:
         docs = {
-            d: DocInfo(s, p)
-            for d, s, p in con.execute(
-                "SELECT doc_id, source, published_at FROM documents JOIN _upd_docs USING (doc_id)"
+            d: DocInfo(s, p, lang)
+            for d, s, p, lang in con.execute(
+                """SELECT doc_id, source, published_at, coalesce(lang, 'und') FROM documents
+                   JOIN _upd_docs USING (doc_id)"""
             ).fetchall()
         }
     finally:

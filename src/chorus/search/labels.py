@@ -141,18 +141,53 @@ def embed_labels(
     """Every point's label embedded and filed (by point id, so the cells do not depend on
     the order the store returns rows in)."""
     rows = store.con.execute("SELECT point_id, label FROM points ORDER BY point_id").fetchall()
-    vectors = _embed(embedder, [r[1] for r in rows], progress)
+    vectors = _embed(store, embedder, [r[1] for r in rows], progress)
     return file_labels([r[0] for r in rows], vectors, embedder=embedder.name)
 
 
-def _embed(embedder: Embedder, labels: list[str], progress: ProgressFactory) -> np.ndarray:
-    """The labels' vectors (float32), ``_BATCH`` at a time."""
+def points_model(store: Store) -> str | None:
+    """The model the store's talking points were last found with (``None``: none yet)."""
+    rows = store.con.execute(
+        "SELECT json_extract_string(settings, '$.model') FROM points_runs "
+        "ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def label_embedder(store: Store) -> Embedder:
+    """What "points like this" embeds with: WordLlama's static vectors (fast; English), or
+    the multilingual model when the points were found with it, so that a sentence in one
+    language finds the points stated in another."""
+    from chorus.embed.models import load_embedder
+
+    return load_embedder("multilingual" if points_model(store) == "multilingual" else "wordllama")
+
+
+def _embed(
+    store: Store, embedder: Embedder, labels: list[str], progress: ProgressFactory
+) -> np.ndarray:
+    """The labels' vectors (float32), ``_BATCH`` at a time. With the multilingual model a
+    label is embedded as the points stage embedded its claim (through the store's cache, so
+    nothing is embedded twice: that model is slow)."""
     bar = progress(desc=f"labels: embed ({embedder.name})", total=len(labels), unit="label")
     parts = []
+    from chorus.embed.models import EmbedFn, MultilingualEmbedder
+
+    embed: EmbedFn = embedder.embed
+    texts = labels
+    if embedder.name == MultilingualEmbedder.name:
+        from chorus.embed.cache import cached_embed
+        from chorus.points.state import read_state
+        from chorus.points.text import claim_text, claim_unit
+
+        state = read_state(store.con)
+        names = set(state.names) if state is not None else set()
+        embed = cached_embed(store, embedder)
+        texts = [claim_unit(t, names, min_content_words=0) or claim_text(t) for t in labels]
     try:
-        for lo in range(0, len(labels), _BATCH):
-            chunk = labels[lo : lo + _BATCH]
-            parts.append(np.asarray(embedder.embed(chunk), dtype=np.float32))
+        for lo in range(0, len(texts), _BATCH):
+            chunk = texts[lo : lo + _BATCH]
+            parts.append(np.asarray(embed(chunk), dtype=np.float32))
             bar.update(len(chunk))
     finally:
         bar.close()
@@ -226,11 +261,9 @@ def build_label_index(
 ) -> LabelIndexSummary:
     """Embed and file every label, in one transaction (a reader sees the old index or the
     new one). Skipped when the index is current and was built by the same embedder
-    (``force`` rebuilds anyway). Default embedder: WordLlama from its package."""
-    from chorus.embed.models import load_embedder
-
+    (``force`` rebuilds anyway). Default embedder: :func:`label_embedder`."""
     started = time.perf_counter()
-    embedder = embedder or load_embedder("wordllama")
+    embedder = embedder or label_embedder(store)
     if not force and _state(store) == "current":
         row = store.con.execute(
             "SELECT n_points, n_cells, embedder FROM _label_runs ORDER BY finished_at DESC LIMIT 1"
@@ -341,7 +374,7 @@ def _file_changed_labels(
     if centroids is None and ivf_cells(n_points) > 1:
         return None
     ids = [r[0] for r in changed]
-    x = _embed(embedder, [r[1] for r in changed], progress)
+    x = _embed(store, embedder, [r[1] for r in changed], progress)
     vectors = _unit_rows(x)
     cells = (
         ivf_probes(vectors.astype(np.float32), centroids, probes=1)[:, 0]

@@ -8,15 +8,21 @@ import logging
 import threading
 
 from chorus.embed.models import Embedder
-from chorus.search.labels import LabelIndex, LikeHit, embed_labels, read_label_index
+from chorus.search.labels import (
+    LabelIndex,
+    LikeHit,
+    embed_labels,
+    label_embedder,
+    read_label_index,
+)
 from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
 
 class SimilarPoints:
-    """The store's labels, ready to search with ``embedder`` (default: WordLlama from its
-    package)."""
+    """The store's labels, ready to search with ``embedder`` (default: the one analysis
+    filed them with, :func:`~chorus.search.labels.label_embedder`)."""
 
     def __init__(self, store: Store, *, embedder: Embedder | None = None) -> None:
         self._store = store
@@ -28,9 +34,7 @@ class SimilarPoints:
     def index(self, store: Store | None = None) -> LabelIndex:
         with self._lock:
             if self._embedder is None:
-                from chorus.embed.models import load_embedder
-
-                self._embedder = load_embedder("wordllama")
+                self._embedder = label_embedder(store or self._store)
             if self._index is None:
                 store = store or self._store
                 index = read_label_index(store, embedder=self._embedder.name)
