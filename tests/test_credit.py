@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chorus.reuse.credit import (
@@ -245,3 +247,64 @@ def test_a_passage_two_hyphenated_sites_share_is_not_boilerplate() -> None:
         text=BODY,
     )
     assert kind == "reuse"
+
+
+def test_credits_are_updated_with_the_documents_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credits written, then documents added, replaced and removed: only those are read
+    again, and the table equals one read from scratch; other rules read everything again."""
+    import json
+
+    import chorus.coord.objects as objects
+    from chorus.coord.objects import write_credits
+    from chorus.ingest import ingest_paths
+    from chorus.store import open_store
+
+    def add(name: str, rows: list[dict[str, str]], *, replace: bool = False) -> None:
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        ingest_paths(store, [path], replace=replace)
+
+    def table() -> list[tuple[object, ...]]:
+        return store.con.execute("SELECT * FROM credits ORDER BY ALL").fetchall()
+
+    wire = "WASHINGTON (AP) — The Senate passed the bill on Tuesday night after a long debate."
+    own = "The council met on Monday and agreed the budget, Reuters reported on Tuesday."
+    plain = "The council met on Monday and agreed the budget for the coming year."
+    with open_store(tmp_path / "c.duckdb") as store:
+        add(
+            "a",
+            [
+                {"id": "a", "source": "x.com", "text": wire},
+                {"id": "b", "source": "y.com", "text": plain},
+                {"id": "c", "source": "z.com", "text": own},
+            ],
+        )
+        assert write_credits(store) == 2
+        assert {r[0] for r in table()} == {"a", "c"}
+        add("b", [{"id": "d", "source": "w.com", "text": wire}])
+        add("c", [{"id": "a", "source": "x.com", "text": plain}], replace=True)
+        for name in ("documents_all", "sentences_all"):
+            store.con.execute(f"DELETE FROM {name} WHERE doc_id = 'c'")
+        calls: list[int] = []
+        original = objects.credit_table
+
+        def counted(batch: object) -> object:
+            calls.append(batch.num_rows)  # type: ignore[attr-defined]
+            return original(batch)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(objects, "credit_table", counted)
+        write_credits(store)
+        assert sum(calls) == 2  # the new and the replaced document
+        updated = table()
+        assert {r[0] for r in updated} == {"d"}
+        calls.clear()
+        write_credits(store)
+        assert sum(calls) == 0 and table() == updated
+        write_credits(store, rebuild=True)
+        assert sum(calls) == 3 and table() == updated
+        calls.clear()
+        store.con.execute("UPDATE _credit_docs SET rules = 'older'")
+        write_credits(store)
+        assert sum(calls) == 3 and table() == updated

@@ -53,8 +53,9 @@ def analyze(
     progress: ProgressFactory = no_progress,
 ) -> AnalysisSummary:
     """Bring every stage's tables up to date with the stored documents. Talking points that
-    continue earlier ones keep their ids; ``rebuild`` finds the points and phrases from
-    scratch, every point with the id its content gives it, as in a new store."""
+    continue earlier ones keep their ids; ``rebuild`` finds the points and phrases (and reads
+    the wire credits) from scratch, every point with the id its content gives it, as in a new
+    store."""
     started = record_now()
     added = segment_store(store)
     search_summary = build_search_index(store)
@@ -62,7 +63,7 @@ def analyze(
     points_summary = find_points(store, settings=points, rebuild=rebuild, progress=progress)
     labels_summary = build_label_index(store, progress=progress)
     phrases_summary = find_phrases(store, settings=phrases, rebuild=rebuild, progress=progress)
-    coord_summary = find_coordination(store, settings=coord, progress=progress)
+    coord_summary = find_coordination(store, settings=coord, rebuild=rebuild, progress=progress)
     with store.transaction():
         run_no = record_analysis(store, started_at=started)
     return AnalysisSummary(

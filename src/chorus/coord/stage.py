@@ -54,15 +54,18 @@ def find_coordination(
     store: Store,
     *,
     settings: CoordSettings | None = None,
+    rebuild: bool = False,
     progress: ProgressFactory = no_progress,
 ) -> CoordSummary:
-    """Rebuild ``source_edges``, ``edge_evidence``, ``sources`` and ``communities``."""
+    """Rebuild ``source_edges``, ``edge_evidence``, ``sources`` and ``communities`` (the wire
+    credits they read are updated with the documents changed since, or all read again with
+    ``rebuild``)."""
     settings = settings or CoordSettings()
     started = time.perf_counter()
     sources = sorted(
         r[0] for r in store.con.execute("SELECT DISTINCT source FROM documents").fetchall()
     )
-    write_credits(store, progress=progress)
+    write_credits(store, rebuild=rebuild, progress=progress)
     n_wire_docs = int(scalar(store.con, "SELECT count(DISTINCT doc_id) FROM credits WHERE whole"))
     rows, events, n_objects = number_events(
         store.con, sharing_events(store, settings.kinds), sources

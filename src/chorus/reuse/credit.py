@@ -25,8 +25,11 @@ Measured on the news corpus (37,554 articles): see ``bench/RESULTS.md``, "Wire c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -242,6 +245,13 @@ def is_credit_line(text: str, *, min_words: int = 5) -> bool:
     """
     rest = _CREDIT_LINE.sub(" ", text)
     return len(_WORD.findall(rest)) < min_words
+
+
+@cache
+def credit_rules() -> str:
+    """A digest of the rules as this module states them: credits stored under other rules
+    are read again (the module is the rules, so any change to it counts)."""
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6).hexdigest()
 
 
 def credit_table(documents: pa.Table | pa.RecordBatch) -> pa.Table:

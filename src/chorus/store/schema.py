@@ -597,6 +597,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE _search_runs ADD COLUMN n_appended BIGINT NOT NULL DEFAULT 0",
         ),
     ),
+    Migration(
+        version=20,
+        description="wire credits are read from the documents added or changed, not all again",
+        statements=(
+            """
+            CREATE TABLE _credit_docs (
+                doc_id VARCHAR NOT NULL, text_hash VARCHAR NOT NULL, source VARCHAR NOT NULL,
+                rules VARCHAR NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

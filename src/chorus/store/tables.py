@@ -188,6 +188,14 @@ _DECLARED = {
         "end" INTEGER NOT NULL,
         whole BOOLEAN NOT NULL
     """,
+    # The documents whose credits are in ``credits``, as they were read, and the version of
+    # the rules that read them: an update reads only the documents added or changed since.
+    "_credit_docs": """
+        doc_id VARCHAR NOT NULL,
+        text_hash VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        rules VARCHAR NOT NULL
+    """,
     "reuse_runs": """
         settings JSON,
         finished_at TIMESTAMP,
