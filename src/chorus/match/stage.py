@@ -83,18 +83,21 @@ class Matcher:
     ) -> None:
         self.items = list(watchlist)
         settings = settings or MatchSettings()
-        item_langs: list[str] = []
-        if settings.model == "auto" or settings.model in RAW_SCALES:
-            detector = default_language_detector()
-            item_langs = [detector.detect(item.text) for item in self.items]
         if settings.model == "auto":
-            settings = settings.for_languages(Counter(item_langs), languages)
+            # A sample of the watchlist says its languages (as the documents' do).
+            settings = settings.for_languages(
+                detect_languages(item.text for item in self.items), languages
+            )
             log.info("match: model %s", settings.model)
         self.settings = settings
         # Scores on MiniLM's scale, by whether a piece and an item share a language, so that
         # min_score (and the watchlist's hit score) means what it means with MiniLM.
         self._scale = RAW_SCALES.get(settings.model)
-        self._item_langs = item_langs
+        self._item_langs = (
+            [default_language_detector().detect(item.text) for item in self.items]
+            if self._scale is not None
+            else []
+        )
         if embed is None:
             embedder = load_embedder(self.settings.model)
             embed = (
