@@ -254,9 +254,10 @@ def main() -> None:
     print("(a) Spearman, cosine of English sentence 1 and sentence 2 in each language (dev):")
     for name in ("multilingual", "minilm"):
         print(f"  {name:13} {spearman_table(name, dev)}")
-    settings = PointsSettings(model="multilingual")
+    # With the model's own defaults, as the stage takes them (MODEL_DEFAULTS).
+    settings = PointsSettings(model="multilingual").for_languages({})
     if args.threshold is not None:
-        settings = PointsSettings(model="multilingual", threshold=args.threshold)
+        settings = PointsSettings(model="multilingual", threshold=args.threshold).for_languages({})
     by_lang = rows(args.split, args.limit)
     texts, langs, gold, english = build_groups(by_lang, min_words=settings.min_words)
     sizes = [len(m) for m in _members(gold).values()]
@@ -264,7 +265,7 @@ def main() -> None:
         f"(b) talking points across languages ({args.split}): {len(texts):,} texts, "
         f"{sum(1 for n in sizes if n > 1):,} groups (3 languages or more), "
         f"{sum(1 for n in sizes if n == 1):,} texts alone (hard negatives); "
-        f"threshold {settings.threshold}"
+        f"threshold {settings.threshold}, lexical weight {settings.lexical_weight}"
     )
     print(f"  {'model':13} {'P':>6} {'R':>6} {'F1':>6} {'s':>7}")
     found = {}
@@ -275,7 +276,7 @@ def main() -> None:
         if name == "multilingual":
             mixed_seconds = seconds
     # The English path on the same texts in English: what auto takes for an English corpus.
-    english_settings = PointsSettings(model="minilm", threshold=settings.threshold)
+    english_settings = PointsSettings(model="minilm")
     _, _, _, english_seconds = points_f1(
         "minilm", english, ["en"] * len(english), gold, english_settings
     )

@@ -214,6 +214,15 @@ def test_auto_picks_the_model_by_language(languages: dict[str, int], model: str)
     assert PointsSettings(model="minilm").for_languages(languages).model == "minilm"
 
 
+def test_the_multilingual_model_takes_its_own_defaults_unless_told() -> None:
+    chosen = PointsSettings().for_languages({"fa": 5})
+    assert (chosen.model, chosen.lexical_weight, chosen.threshold) == ("multilingual", 0.0, -0.08)
+    asked = PointsSettings(model="multilingual", threshold=0.05).for_languages({"en": 5})
+    assert (asked.lexical_weight, asked.threshold) == (0.0, 0.05)
+    english = PointsSettings().for_languages({"en": 5})
+    assert english == PointsSettings(model="minilm")
+
+
 def test_centring_by_language_against_a_loop() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 8)).astype(np.float32)

@@ -292,7 +292,7 @@ def watch_run(
         else:
             day = hit["published_at"].date() if hit["published_at"] else "undated"
             click.echo(
-                f"  {hit['score']:.3f}  {day}  {hit['source']}  {hit['doc_id']}  "
+                f"  {hit['score']:.3f}  {day}  {hit['source']}  {hit['doc_id']} ({hit['lang']})  "
                 f"[{hit['item_id']}] {snippet(hit['sentence'])}"
             )
     sys.exit(0 if run.n_new_hits else 1)

@@ -109,6 +109,7 @@ NEW_HIT_COLUMNS = (
     "doc_id",
     "source",
     "published_at",
+    "lang",
     "score",
     "start",
     "end",
@@ -205,8 +206,8 @@ def run_watch(
         finally:
             con.unregister("_watch_docs")
     new_hits = store.con.sql(
-        """SELECT h.item_id, w.text AS item_text, h.doc_id, d.source, d.published_at, h.score,
-                  h.start, h."end", h.sentence
+        """SELECT h.item_id, w.text AS item_text, h.doc_id, d.source, d.published_at,
+                  coalesce(d.lang, 'und') AS lang, h.score, h.start, h."end", h.sentence
            FROM watch_hits h JOIN watchlists w USING (watchlist, item_id)
            JOIN documents d USING (doc_id)
            WHERE h.watchlist = ? AND h.run_no = ?
