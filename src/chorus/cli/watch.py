@@ -35,7 +35,6 @@ from chorus.match import (
     read_watchlist,
     run_watch,
     scan_store_documents,
-    store_languages,
     watch_item_hits,
     watch_source_shares,
     write_matches_jsonl,
@@ -115,7 +114,7 @@ def match(
         languages = (
             detect_languages(d.text for d in documents)
             if documents is not None
-            else store_languages(store)
+            else store.languages()
         )
         matcher = Matcher(
             items,

@@ -15,6 +15,7 @@ they make "as alike as two English sentences MiniLM scores c" the common reading
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,15 @@ _MINILM_RAW = (
 _MINILM_CENTRED = (
     -0.048, 0.087, 0.211, 0.395, 0.527, 0.617, 0.687, 0.749, 0.806, 0.859, 0.915, 0.946, 0.981,
 )  # fmt: skip
+
+
+def same_language(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Per pair (``a[i]``, ``b[j]``): whether the two share a language; an undetected one
+    (``und``) shares any."""
+    x = np.asarray(a, dtype=object)[:, None]
+    y = np.asarray(b, dtype=object)[None, :]
+    same: np.ndarray = (x == y) | (x == "und") | (y == "und")
+    return same
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from chorus.match.stage import (
     detect_languages,
     match_documents,
     scan_store_documents,
-    store_languages,
     write_matches_jsonl,
 )
 from chorus.match.watch import (
@@ -57,7 +56,6 @@ __all__ = [
     "read_watchlist",
     "run_watch",
     "scan_store_documents",
-    "store_languages",
     "watch_item_hits",
     "watch_source_shares",
     "watchlist_names",

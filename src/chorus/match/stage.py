@@ -16,13 +16,12 @@ import numpy as np
 
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import EmbedFn, load_embedder
-from chorus.embed.scales import RAW_SCALES
+from chorus.embed.scales import RAW_SCALES, same_language
 from chorus.ingest.language import default_language_detector
 from chorus.match.core import DocumentMatches, Match, best_items, fuse
 from chorus.match.lexical import BM25Index
 from chorus.match.settings import MatchSettings
 from chorus.match.watchlist import MatchDocument, WatchItem
-from chorus.points.score import same_language
 from chorus.points.text import WORD, claim_text
 from chorus.progress import ProgressFactory, no_progress
 from chorus.segment import split_sentences
@@ -52,15 +51,6 @@ def detect_languages(texts: Iterable[str], *, limit: int = 1000) -> Counter[str]
             break
         found[detector.detect(text)] += 1
     return found
-
-
-def store_languages(store: Store) -> dict[str, int]:
-    """The stored documents per detected language (``und``: not detected)."""
-    return dict(
-        store.con.execute(
-            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
-        ).fetchall()
-    )
 
 
 class Matcher:

@@ -18,7 +18,6 @@ from chorus.match.stage import (
     Matcher,
     detect_languages,
     scan_store_documents,
-    store_languages,
 )
 from chorus.match.watchlist import WatchItem
 from chorus.progress import ProgressFactory, no_progress
@@ -139,7 +138,7 @@ def run_watch(
     # The model is decided before the settings are compared: one that changes with the
     # corpus's languages matches every document again.
     settings = settings.for_languages(
-        detect_languages(item.text for item in items), store_languages(store)
+        detect_languages(item.text for item in items), store.languages()
     )
     last = store.con.execute(
         "SELECT run_no, settings FROM watch_runs WHERE watchlist = ? "

@@ -26,22 +26,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chorus.embed.scales import CosineScale
+from chorus.embed.scales import CosineScale, same_language
 
 LOOSE = 0.8
 TIGHT = 0.95
 # The least alike pair is looked for among this many of a point's sentences (in unit order):
 # a point that large is loose anyway, and the bound keeps the work linear.
 _MAX_ROWS = 2000
-
-
-def same_language(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """Per pair (``a[i]``, ``b[j]``): whether the two share a language; an undetected one
-    (``und``) shares any."""
-    x = np.asarray(a, dtype=object)[:, None]
-    y = np.asarray(b, dtype=object)[None, :]
-    same: np.ndarray = (x == y) | (x == "und") | (y == "und")
-    return same
 
 
 def cohesion(

@@ -22,13 +22,13 @@ import pyarrow as pa
 from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
-from chorus.embed.scales import CENTRED_SCALES
+from chorus.embed.scales import CENTRED_SCALES, same_language
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases_and_totals
 from chorus.points.lineage import LineageRow, carry_ids
 from chorus.points.pages import write_point_pages
-from chorus.points.score import cohesion, point_score, same_language
+from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
 from chorus.points.state import FullRun, clear_state, write_state
 from chorus.points.text import WORD_SQL, claim_unit, name_sample, shared_names, unit_digest
@@ -114,7 +114,7 @@ def find_points(
     one of the points stored before keeps its id (:mod:`chorus.points.lineage`; what no point
     keeps is recorded in ``point_lineage``); with ``rebuild``, every point takes the id its
     content gives it, as in a new store."""
-    settings = (settings or PointsSettings()).for_languages(_languages(store))
+    settings = (settings or PointsSettings()).for_languages(store.languages())
     started = time.perf_counter()
     if not rebuild:
         updated = _try_update(store, settings, progress, started)
@@ -273,15 +273,6 @@ def _try_update(
 _MODEL_LANGUAGES = {"en"}
 
 
-def _languages(store: Store) -> dict[str, int]:
-    """Documents per detected language (``und``: not detected)."""
-    return dict(
-        store.con.execute(
-            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
-        ).fetchall()
-    )
-
-
 def _blocking_note(
     store: Store, settings: PointsSettings, *, n_docs: int, n_units: int
 ) -> str | None:
@@ -300,7 +291,7 @@ def _blocking_note(
         )
     if settings.model in ("hashing", "multilingual"):
         return None
-    known = {lang: n for lang, n in _languages(store).items() if lang != "und"}
+    known = {lang: n for lang, n in store.languages().items() if lang != "und"}
     if known and not set(known) & _MODEL_LANGUAGES:
         found = ", ".join(f"{lang} {n:,}" for lang, n in sorted(known.items()))
         return (

@@ -217,6 +217,14 @@ class Store:
         name = self._checked_table(table)
         return int(scalar(self.con, f'SELECT count(*) FROM "{name}"'))
 
+    def languages(self) -> dict[str, int]:
+        """The stored documents per detected language (``und``: not detected): what the
+        models are chosen by."""
+        rows = self.con.execute(
+            "SELECT coalesce(lang, 'und'), count(*) FROM documents GROUP BY ALL"
+        ).fetchall()
+        return {str(lang): int(n) for lang, n in rows}
+
     def read_table(self, table: str) -> pa.Table:
         """The whole table as Arrow. For large tables prefer :meth:`scan_table`."""
         name = self._checked_table(table)
