@@ -135,6 +135,14 @@ def test_one_claim_in_four_languages_is_one_point(tmp_path: Path) -> None:
         assert hits and all(sentence == CLAIM[doc_id[:2]] for doc_id, sentence in hits)
         model = store.con.execute("SELECT settings FROM watch_runs").fetchall()[0][0]
         assert json.loads(model)["model"] == "multilingual"
+        # As a store analysed before the index was filed there, its cache since cleared.
+        store.con.execute("DELETE FROM _label_runs")
+        store.con.execute("DELETE FROM _embeddings")
+
+    # The app on a read-only store files the labels itself, with the points' model.
+    with open_store(tmp_path / "x.duckdb", read_only=True) as store:
+        hits = SimilarPoints(store).search(CLAIM["fa"], limit=1)
+        assert [h.point_id for h in hits] == [point_id]
 
 
 def test_matching_a_watchlist_across_languages_without_a_store() -> None:

@@ -182,7 +182,9 @@ def _embed(
 
         state = read_state(store.con)
         names = set(state.names) if state is not None else set()
-        embed = cached_embed(store, embedder)
+        # A read-only store (the app building an index analysis did not file) cannot keep
+        # what is computed: the model embeds the labels itself there.
+        embed = embedder.embed if store.read_only else cached_embed(store, embedder)
         texts = [claim_unit(t, names, min_content_words=0) or claim_text(t) for t in labels]
     try:
         for lo in range(0, len(texts), _BATCH):
