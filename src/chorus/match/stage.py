@@ -29,6 +29,8 @@ from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
+# Texts whose languages decide ``auto`` (of a watchlist, of documents to match).
+_LANGUAGE_SAMPLE = 1000
 # Pieces scored at once: pieces x watchlist float32 scores stay in the low hundreds of MB.
 _PIECES_PER_BATCH = 4096
 
@@ -42,7 +44,7 @@ class _Piece:
     text: str
 
 
-def detect_languages(texts: Iterable[str], *, limit: int = 1000) -> Counter[str]:
+def detect_languages(texts: Iterable[str], *, limit: int = _LANGUAGE_SAMPLE) -> Counter[str]:
     """Texts per detected language, of the first ``limit`` texts (``und``: not detected)."""
     detector = default_language_detector()
     found: Counter[str] = Counter()
@@ -73,18 +75,19 @@ class Matcher:
     ) -> None:
         self.items = list(watchlist)
         settings = settings or MatchSettings()
+        detector = default_language_detector()
+        sampled: list[str] = []
         if settings.model == "auto":
             # A sample of the watchlist says its languages (as the documents' do).
-            settings = settings.for_languages(
-                detect_languages(item.text for item in self.items), languages
-            )
+            sampled = [detector.detect(item.text) for item in self.items[:_LANGUAGE_SAMPLE]]
+            settings = settings.for_languages(Counter(sampled), languages)
             log.info("match: model %s", settings.model)
         self.settings = settings
         # Scores on MiniLM's scale, by whether a piece and an item share a language, so that
         # min_score (and the watchlist's hit score) means what it means with MiniLM.
         self._scale = RAW_SCALES.get(settings.model)
         self._item_langs = (
-            [default_language_detector().detect(item.text) for item in self.items]
+            sampled + [detector.detect(item.text) for item in self.items[len(sampled) :]]
             if self._scale is not None
             else []
         )
@@ -126,7 +129,7 @@ class Matcher:
             dense = _as_float32(self._embed(texts)) @ self._vectors.T
             if self._scale is not None:
                 detector = default_language_detector()
-                doc_langs = [detector.detect(d.text) for d in documents]
+                doc_langs = [d.lang or detector.detect(d.text) for d in documents]
                 dense = self._scale.read(
                     dense, same_language([doc_langs[p.doc] for p in pieces], self._item_langs)
                 ).astype(np.float32)
@@ -227,14 +230,16 @@ def scan_store_documents(
     )
     try:
         reader = cursor.sql(
-            f"SELECT doc_id, text FROM documents d {where} ORDER BY doc_id",
+            f"SELECT doc_id, text, coalesce(lang, 'und') FROM documents d {where} ORDER BY doc_id",
             params={"name": unmatched_by} if unmatched_by is not None else None,
         ).to_arrow_reader(batch_size)
         for batch in reader:
             ids = batch.column(0).to_pylist()
             texts = batch.column(1).to_pylist()
-            for doc_id, text in zip(ids, texts, strict=True):
-                yield MatchDocument(doc_id, text)
+            langs = batch.column(2).to_pylist()
+            for doc_id, text, lang in zip(ids, texts, langs, strict=True):
+                # The language ingest detected: matching need not detect it again.
+                yield MatchDocument(doc_id, text, lang)
     finally:
         cursor.close()
 

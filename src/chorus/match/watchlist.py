@@ -30,10 +30,13 @@ class WatchItem:
 
 @dataclass(frozen=True)
 class MatchDocument:
-    """One document to match: ``text`` is matched as given; offsets point into it."""
+    """One document to match: ``text`` is matched as given; offsets point into it. ``lang``:
+    its language when already detected (a stored document's); else it is detected when the
+    multilingual model needs it."""
 
     id: str
     text: str
+    lang: str | None = None
 
 
 class WatchlistError(ChorusError):
