@@ -14,8 +14,10 @@ from chorus.store import Store, open_store
 
 # CI replays the same examples every run, so a red build is reproducible, not a dice roll.
 settings.register_profile("ci", derandomize=True, deadline=None)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+# No deadline here either: a test's speed on a loaded machine is no property of the code
+# (tests check correctness; bench/ measures time).
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEEDS = SHARED / "seeds" / "seeds.jsonl"

@@ -98,11 +98,23 @@ def _tables(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, 
     )
 
 
+def _grams(store: Store) -> list[tuple[object, ...]]:
+    """The stored n-grams of the generation the state names (and that no other is left)."""
+    gens = store.con.execute("SELECT DISTINCT gen FROM _phrase_grams").fetchall()
+    named = store.con.execute("SELECT grams_gen FROM _phrase_state").fetchall()
+    assert gens == named
+    return store.con.execute(
+        'SELECT hash, doc_id, start, "end" FROM _phrase_grams ORDER BY ALL'
+    ).fetchall()
+
+
 def _equals_from_scratch(store: Store) -> None:
     updated = _tables(store)
+    grams = _grams(store)
     assert updated[0], "the corpus has shared phrases"
     find_phrases(store, settings=ALWAYS, rebuild=True)
     assert _tables(store) == updated
+    assert _grams(store) == grams
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -233,6 +245,78 @@ def test_growth_and_other_settings_start_over(tmp_path: Path) -> None:
         other = PhrasesSettings(min_sources=3)
         assert find_phrases(store, settings=other).n_changed_documents is None
         assert find_phrases(store, settings=other).n_changed_documents == 0
+
+
+def _no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    def scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the update read every document")
+
+    monkeypatch.setattr(phrases_stage, "_scan", scan)
+
+
+def test_an_update_reads_only_the_changed_documents_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _corpus(17, 100)
+    with open_store(tmp_path / "p.duckdb") as store:
+        _add(store, tmp_path, "first", rows[:95])
+        find_phrases(store, settings=ALWAYS)
+        _add(store, tmp_path, "second", rows[95:])
+        with monkeypatch.context() as patch:
+            _no_scan(patch)
+            # The five added, the copy, the document it copies: under a tenth.
+            assert find_phrases(store, settings=ALWAYS).n_changed_documents == 7
+        _equals_from_scratch(store)
+
+
+def test_a_store_without_stored_grams_reads_every_document_once(tmp_path: Path) -> None:
+    rows = _corpus(19, 40)
+    with open_store(tmp_path / "p.duckdb") as store:
+        _add(store, tmp_path, "first", rows[:30])
+        find_phrases(store, settings=ALWAYS)
+        # As a store analysed before the n-grams were kept (schema 20) left it.
+        store.con.execute("DELETE FROM _phrase_grams")
+        store.con.execute("UPDATE _phrase_state SET grams_gen = NULL")
+        _add(store, tmp_path, "second", rows[30:])
+        assert find_phrases(store, settings=ALWAYS).n_changed_documents == 12
+        assert store.con.execute("SELECT grams_gen FROM _phrase_state").fetchall() != [(None,)]
+        _equals_from_scratch(store)
+
+
+def test_a_run_that_dies_while_storing_grams_leaves_the_last_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _corpus(23, 40)
+    with open_store(tmp_path / "p.duckdb") as store:
+        _add(store, tmp_path, "first", rows)
+        find_phrases(store, settings=ALWAYS)
+        before, grams = _tables(store), _grams(store)
+        stored = phrases_stage.append_grams
+        calls = []
+
+        def die_later(*args: object, **kwargs: object) -> None:
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("killed mid-scan")
+            stored(*args, **kwargs)  # type: ignore[arg-type]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(phrases_stage, "append_grams", die_later)
+            patch.setattr(phrases_stage, "_BATCH_DOCS", 10)
+            with pytest.raises(RuntimeError):
+                find_phrases(store, settings=ALWAYS, rebuild=True)
+        # A batch of the dead run's n-grams landed; the state does not name them.
+        assert store.con.execute("SELECT count(DISTINCT gen) FROM _phrase_grams").fetchall() == [
+            (2,)
+        ]
+        assert _tables(store) == before
+        named = store.con.execute(
+            'SELECT hash, doc_id, start, "end" FROM _phrase_grams WHERE gen = '
+            "(SELECT grams_gen FROM _phrase_state) ORDER BY ALL"
+        ).fetchall()
+        assert named == grams
+        find_phrases(store, settings=ALWAYS, rebuild=True)
+        assert _tables(store) == before and _grams(store) == grams
 
 
 @pytest.mark.parametrize(("n_set", "n_values"), [(0, 10), (1, 1000), (5000, 20000)])

@@ -10,10 +10,13 @@ stage's (:class:`~chorus.reuse.candidates.BandFiles`).
 A store whose phrases were found is updated instead (:mod:`chorus.phrases.state`): the
 n-grams of the documents added, replaced or with new copied passages since, and those inside
 the phrases of documents replaced or removed, are the only phrases that can change. The update
-reads every document once for those n-grams' occurrences (array operations, no Python step
-per word), decides them as a run from scratch would, and replaces only their phrases. Phrases
-no changed document holds keep the ``max_doc_share`` limit of the run that found them; the
-stage starts over once the corpus has grown by ``restart_growth``.
+splits only the changed documents into n-grams and finds those n-grams' other occurrences in
+every document's stored n-grams (:mod:`chorus.phrases.grams`, a join), decides them as a run
+from scratch would, and replaces only their phrases. A store without stored n-grams, or an
+update that changes more than ``_REREAD_SHARE`` of the documents, reads every document once
+instead (array operations, no Python step per word) and stores the n-grams again. Phrases no
+changed document holds keep the ``max_doc_share`` limit of the run that found them; the stage
+starts over once the corpus has grown by ``restart_growth``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from chorus.phrases.grams import (
+    append_grams,
+    drop_documents,
+    grams_table,
+    keep_only,
+    next_generation,
+    occurrences_of,
+)
 from chorus.phrases.kernels import (
     ContentWords,
     Grams,
@@ -59,6 +70,9 @@ from chorus.store.tables import TABLES
 log = logging.getLogger(__name__)
 
 _BATCH_DOCS = 500
+# An update changing more documents than this share reads them all and stores every n-gram
+# again in committed chunks: its own transaction would otherwise hold all their n-grams.
+_REREAD_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,13 @@ def find_phrases(
     settings = settings or PhrasesSettings()
     started = time.perf_counter()
     corpus = _corpus(store, settings)
-    state = None if rebuild else read_state(store.con)
+    stored = read_state(store.con)
+    state = None if rebuild else stored
     if state is not None and _can_update(state, settings, len(corpus.docs)):
         n_changed = _update(store, corpus, state, settings, progress)
     else:
         n_changed = None
-        _find_all(store, corpus, settings, progress)
+        _find_all(store, corpus, settings, progress, None if stored is None else stored.grams_gen)
     n_phrases, n_occurrences = store.con.execute(
         "SELECT (SELECT count(*) FROM phrases), (SELECT count(*) FROM phrase_occurrences)"
     ).fetchall()[0]
@@ -164,13 +179,19 @@ def _can_update(state: PhrasesState, settings: PhrasesSettings, n_docs: int) -> 
 
 
 def _find_all(
-    store: Store, corpus: _Corpus, settings: PhrasesSettings, progress: ProgressFactory
+    store: Store,
+    corpus: _Corpus,
+    settings: PhrasesSettings,
+    progress: ProgressFactory,
+    stored_gen: int | None,
 ) -> None:
     n_chars = int(scalar(store.con, "SELECT coalesce(sum(length(text)), 0) FROM documents"))
     bands = settings.bands_for(n_chars)
+    gen = next_generation(store, stored_gen)
     with tempfile.TemporaryDirectory(prefix="chorus-phrases-") as tmp:
         files = BandFiles(Path(tmp), "grams", bands, _COLUMNS)
-        for numbers, grams in _doc_grams(store, settings, corpus, progress):
+        for numbers, doc_ids, grams in _doc_grams(store, settings, corpus, progress):
+            append_grams(store, grams_table(gen, doc_ids, grams))
             files.append(
                 band_of_hash(grams.hashes, files.bands),
                 {
@@ -188,7 +209,8 @@ def _find_all(
             store.con.execute(f"DELETE FROM {table}")
         _insert(store, phrase_rows, occurrences, keys, settings)
         write_marks(store.con, corpus.marks)
-        write_scalars(store.con, settings, full_docs=len(corpus.docs))
+        write_scalars(store.con, settings, full_docs=len(corpus.docs), grams_gen=gen)
+        keep_only(store, gen)
 
 
 def _update(
@@ -204,21 +226,33 @@ def _update(
     left = sorted(d for d, mark in state.marks.items() if corpus.marks.get(d) != mark)
     if not changed and not left:
         return 0
-    touched = _touched_hashes(store, corpus, settings, changed, left)
-    kept: list[dict[str, np.ndarray]] = []
-    is_touched = _HashSet(touched)
-    for numbers, grams in _doc_grams(store, settings, corpus, progress, desc="phrases: scan"):
-        keep = is_touched.contains(grams.hashes)
-        kept.append(
-            {
-                "hash": grams.hashes[keep],
-                "doc": numbers[grams.docs[keep]],
-                "start": grams.starts[keep],
-                "end": grams.ends[keep],
-            }
-        )
-    rows = {k: np.concatenate([part[k] for part in kept]) for k in _COLUMNS} if kept else {}
-    if rows:
+    new_rows = _changed_grams(store, corpus, settings, changed)
+    touched = _touched_hashes(store, settings, new_rows["hash"], left)
+    gen = state.grams_gen
+    if gen is None or len(changed) > _REREAD_SHARE * len(corpus.docs):
+        gen = next_generation(store, state.grams_gen)
+        rows = _scan(store, corpus, settings, progress, touched, gen)
+        store_all = True
+    else:
+        found = occurrences_of(store, gen, touched, except_docs=sorted({*changed, *left}))
+        index = corpus.index
+        rows = {
+            "hash": np.concatenate([found.column("hash").to_numpy(), new_rows["hash"]]),
+            "doc": np.concatenate(
+                [
+                    np.fromiter(
+                        (index[d] for d in found.column("doc_id").to_pylist()),
+                        dtype=np.int32,
+                        count=found.num_rows,
+                    ),
+                    new_rows["doc"],
+                ]
+            ),
+            "start": np.concatenate([found.column("start").to_numpy(), new_rows["start"]]),
+            "end": np.concatenate([found.column("end").to_numpy(), new_rows["end"]]),
+        }
+        store_all = False
+    if rows["hash"].size:
         shared_now = shared_hashes(
             rows["hash"],
             corpus.source_of[rows["doc"]],
@@ -228,8 +262,6 @@ def _update(
         )
         keep = np.isin(rows["hash"], shared_now)
         rows = {k: v[keep] for k, v in rows.items()}
-    else:
-        rows = {k: np.zeros(0, dtype=t) for k, t in _COLUMNS.items()}
     phrase_rows, occurrences, keys = _phrases(store, rows, corpus.docs)
     with store.transaction():
         con = store.con
@@ -249,7 +281,51 @@ def _update(
             con.unregister("_phrases_new")
         _insert(store, phrase_rows, occurrences, keys, settings)
         write_marks(con, corpus.marks)
+        if store_all:
+            con.execute("UPDATE _phrase_state SET grams_gen = ?", [gen])
+            keep_only(store, gen)
+        else:
+            drop_documents(store, gen, sorted({*changed, *left}))
+            names = [doc_id for doc_id, _, _ in corpus.docs]
+            append_grams(
+                store,
+                grams_table(
+                    gen,
+                    names,
+                    Grams(new_rows["hash"], new_rows["doc"], new_rows["start"], new_rows["end"]),
+                ),
+            )
     return len(changed)
+
+
+def _scan(
+    store: Store,
+    corpus: _Corpus,
+    settings: PhrasesSettings,
+    progress: ProgressFactory,
+    touched: np.ndarray,
+    gen: int,
+) -> dict[str, np.ndarray]:
+    """Every document's occurrences of the ``touched`` n-grams, read from the texts; every
+    n-gram is stored under ``gen`` on the way (committed batch by batch)."""
+    kept: list[dict[str, np.ndarray]] = []
+    is_touched = _HashSet(touched)
+    for numbers, doc_ids, grams in _doc_grams(
+        store, settings, corpus, progress, desc="phrases: scan"
+    ):
+        append_grams(store, grams_table(gen, doc_ids, grams))
+        keep = is_touched.contains(grams.hashes)
+        kept.append(
+            {
+                "hash": grams.hashes[keep],
+                "doc": numbers[grams.docs[keep]],
+                "start": grams.starts[keep],
+                "end": grams.ends[keep],
+            }
+        )
+    if not kept:
+        return {k: np.zeros(0, dtype=t) for k, t in _COLUMNS.items()}
+    return {k: np.concatenate([part[k] for part in kept]) for k in _COLUMNS}
 
 
 _FILTER_BITS = 27
@@ -278,17 +354,12 @@ class _HashSet:
         return out
 
 
-def _touched_hashes(
-    store: Store,
-    corpus: _Corpus,
-    settings: PhrasesSettings,
-    changed: list[str],
-    left: list[str],
-) -> np.ndarray:
-    """The n-gram hashes whose phrases an update decides again: every n-gram of the changed
-    documents (as they are now), and every n-gram inside a phrase found in a document as it
-    was (replaced, removed, or with other copied passages). Sorted."""
-    parts = [np.zeros(0, dtype=np.uint64)]
+def _changed_grams(
+    store: Store, corpus: _Corpus, settings: PhrasesSettings, changed: list[str]
+) -> dict[str, np.ndarray]:
+    """Every n-gram of the changed documents as they are now (``doc``: their numbers in
+    ``corpus.index``)."""
+    parts = [{k: np.zeros(0, dtype=t) for k, t in _COLUMNS.items()}]
     words = ContentWords()
     for lo in range(0, len(changed), _BATCH_DOCS):
         batch = changed[lo : lo + _BATCH_DOCS]
@@ -305,7 +376,24 @@ def _touched_hashes(
             skip=[corpus.skips.get(d, []) for d in batch],
             words=words,
         )
-        parts.append(grams.hashes)
+        numbers = np.asarray([corpus.index[d] for d in batch], dtype=np.int32)
+        parts.append(
+            {
+                "hash": grams.hashes,
+                "doc": numbers[grams.docs],
+                "start": grams.starts,
+                "end": grams.ends,
+            }
+        )
+    return {k: np.concatenate([part[k] for part in parts]).astype(t) for k, t in _COLUMNS.items()}
+
+
+def _touched_hashes(
+    store: Store, settings: PhrasesSettings, changed_hashes: np.ndarray, left: list[str]
+) -> np.ndarray:
+    """The n-gram hashes whose phrases an update decides again: every n-gram of the changed
+    documents (as they are now), and every n-gram inside a phrase found in a document as it
+    was (replaced, removed, or with other copied passages). Sorted."""
     held = store.con.execute(
         """SELECT DISTINCT p.phrase FROM phrases p JOIN phrase_occurrences o USING (phrase_id)
            WHERE o.doc_id IN (SELECT unnest(?::VARCHAR[]))""",
@@ -318,8 +406,7 @@ def _touched_hashes(
             phrase_key(phrase), min_words=settings.min_words, max_words=settings.max_words
         )
     ]
-    parts.append(np.asarray(inside, dtype=np.uint64))
-    return np.unique(np.concatenate(parts))
+    return np.unique(np.concatenate([changed_hashes, np.asarray(inside, dtype=np.uint64)]))
 
 
 def _doc_grams(
@@ -329,12 +416,14 @@ def _doc_grams(
     progress: ProgressFactory,
     *,
     desc: str = "phrases: hash",
-) -> Iterator[tuple[np.ndarray, Grams]]:
+) -> Iterator[tuple[np.ndarray, list[str], Grams]]:
     """Every document's phrase n-grams, a batch of documents at a time, with the documents'
-    numbers (``corpus.index``) for the batch's positions."""
+    numbers (``corpus.index``) and ids for the batch's positions."""
     words = ContentWords()
-    reader = store.con.sql("SELECT doc_id, text FROM documents").to_arrow_reader(_BATCH_DOCS)
-    with closing(progress(desc=desc, total=len(corpus.index), unit="doc")) as bar:
+    # Its own cursor: the caller stores each batch's n-grams while the texts stream.
+    cursor = store.con.cursor()
+    reader = cursor.sql("SELECT doc_id, text FROM documents").to_arrow_reader(_BATCH_DOCS)
+    with closing(cursor), closing(progress(desc=desc, total=len(corpus.index), unit="doc")) as bar:
         for batch in reader:
             doc_ids = batch.column(0).to_pylist()
             grams = batch_grams(
@@ -344,7 +433,8 @@ def _doc_grams(
                 skip=[corpus.skips.get(d, []) for d in doc_ids],
                 words=words,
             )
-            yield np.asarray([corpus.index[d] for d in doc_ids], dtype=np.int32), grams
+            numbers = np.asarray([corpus.index[d] for d in doc_ids], dtype=np.int32)
+            yield numbers, doc_ids, grams
             bar.update(len(doc_ids))
 
 

@@ -4,7 +4,7 @@
 spans skipped in it (copied passages), so an update knows which documents to read again.
 ``_phrase_keys``: each phrase's n-gram hash, so the phrases an update touches are found without
 reading their texts. ``_phrase_state``: the settings and the corpus size of the last run from
-scratch.
+scratch, and the generation of the stored n-grams (:mod:`chorus.phrases.grams`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from chorus.phrases.settings import PhrasesSettings
 
-STATE_TABLES = ("_phrase_docs", "_phrase_keys", "_phrase_state")
+STATE_TABLES = ("_phrase_docs", "_phrase_keys", "_phrase_state", "_phrase_grams")
 
 
 def settings_key(settings: PhrasesSettings) -> str:
@@ -42,22 +42,29 @@ def skips_digest(spans: Sequence[tuple[int, int]]) -> str:
 
 @dataclass(frozen=True)
 class PhrasesState:
-    """The last run's settings, the documents at the last run from scratch, and the mark
-    (text hash, skipped spans) of every document the phrases describe."""
+    """The last run's settings, the documents at the last run from scratch, the mark (text
+    hash, skipped spans) of every document the phrases describe, and the generation of the
+    stored n-grams (``None``: not stored)."""
 
     settings: str
     full_docs: int
     marks: dict[str, tuple[str, str]]
+    grams_gen: int | None = None
 
 
 def read_state(con: duckdb.DuckDBPyConnection) -> PhrasesState | None:
     """The stored state, or ``None`` when the phrases were never found with one."""
-    rows = con.execute("SELECT settings, full_docs FROM _phrase_state").fetchall()
+    rows = con.execute("SELECT settings, full_docs, grams_gen FROM _phrase_state").fetchall()
     if not rows:
         return None
     row = rows[0]
     marks = {d: (t, s) for d, t, s in con.execute("SELECT * FROM _phrase_docs").fetchall()}
-    return PhrasesState(settings=str(row[0]), full_docs=int(row[1]), marks=marks)
+    return PhrasesState(
+        settings=str(row[0]),
+        full_docs=int(row[1]),
+        marks=marks,
+        grams_gen=None if row[2] is None else int(row[2]),
+    )
 
 
 def write_marks(con: duckdb.DuckDBPyConnection, marks: Mapping[str, tuple[str, str]]) -> None:
@@ -79,7 +86,10 @@ def write_marks(con: duckdb.DuckDBPyConnection, marks: Mapping[str, tuple[str, s
 
 
 def write_scalars(
-    con: duckdb.DuckDBPyConnection, settings: PhrasesSettings, *, full_docs: int
+    con: duckdb.DuckDBPyConnection, settings: PhrasesSettings, *, full_docs: int, grams_gen: int
 ) -> None:
     con.execute("DELETE FROM _phrase_state")
-    con.execute("INSERT INTO _phrase_state VALUES (?, ?)", [settings_key(settings), full_docs])
+    con.execute(
+        "INSERT INTO _phrase_state VALUES (?, ?, ?)",
+        [settings_key(settings), full_docs, grams_gen],
+    )

@@ -609,6 +609,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        version=21,
+        description="shared phrases keep every document's n-grams, so an update reads no text "
+        "but the added documents'",
+        statements=(
+            """
+            CREATE TABLE _phrase_grams (
+                gen INTEGER NOT NULL, hash UBIGINT NOT NULL, doc_id VARCHAR NOT NULL,
+                start INTEGER NOT NULL, "end" INTEGER NOT NULL
+            )
+            """,
+            # NULL: the n-grams are not stored yet; the next run stores them.
+            "ALTER TABLE _phrase_state ADD COLUMN grams_gen INTEGER",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -497,7 +497,17 @@ _DECLARED = {
     """,
     "_phrase_state": """
         settings VARCHAR NOT NULL,
-        full_docs INTEGER NOT NULL
+        full_docs INTEGER NOT NULL,
+        grams_gen INTEGER
+    """,
+    # Every document's phrase n-grams (outside its copied passages), of the generation
+    # ``_phrase_state.grams_gen`` names; rows of other generations are a run's leftovers.
+    "_phrase_grams": """
+        gen INTEGER NOT NULL,
+        hash UBIGINT NOT NULL,
+        doc_id VARCHAR NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL
     """,
     "_label_runs": """
         finished_at TIMESTAMP NOT NULL,
