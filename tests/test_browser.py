@@ -412,6 +412,7 @@ def test_a_point_across_languages_in_chromium(
 
     from chorus.analyze import analyze
     from chorus.ingest import ingest_paths
+    from chorus.match import MatchSettings, WatchItem, add_watchlist, run_watch
 
     from .conftest import write_jsonl
     from .test_multilingual import CLAIM, OTHERS
@@ -425,6 +426,14 @@ def test_a_point_across_languages_in_chromium(
         ingest_paths(store, [write_jsonl(folder / "x.jsonl", lines)])
         analyze(store)
         (point,) = store.con.execute("SELECT point_id FROM points").fetchall()[0]
+        add_watchlist(store, "executions", [WatchItem("1988", CLAIM["en"])])
+        run_watch(store, "executions", settings=MatchSettings(min_score=0.7))
+        hit_langs = sorted(
+            lang
+            for (lang,) in store.con.execute(
+                "SELECT DISTINCT d.lang FROM watch_hits h JOIN documents d USING (doc_id)"
+            ).fetchall()
+        )
         report = write_report(store, folder / "r.html")
     page = Page(browser, report.as_uri(), shots)
     p = page.show(f"#/point/{quote(point, safe='')}", "report-point-four-languages")
@@ -432,4 +441,9 @@ def test_a_point_across_languages_in_chromium(
     heads = p.locator("main .mention > div:first-child").all_inner_texts()
     assert sorted(h.split(" · ")[3] for h in heads) == ["ar", "en", "fa", "fr"], heads
     assert p.locator("main .mention blockquote[dir=auto]").count() == 4
+    assert not page.errors, page.errors
+    # The watchlists view names the languages the item is found in.
+    p = page.show("#/watchlists", "report-watchlist-languages")
+    row = p.locator("main table").first.locator("tr").nth(1).locator("td").all_inner_texts()
+    assert len(hit_langs) > 1 and row[4] == ", ".join(hit_langs), row
     assert not page.errors, page.errors

@@ -11,8 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chorus import views
 from chorus.ingest import ingest_paths
-from chorus.match import MatchDocument, MatchSettings, WatchItem, add_watchlist, run_watch
+from chorus.match import (
+    MatchDocument,
+    MatchSettings,
+    WatchItem,
+    add_watchlist,
+    run_watch,
+    watch_item_hits,
+)
 from chorus.match.stage import match_documents
 from chorus.points import PointsSettings, find_points
 from chorus.points.keyphrases import text_terms
@@ -135,6 +143,16 @@ def test_one_claim_in_four_languages_is_one_point(tmp_path: Path) -> None:
         assert hits and all(sentence == CLAIM[doc_id[:2]] for doc_id, sentence in hits)
         model = store.con.execute("SELECT settings FROM watch_runs").fetchall()[0][0]
         assert json.loads(model)["model"] == "multilingual"
+        # The watchlist's views name the languages of the documents each item is found in.
+        hit_langs = sorted({doc_id[:2] for doc_id, _ in hits})
+        assert len(hit_langs) > 1
+        assert watch_item_hits(store, "w").to_pylist()[0]["languages"] == hit_langs
+        shown = views.watchlists(store)["watchlists"][0]["items"][0]
+        assert shown["languages"] == hit_langs
+        # The first mentions shown under a point (lists, "like this") carry their language.
+        firsts = views.first_mentions(store, [point_id])[point_id]
+        assert len(firsts) == 3
+        assert all(m["lang"] == m["doc_id"][:2] for m in firsts)
         # As a store analysed before the index was filed there, its cache since cleared.
         store.con.execute("DELETE FROM _label_runs")
         store.con.execute("DELETE FROM _embeddings")

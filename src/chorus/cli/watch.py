@@ -217,9 +217,10 @@ def watch_hits(
         for row in items:
             first = row["first_seen"].date() if row["first_seen"] else "?"
             last = row["last_seen"].date() if row["last_seen"] else "?"
+            langs = f"  in {', '.join(row['languages'])}" if row["languages"] else ""
             click.echo(
                 f"  {row['n_docs']:>5} docs {row['n_sources']:>4} sources  {first} to {last}  "
-                f"[{row['item_id']}] {snippet(row['text'])}"
+                f"[{row['item_id']}] {snippet(row['text'])}{langs}"
             )
         click.echo("  sources pushing the list (share of their documents):")
         for row in watch_source_shares(store, name).slice(0, top).to_pylist():

@@ -271,7 +271,9 @@ def find_watch_hits(
 
 def watch_item_hits(store: Store, name: str) -> pa.Table:
     """Per talking point of the list: how many documents and sources repeat it, first and
-    last dates, and its best-matching document. Items with no hit are listed too."""
+    last dates, its best-matching document, and the languages its documents are in (those
+    detected at ingest, sorted; none for documents of no detected language). Items with no
+    hit are listed too."""
     read_stored_watchlist(store, name)  # names the known lists if this one is not
     return store.con.sql(
         """SELECT w.item_id, w.text,
@@ -280,7 +282,10 @@ def watch_item_hits(store: Store, name: str) -> pa.Table:
                   min(d.published_at) AS first_seen,
                   max(d.published_at) AS last_seen,
                   arg_max(h.doc_id, h.score) AS best_doc_id,
-                  max(h.score) AS best_score
+                  max(h.score) AS best_score,
+                  coalesce(list(DISTINCT d.lang ORDER BY d.lang)
+                           FILTER (d.lang IS NOT NULL AND d.lang <> 'und'), [])
+                      AS languages
            FROM watchlists w
            LEFT JOIN watch_hits h ON h.watchlist = w.watchlist AND h.item_id = w.item_id
            LEFT JOIN documents d ON d.doc_id = h.doc_id

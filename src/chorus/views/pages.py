@@ -354,7 +354,7 @@ def point_detail(
 
 def _add_context(store: Store, spans: list[Record]) -> None:
     """Each span's sentence and the text either side of it (``before``, ``sentence``,
-    ``after``), read from its document."""
+    ``after``), read from its document, and the document's language (``lang``)."""
     if not spans:
         return
     rows = store.con.execute(
@@ -364,7 +364,8 @@ def _add_context(store: Store, spans: list[Record]) -> None:
                    substr(d.text, greatest(k.start - {_CONTEXT}, 0) + 1,
                           k.start - greatest(k.start - {_CONTEXT}, 0)),
                    substr(d.text, k.start + 1, k."end" - k.start),
-                   substr(d.text, k."end" + 1, {_CONTEXT})
+                   substr(d.text, k."end" + 1, {_CONTEXT}),
+                   d.lang
             FROM k JOIN documents d USING (doc_id)""",
         [
             list(range(len(spans))),
@@ -373,8 +374,8 @@ def _add_context(store: Store, spans: list[Record]) -> None:
             [m["end"] for m in spans],
         ],
     ).fetchall()
-    for i, before, sentence, after in rows:
-        spans[i].update({"before": before, "sentence": sentence, "after": after})
+    for i, before, sentence, after, lang in rows:
+        spans[i].update({"before": before, "sentence": sentence, "after": after, "lang": lang})
 
 
 def first_mentions(

@@ -106,6 +106,8 @@ class FirstMention(TypedDict):
     start: int
     end: int
     sentence: str
+    # The document's language as detected at ingest ("und": none detected).
+    lang: str | None
 
 
 class ReuseItem(TypedDict):
@@ -328,6 +330,7 @@ class WatchItemHits(TypedDict):
     last_seen: str | None
     best_doc_id: str | None
     best_score: float | None
+    languages: list[str]
 
 
 class WatchSource(TypedDict):

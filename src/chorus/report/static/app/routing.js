@@ -29,7 +29,7 @@
     } catch (err) {
       view = [h("h2", {}, "Something went wrong"), h("p", {}, String(err))];
     }
-    main.replaceChildren(...[view].flat(3).filter(Boolean));
+    main.replaceChildren(...[view].flat(Infinity).filter(Boolean));
     document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("here", a.getAttribute("href") === "#/" + (parts[0] || "")));
     main.dataset.ready = "true";
   }

@@ -34,7 +34,7 @@
         r.items.map((i) => h("div", { className: "mention similar" },
           h("div", {}, link("/point/" + enc(i.point_id), i.label)),
           h("div", { className: "muted" }, `similarity ${num(i.score)} · ${plural(i.n_sources, "source")} · ${plural(i.n_docs, "document")}`),
-          (i.mentions || []).map((m) => h("div", { className: "small" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id} · characters ${m.start}–${m.end}`,
+          (i.mentions || []).map((m) => h("div", { className: "small" }, h("b", {}, m.source), ` · ${day(m.published_at)} · ${m.doc_id}${m.lang && m.lang !== "und" ? " · " + m.lang : ""} · characters ${m.start}–${m.end}`,
             h("blockquote", {}, m.sentence))))));
       return out;
     }
@@ -56,8 +56,8 @@
     const d = await get("watchlists");
     if (!d || !d.watchlists.length) return [h("h2", {}, "Watchlists"), h("p", {}, "No watchlist stored.")];
     return [h("h2", {}, "Watchlists"), d.watchlists.map((w) => [h("h3", {}, w.name),
-      w.matched ? [table(["id", "talking point", "documents", "sources", "first", "last"],
-        w.items.map((i) => [i.item_id, i.text, i.n_docs, i.n_sources, day(i.first_seen), day(i.last_seen)]), [false, false, true, true, false, false]),
+      w.matched ? [table(["id", "talking point", "documents", "sources", "languages", "first", "last"],
+        w.items.map((i) => [i.item_id, i.text, i.n_docs, i.n_sources, (i.languages || []).join(", "), day(i.first_seen), day(i.last_seen)]), [false, false, true, true, false, false, false]),
       table(["source", "share of its documents", "documents", "items"], w.sources.map((r) => [r.source, pct(r.share), `${r.n_docs_pushing} of ${r.n_docs}`, r.n_items]), [false, true, true, true])]
         : h("p", { className: "muted" }, "Not matched yet.")])];
   }
