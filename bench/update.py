@@ -4,6 +4,7 @@ from scratch.
     python bench/update.py                       # the whole news corpus, the last 1,000 added
     python bench/update.py --docs 6000 --last 500 --batches 10
     python bench/update.py --again KEPT --r-seconds S   # the update again, on a kept R0
+    python bench/update.py --text-only --last 1000      # reuse and phrases only (minutes)
 
 The news articles are taken in date order (undated last), the first ``--docs`` of them.
 
@@ -51,6 +52,7 @@ from chorus.analyze import AnalysisSummary, analyze
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.ingest.dates import parse_date
 from chorus.phrases import find_phrases
+from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 
 
@@ -253,6 +255,45 @@ def timed_update(folder: Path, last: Path) -> float:
     return update_seconds
 
 
+def text_stages(folder: Path, rest: Path, last: Path) -> None:
+    """The stages that need no model (reuse, shared phrases) on their own, in minutes rather
+    than the hours a full analysis with an empty cache takes: R from scratch, then the
+    update; the same update again on a copy of R whose phrases hold no stored n-grams (every
+    document read, as before schema 21); the updated phrases against phrases from scratch."""
+    with open_store(folder / "R.duckdb") as store:
+        ingest(store, rest)
+        started = time.perf_counter()
+        find_reuse(store)
+        reuse_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        find_phrases(store)
+        phrases_seconds = time.perf_counter() - started
+        print(
+            f"R, from scratch: reuse {reuse_seconds:.1f} s, phrases {phrases_seconds:.1f} s "
+            "(their n-grams stored)"
+        )
+        store.con.execute("CHECKPOINT")
+    shutil.copyfile(folder / "R.duckdb", folder / "S.duckdb")
+    for name, label in (("S", "every document read"), ("R", "stored n-grams joined")):
+        with open_store(folder / f"{name}.duckdb") as store:
+            if name == "S":
+                store.con.execute("DELETE FROM _phrase_grams")
+                store.con.execute("UPDATE _phrase_state SET grams_gen = NULL")
+            ingest(store, last)
+            started = time.perf_counter()
+            find_reuse(store)
+            reuse_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            summary = find_phrases(store)
+            phrases_seconds = time.perf_counter() - started
+            print(
+                f"R + last, update ({label}): reuse {reuse_seconds:.1f} s, phrases "
+                f"{phrases_seconds:.1f} s ({summary.n_changed_documents:,} documents changed)"
+            )
+    (folder / "S.duckdb").unlink()
+    print(f"phrases, update vs from scratch on the same store: {phrases_agreement(folder)}")
+
+
 def update_again(earlier: Path, rest_seconds: float, folder: Path) -> None:
     """The update timed again, with this code, on R0 of an earlier run kept with ``--keep``
     (the same articles on the same machine): R0 is copied; when its shared phrases were found
@@ -301,6 +342,11 @@ def main() -> None:
     parser.add_argument(
         "--r-seconds", type=float, default=None, help="with --again: R's time in that run"
     )
+    parser.add_argument(
+        "--text-only",
+        action="store_true",
+        help="only the stages that need no model (reuse, shared phrases): minutes, not hours",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="chorus-update-"))
@@ -318,6 +364,9 @@ def main() -> None:
     last = write(folder / "last.jsonl", rows[-args.last :])
     for name in ("R.duckdb", "W.duckdb", "B.duckdb"):
         (folder / name).unlink(missing_ok=True)
+    if args.text_only:
+        text_stages(folder, rest, last)
+        return
 
     with open_store(folder / "R.duckdb") as store:
         if args.cache:
