@@ -5,7 +5,8 @@ document's text again (which is most of what an update cost).
 Rows carry a generation: a run that stores every document's n-grams writes a new one in
 committed chunks (memory holds one batch of documents, never the whole table), and the run's
 last transaction names it in ``_phrase_state.grams_gen`` and deletes the others. Rows of a
-generation no state names are a dead run's leftovers, deleted by the next run.
+generation no state names are a dead run's leftovers: never read (every query names its
+generation), and deleted by the next run that stores every document's n-grams.
 """
 
 from __future__ import annotations
