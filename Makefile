@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.chorus-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first; left to sentence-transformers, pip would fetch CUDA (GBs).
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -39,7 +39,7 @@ test: lint $(CHROMIUM) $(JAVA)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) $(CHROMIUM) $(JAVA)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -c constraints.txt
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reuse_quality.py
 	$(BIN)/python bench/reuse_speed.py
@@ -52,6 +52,12 @@ bench: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/python bench/coord_speed.py
 	$(BIN)/python bench/serve_load.py
 	$(BIN)/python bench/spark_scale.py --docs 2000 --stages reuse,points,coord
+
+# Pin what .venv holds now (after upgrading a dependency on purpose, and running the tests).
+lock: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.new
+	mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html

@@ -446,4 +446,9 @@ def test_a_point_across_languages_in_chromium(
     p = page.show("#/watchlists", "report-watchlist-languages")
     row = p.locator("main table").first.locator("tr").nth(1).locator("td").all_inner_texts()
     assert len(hit_langs) > 1 and row[4] == ", ".join(hit_langs), row
+    # Its two tables each stand under their own heading.
+    assert p.locator("main h4").all_inner_texts() == [
+        "Items, and where they are found",
+        "Sources whose documents match an item",
+    ]
     assert not page.errors, page.errors

@@ -56,9 +56,9 @@
     const d = await get("watchlists");
     if (!d || !d.watchlists.length) return [h("h2", {}, "Watchlists"), h("p", {}, "No watchlist stored.")];
     return [h("h2", {}, "Watchlists"), d.watchlists.map((w) => [h("h3", {}, w.name),
-      w.matched ? [table(["id", "talking point", "documents", "sources", "languages", "first", "last"],
+      w.matched ? [h("h4", {}, "Items, and where they are found"), table(["id", "talking point", "documents", "sources", "languages", "first", "last"],
         w.items.map((i) => [i.item_id, i.text, i.n_docs, i.n_sources, (i.languages || []).join(", "), day(i.first_seen), day(i.last_seen)]), [false, false, true, true, false, false, false]),
-      table(["source", "share of its documents", "documents", "items"], w.sources.map((r) => [r.source, pct(r.share), `${r.n_docs_pushing} of ${r.n_docs}`, r.n_items]), [false, true, true, true])]
+      h("h4", {}, "Sources whose documents match an item"), table(["source", "share of its documents", "documents", "items"], w.sources.map((r) => [r.source, pct(r.share), `${r.n_docs_pushing} of ${r.n_docs}`, r.n_items]), [false, true, true, true])]
         : h("p", { className: "muted" }, "Not matched yet.")])];
   }
 
