@@ -58,6 +58,7 @@ lock: $(STAMP)
 	{ sed -n '/^#/p' constraints.txt; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.new
 	mv constraints.new constraints.txt
+	touch $(STAMP)  # .venv is what the file now says: no reinstall
 
 clean:
 	rm -rf $(VENV) chorus-demo.duckdb chorus-demo-report.html

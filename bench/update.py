@@ -51,7 +51,7 @@ from _common import NEWS, machine
 from chorus.analyze import AnalysisSummary, analyze
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.ingest.dates import parse_date
-from chorus.phrases import find_phrases
+from chorus.phrases import PhrasesSummary, find_phrases
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 
@@ -255,6 +255,16 @@ def timed_update(folder: Path, last: Path) -> float:
     return update_seconds
 
 
+def timed_text_stages(store: Store) -> tuple[float, float, PhrasesSummary]:
+    """Reuse, then shared phrases, on ``store``: (reuse seconds, phrases seconds, summary)."""
+    started = time.perf_counter()
+    find_reuse(store)
+    reuse_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = find_phrases(store)
+    return reuse_seconds, time.perf_counter() - started, summary
+
+
 def text_stages(folder: Path, rest: Path, last: Path) -> None:
     """The stages that need no model (reuse, shared phrases) on their own, in minutes rather
     than the hours a full analysis with an empty cache takes: R from scratch, then the
@@ -262,12 +272,7 @@ def text_stages(folder: Path, rest: Path, last: Path) -> None:
     document read, as before schema 21); the updated phrases against phrases from scratch."""
     with open_store(folder / "R.duckdb") as store:
         ingest(store, rest)
-        started = time.perf_counter()
-        find_reuse(store)
-        reuse_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        find_phrases(store)
-        phrases_seconds = time.perf_counter() - started
+        reuse_seconds, phrases_seconds, _ = timed_text_stages(store)
         print(
             f"R, from scratch: reuse {reuse_seconds:.1f} s, phrases {phrases_seconds:.1f} s "
             "(their n-grams stored)"
@@ -280,12 +285,7 @@ def text_stages(folder: Path, rest: Path, last: Path) -> None:
                 store.con.execute("DELETE FROM _phrase_grams")
                 store.con.execute("UPDATE _phrase_state SET grams_gen = NULL")
             ingest(store, last)
-            started = time.perf_counter()
-            find_reuse(store)
-            reuse_seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            summary = find_phrases(store)
-            phrases_seconds = time.perf_counter() - started
+            reuse_seconds, phrases_seconds, summary = timed_text_stages(store)
             print(
                 f"R + last, update ({label}): reuse {reuse_seconds:.1f} s, phrases "
                 f"{phrases_seconds:.1f} s ({summary.n_changed_documents:,} documents changed)"
