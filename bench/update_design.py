@@ -107,34 +107,6 @@ def build_corpus(
     return out
 
 
-def search(v: np.ndarray, groups: np.ndarray, k: int, centroids: np.ndarray) -> nb.Edges:
-    """The inverted-file search of ``chorus.points.neighbours`` with given centroids."""
-    n, cells = v.shape[0], centroids.shape[0]
-    probe = nb.ivf_probes(v, centroids, nb.PROBES)
-    home = probe[:, 0]
-    by_home = np.argsort(home, kind="stable")
-    home_bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
-    flat = probe.ravel()
-    by_probe = np.argsort(flat, kind="stable")
-    probe_bounds = np.searchsorted(flat[by_probe], np.arange(cells + 1))
-    best = np.full((n, k), -1, dtype=np.int64)
-    best_score = np.full((n, k), -np.inf, dtype=np.float32)
-    for cell in range(cells):
-        members = by_home[home_bounds[cell] : home_bounds[cell + 1]]
-        queries = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // probe.shape[1]
-        if members.size == 0 or queries.size == 0:
-            continue
-        found, found_score = nb.search_cell(
-            v[queries], groups[queries], v[members], members, groups[members], k
-        )
-        best[queries], best_score[queries] = nb.merge_best(
-            best[queries], best_score[queries], found, found_score, k
-        )
-    rows = np.repeat(np.arange(n), k)
-    keep = np.isfinite(best_score.ravel())
-    return nb.Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep])
-
-
 def full_run(
     c: Corpus,
     vectors: np.ndarray,
@@ -161,7 +133,7 @@ def full_run(
         else:
             cells = nb.ivf_cells(n)
             centroids = nb.kmeans(v[nb.kmeans_sample(n, cells, seed=s.seed)], cells, seed=s.seed)
-        knn = search(v, c.groups, s.neighbours, centroids)
+        knn = nb.search_ivf(v, c.groups, s.neighbours, centroids)
     counts = nb.hashed_counts(c.texts)
     df = (nb.document_frequency(counts), n)
     used_df = frozen.df if frozen and "df" in freeze else df

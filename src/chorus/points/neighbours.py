@@ -229,6 +229,17 @@ def _partitioned(
     n = vectors.shape[0]
     cells = max(1, int(np.sqrt(n)))
     centroids = kmeans(vectors[kmeans_sample(n, cells, seed=seed)], cells, seed=seed)
+    return search_ivf(vectors, groups, k, centroids, probes=probes)
+
+
+def search_ivf(
+    vectors: np.ndarray, groups: np.ndarray, k: int, centroids: np.ndarray, *, probes: int = PROBES
+) -> Edges:
+    """The inverted-file search over given ``centroids`` (what :func:`nearest_neighbours`
+    runs once it has trained them): each row against the rows filed under its ``probes``
+    nearest centroids."""
+    n = vectors.shape[0]
+    cells = centroids.shape[0]
     probe = ivf_probes(vectors, centroids, probes)
     home = probe[:, 0]
     by_home = np.argsort(home, kind="stable")
