@@ -45,6 +45,7 @@ from _common import machine
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
 from chorus.points import neighbours as nb
+from chorus.points.cells import ReferenceCells, reference_cells
 from chorus.points.cluster import average_linkage, continue_clusters
 from chorus.points.settings import PointsSettings
 from chorus.points.stage import _sentences
@@ -115,9 +116,11 @@ def full_run(
     exact: bool = False,
     frozen: Run | None = None,
     freeze: Iterable[str] = (),
+    reference: ReferenceCells | None = None,
 ) -> Run:
     """``chorus.points.core.group_claims`` without the store, taking each quantity named in
-    ``freeze`` (mean, centroids, df) from ``frozen``."""
+    ``freeze`` (mean, centroids, df) from ``frozen``; with ``reference``, searching in its
+    cells (as chorus does for MiniLM) instead of cells trained on the corpus."""
     freeze = set(freeze)
     n = len(c.texts)
     mean = frozen.mean if frozen and "mean" in freeze else nb.corpus_mean(nb.vector_sum(vectors), n)
@@ -125,8 +128,12 @@ def full_run(
     for lo in range(0, n, 100_000):
         v[lo : lo + 100_000] = nb.centre_rows(vectors[lo : lo + 100_000], mean)
     centroids = None
+    filed = reference.cells(vectors) if reference is not None else None
     if exact:
         knn = nb._exact(v, c.groups, s.neighbours)
+    elif filed is not None:
+        centroids = filed.centroids
+        knn = nb.search_probed(v, c.groups, s.neighbours, filed)
     else:
         if frozen and "centroids" in freeze and frozen.centroids is not None:
             centroids = frozen.centroids
@@ -275,6 +282,31 @@ def hnsw_lists(
     return set(zip(src.tolist(), ids.ravel()[ok].tolist(), strict=True))
 
 
+def frozen_update(
+    a: Corpus,
+    b: Corpus,
+    vb: np.ndarray,
+    run_a: Run,
+    points_b: np.ndarray,
+    s: PointsSettings,
+    *,
+    exact: bool = False,
+    reference: ReferenceCells | None = None,
+) -> None:
+    """Print how far B's run moves with A's mean and lexical weights, and how far the
+    dissolving update lands from B's run (``points_b``), under one search."""
+    frozen = full_run(
+        b, vb, s, exact=exact, frozen=run_a, freeze=("mean", "df"), reference=reference
+    )
+    moved = agreement(mention_points(b, frozen.labels), points_b)
+    print(f"  B with A's mean+df against B: {moved}")
+    labels, dissolved, seconds = update_prototype(a, b, run_a, frozen, s, dissolve=True)
+    print(
+        f"  update, dissolve ({dissolved:,} clustered units dissolved, linkage {seconds:.0f} s): "
+        f"against B {agreement(mention_points(b, labels), points_b)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=6000)
@@ -330,24 +362,29 @@ def main() -> None:
             f"{agreement(points, mention_points(b, frozen_b.labels))}; "
             f"against B {agreement(points, points_b)}"
         )
+    reference = reference_cells(load_embedder("minilm", device="cpu").name)
+    assert reference is not None
+    print(f"reference cells ({reference.cells_for(len(b.texts))} for B):")
+    ref_a = full_run(a, va, s, reference=reference)
+    started = time.perf_counter()
+    ref_b = full_run(b, vb, s, reference=reference)
+    print(f"  B's run {time.perf_counter() - started:.0f} s")
+    points_ref = mention_points(b, ref_b.labels)
+    stability = agreement(mention_points(a, ref_a.labels), points_ref[in_a])
+    print(f"  A against B on A's mentions: {stability}")
+    frozen_update(a, b, vb, ref_a, points_ref, s, reference=reference)
     if not args.exact:
         return
     print("exact search:")
     exact_a, exact_b = full_run(a, va, s, exact=True), full_run(b, vb, s, exact=True)
     exact_pairs = set(zip(exact_b.knn.src.tolist(), exact_b.knn.dst.tolist(), strict=True))
-    found = set(zip(run_b.knn.src.tolist(), run_b.knn.dst.tolist(), strict=True))
     points_exact = mention_points(b, exact_b.labels)
-    recall = len(found & exact_pairs) / len(exact_pairs)
-    print(f"  inverted file's recall of B's exact lists: {recall:.4f}")
-    print(f"  B (inverted file) against B (exact): {agreement(points_b, points_exact)}")
-    frozen_exact = full_run(b, vb, s, exact=True, frozen=exact_a, freeze=("mean", "df"))
-    moved = agreement(mention_points(b, frozen_exact.labels), points_exact)
-    print(f"  B with A's mean+df against B: {moved}")
-    labels, dissolved, seconds = update_prototype(a, b, exact_a, frozen_exact, s, dissolve=True)
-    print(
-        f"  update, dissolve ({dissolved:,} clustered units dissolved, linkage {seconds:.0f} s): "
-        f"against B {agreement(mention_points(b, labels), points_exact)}"
-    )
+    for name, run, points in (("trained", run_b, points_b), ("reference", ref_b, points_ref)):
+        found = set(zip(run.knn.src.tolist(), run.knn.dst.tolist(), strict=True))
+        recall = len(found & exact_pairs) / len(exact_pairs)
+        print(f"  {name} cells' recall of B's exact lists: {recall:.4f}")
+        print(f"  B ({name} cells) against B (exact): {agreement(points, points_exact)}")
+    frozen_update(a, b, vb, exact_a, points_exact, s, exact=True)
     if args.hnsw:
         v = np.empty(vb.shape, dtype=np.float32)
         v[:] = nb.centre_rows(vb, exact_b.mean)

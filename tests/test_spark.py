@@ -238,21 +238,28 @@ def _reuse(spark: Any, engines: Engines) -> tuple[Any, Any, Any]:
     return documents, clusters, passages
 
 
+@pytest.mark.parametrize("cells", ["reference", "trained"])
 def test_spark_points_match_over_settings_and_the_inverted_file(
     spark: Any,
     engines: Engines,
     uncached: None,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    cells: str,
 ) -> None:
     """Past the exact search's limit both engines search an inverted file (cells, probes):
-    the cells are Spark groups, and with no lexical term and a span counted in sources the
+    the model's reference cells, or (for a model without them) cells trained on the corpus.
+    The cells are Spark groups, and with no lexical term and a span counted in sources the
     points are still the single-machine points. (The main test covers the exact search at
-    default settings; one run here keeps the suite's time.)"""
-    from chorus.points import neighbours
+    default settings; one run per kind of cells keeps the suite's time.)"""
+    from chorus.points import neighbours, stage
+    from chorus.spark import points as spark_module
     from chorus.spark.points import spark_points
 
     monkeypatch.setattr(neighbours, "EXACT_LIMIT", 400)
+    if cells == "trained":
+        for module in (stage, spark_module):
+            monkeypatch.setattr(module, "reference_cells", lambda model: None)
     settings = PointsSettings(lexical_weight=0.0, span="sources")
     documents, clusters, passages = _reuse(spark, engines)
     found = spark_points(

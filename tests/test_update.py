@@ -214,3 +214,122 @@ def test_a_cache_holding_a_text_twice_still_updates(seeded: Store, tmp_path: Pat
     summary = find_points(seeded, settings=ALWAYS)
     assert summary.update is not None and summary.update.n_added_sentences
     seeded.close()
+
+
+@pytest.mark.parametrize("dissolve", [True, False])
+def test_a_point_whose_bridge_leaves_splits(tmp_path: Path, dissolve: bool) -> None:
+    # Units 0 and 2 were one point only through unit 1 (0-1 and 1-2 close, 0-2 no pair):
+    # the mean over the three pairs, (0 + 0 - 0.4) / 3, passes the threshold of -0.14; over
+    # 0-2 alone it is the floor. When unit 1's document leaves, a run from scratch keeps 0
+    # and 2 apart, so the update must dissolve their cluster rather than keep it.
+    import pyarrow as pa
+
+    from chorus.points.update_graph import Lists, Units, recluster
+
+    store = open_store(tmp_path / "s.duckdb")
+    edges = [(0, 1), (1, 0), (1, 2), (2, 1)]
+    store.con.register(
+        "_e",
+        pa.table(
+            {
+                "src": pa.array([a for a, _ in edges], pa.int64()),
+                "dst": pa.array([b for _, b in edges], pa.int64()),
+                "cosine": pa.array([0.5] * 4, pa.float32()),
+                "base": pa.array([0.5] * 4, pa.float32()),
+            }
+        ),
+    )
+    store.con.execute("INSERT INTO _point_edges SELECT * FROM _e")
+    units = Units(
+        unit_no=np.asarray([0, 2]),
+        group=np.asarray([0, 2]),
+        cluster=np.asarray([0, 0]),
+        hub=np.asarray([0.5, 0.5], dtype=np.float32),
+        cell=np.asarray([-1, -1], dtype=np.int32),
+        vectors=np.zeros((2, 4), dtype=np.float16),
+    )
+    none = np.zeros(0, dtype=np.int64)
+    empty = Lists(none, none, np.zeros(0, np.float32), np.zeros(0, np.float32))
+    linked = recluster(
+        store,
+        units,
+        empty,
+        none,
+        PointsSettings(),
+        dissolve=np.asarray([0] if dissolve else [], dtype=np.int64),
+    )
+    if dissolve:
+        assert linked.before == {0: [0, 2]}
+        assert linked.after == {0: [0], 2: [2]}
+        assert linked.label_of == {0: 0, 2: 2}
+    else:  # nothing changed: nothing is linked again
+        assert linked.after == {}
+
+
+@pytest.mark.parametrize("filed", [True, False], ids=["cells", "exact"])
+def test_an_updates_neighbour_lists_are_the_run_from_scratchs(tmp_path: Path, filed: bool) -> None:
+    # Brute-force oracle: with the same vectors, the lists after an update (the new units'
+    # own, and the old units' that took a new unit) are the lists a search over every unit
+    # finds, whether it searches exactly or in cells the units are filed under.
+    import pyarrow as pa
+
+    from chorus.points.cells import file_rows
+    from chorus.points.neighbours import Cells, nearest_neighbours, search_probed
+    from chorus.points.state import PointsState
+    from chorus.points.update_graph import Units, neighbour_lists
+
+    rng = np.random.default_rng(2)
+    n_old, n_new, k = 300, 60, 5
+    n = n_old + n_new
+    x = rng.normal(size=(n, 8))
+    vectors = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float16)
+    groups = rng.integers(0, 90, n)
+    centroids = vectors[rng.choice(n, 16, replace=False)].astype(np.float32)
+    probe = file_rows(vectors, np.zeros(8, np.float32), centroids, 4) if filed else None
+
+    def search(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        v = vectors[:rows].astype(np.float32)
+        if probe is None:
+            found = nearest_neighbours(v, groups[:rows], k=k)
+        else:
+            found = search_probed(v, groups[:rows], k, Cells(probe[:rows], centroids))
+        return found.src, found.dst, found.score
+
+    store = open_store(tmp_path / "s.duckdb")
+    src, dst, cos = search(n_old)
+    store.con.register(
+        "_e", pa.table({"src": src, "dst": dst, "cosine": cos, "base": cos.astype(np.float32)})
+    )
+    store.con.execute("INSERT INTO _point_edges SELECT * FROM _e")
+    units = Units(
+        unit_no=np.arange(n),
+        group=groups,
+        cluster=np.arange(n),
+        hub=np.zeros(n, dtype=np.float32),
+        cell=(probe[:, 0] if probe is not None else np.full(n, -1)).astype(np.int32),
+        vectors=vectors,
+    )
+    state = PointsState(
+        settings="",
+        mean=np.zeros(8, np.float32),
+        centroids=centroids if filed else None,
+        names=frozenset(),
+        df=None,
+        n_texts=n_old,
+        average_claims=1.0,
+        full_docs=1,
+    )
+    settings = PointsSettings(lexical_weight=0.0)
+    lists = neighbour_lists(store, units, n_old, probe, [""] * n_new, state, settings)
+    after = {int(u): [] for u in range(n)}
+    for a, b in zip(lists.src.tolist(), lists.dst.tolist(), strict=True):
+        after[a].append(b)
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        if a not in set(lists.src.tolist()):
+            after[a].append(b)
+    full = {int(u): [] for u in range(n)}
+    f_src, f_dst, _ = search(n)
+    for a, b in zip(f_src.tolist(), f_dst.tolist(), strict=True):
+        full[a].append(b)
+    assert after == full
+    assert set(lists.src.tolist()) >= set(range(n_old, n))  # every new unit has its list

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chorus.embed.models import EmbedFn
+from chorus.points.cells import ReferenceCells
 from chorus.points.cluster import average_linkage
 from chorus.points.neighbours import (
+    Cells,
     Edges,
     centre,
     centre_by_language,
@@ -78,10 +80,13 @@ def score_graph(
     settings: PointsSettings,
     *,
     relative: bool = True,
+    cells: Cells | None = None,
 ) -> ScoredGraph:
     """kNN edges across groups with every score along the way. ``vectors`` must be centred
-    (``centre``)."""
-    knn = nearest_neighbours(vectors, groups, k=settings.neighbours, seed=settings.seed)
+    (``centre``); ``cells``: where each is searched (reference cells), when not exactly."""
+    knn = nearest_neighbours(
+        vectors, groups, k=settings.neighbours, seed=settings.seed, cells=cells
+    )
     base = knn.score
     df = None
     if settings.lexical_weight:
@@ -141,12 +146,15 @@ def group_claims(
     embed: EmbedFn,
     embed_fast: EmbedFn | None = None,
     languages: Sequence[str] | None = None,
+    reference: ReferenceCells | None = None,
 ) -> ClaimGroups:
     """Group ``texts`` (one per distinct sentence; ``groups[i]`` is its document number) by
     the claim they make. With ``embed_fast`` the cascade runs: the fast model screens, the
     accurate ``embed`` sees only what passed. With ``languages`` (each text's) the vectors
     are centred per language (:func:`~chorus.points.neighbours.centre_by_language`), for a
-    multilingual model on a corpus of several languages."""
+    multilingual model on a corpus of several languages. With ``reference`` (the accurate
+    model's reference cells, :mod:`chorus.points.cells`) a large corpus is searched in them
+    instead of in cells trained on it."""
     n = len(texts)
     groups = np.asarray(groups, dtype=np.int64)
     if embed_fast is not None:
@@ -157,17 +165,20 @@ def group_claims(
     kept_texts = [texts[i] for i in kept.tolist()]
     vectors = np.zeros((0, 1), dtype=np.float32)
     mean = None
+    cells = None
     if kept.size:
         vectors = embed(kept_texts)
         mean = corpus_mean(vector_sum(vectors), vectors.shape[0])
         if languages is not None and len(set(languages)) > 1:
             vectors = centre_by_language(vectors, [languages[i] for i in kept.tolist()])
         else:
+            # Filed by the raw vectors, before they are centred on this corpus's mean.
+            cells = reference.cells(vectors) if reference is not None else None
             vectors = centre(vectors, in_place=True)
     labels = np.arange(n, dtype=np.int64)
     graph = None
     if kept.size:
-        graph = score_graph(vectors, kept_texts, groups[kept], settings)
+        graph = score_graph(vectors, kept_texts, groups[kept], settings, cells=cells)
         edges = graph.edges
         local = average_linkage(
             kept.size,

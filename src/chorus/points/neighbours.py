@@ -1,7 +1,8 @@
 """Nearest neighbours across documents, and the corpus-relative score of a pair.
 
 Model-free: these functions take vectors and texts, never a model. Small inputs are searched
-exactly in blocks; large ones in partitions (an inverted file over k-means cells), so cost
+exactly in blocks; large ones in partitions (an inverted file over cells: a model's
+reference cells, :mod:`chorus.points.cells`, or k-means cells trained on the rows), so cost
 grows as n^1.5 with small constants, never n², and memory stays bounded.
 """
 
@@ -106,10 +107,18 @@ def centre_rows(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return out
 
 
-def nearest_neighbours(vectors: np.ndarray, groups: np.ndarray, *, k: int, seed: int = 0) -> Edges:
+def nearest_neighbours(
+    vectors: np.ndarray,
+    groups: np.ndarray,
+    *,
+    k: int,
+    seed: int = 0,
+    cells: Cells | None = None,
+) -> Edges:
     """The ``k`` most similar rows (inner product) to each row, among rows of another group
-    (document). Exact below ``EXACT_LIMIT`` rows; above, an inverted-file search (seeded)
-    that compares each row with a few partitions of the corpus."""
+    (document). Exact below ``EXACT_LIMIT`` rows; above, an inverted-file search that
+    compares each row with a few partitions of the corpus: the given ``cells`` (reference
+    cells, :mod:`chorus.points.cells`), or cells trained on the rows (seeded)."""
     n = vectors.shape[0]
     k = max(0, min(k, n - 1))
     if n == 0 or k == 0:
@@ -117,7 +126,18 @@ def nearest_neighbours(vectors: np.ndarray, groups: np.ndarray, *, k: int, seed:
         return Edges(empty, empty, np.zeros(0, dtype=np.float32))
     if n <= EXACT_LIMIT:
         return _exact(vectors, groups, k)
+    if cells is not None:
+        return search_probed(vectors, groups, k, cells)
     return _partitioned(vectors, groups, k, seed=seed)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Where each row is searched: ``probe[i]``, its cells nearest first (the first is the
+    one it is filed under), among the ``centroids``."""
+
+    probe: np.ndarray
+    centroids: np.ndarray
 
 
 def _exact(vectors: np.ndarray, groups: np.ndarray, k: int) -> Edges:
@@ -238,18 +258,25 @@ def search_ivf(
     """The inverted-file search over given ``centroids`` (what :func:`nearest_neighbours`
     runs once it has trained them): each row against the rows filed under its ``probes``
     nearest centroids."""
+    return search_probed(
+        vectors, groups, k, Cells(ivf_probes(vectors, centroids, probes), centroids)
+    )
+
+
+def search_probed(vectors: np.ndarray, groups: np.ndarray, k: int, cells: Cells) -> Edges:
+    """Each row against the rows filed under each of its cells."""
     n = vectors.shape[0]
-    cells = centroids.shape[0]
-    probe = ivf_probes(vectors, centroids, probes)
+    n_cells = cells.centroids.shape[0]
+    probe = cells.probe
     home = probe[:, 0]
     by_home = np.argsort(home, kind="stable")
-    home_bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
+    home_bounds = np.searchsorted(home[by_home], np.arange(n_cells + 1))
     flat = probe.ravel()
     by_probe = np.argsort(flat, kind="stable")
-    probe_bounds = np.searchsorted(flat[by_probe], np.arange(cells + 1))
+    probe_bounds = np.searchsorted(flat[by_probe], np.arange(n_cells + 1))
     best = np.full((n, k), -1, dtype=np.int64)
     best_score = np.full((n, k), -np.inf, dtype=np.float32)
-    for cell in range(cells):
+    for cell in range(n_cells):
         members = by_home[home_bounds[cell] : home_bounds[cell + 1]]
         queries = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // probe.shape[1]
         if members.size == 0 or queries.size == 0:
@@ -262,8 +289,8 @@ def search_ivf(
         )
     rows = np.repeat(np.arange(n), k)
     keep = np.isfinite(best_score.ravel())
-    log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, cells, int(keep.sum()))
-    return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep], centroids, home)
+    log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, n_cells, int(keep.sum()))
+    return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep], cells.centroids, home)
 
 
 def _rows(vectors: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
 from chorus.embed.scales import CENTRED_SCALES, same_language
+from chorus.points.cells import reference_cells
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases_and_totals
@@ -198,6 +199,7 @@ def find_points(
             embed=embed,
             embed_fast=fast.embed if settings.model == "cascade" and fast is not None else None,
             languages=languages,
+            reference=reference_cells(accurate.name),
         )
     unit_keys = list(unit_of_key)
     del unit_of_key

@@ -29,10 +29,6 @@ from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
-# A new unit collects ``_OFFER`` times ``settings.neighbours`` nearest units: the best
-# ``settings.neighbours`` are its own neighbours; it is offered to the old units among all.
-_OFFER = 4
-
 
 @dataclass
 class Units:
@@ -87,65 +83,58 @@ def neighbour_lists(
     store: Store,
     units: Units,
     n_old: int,
-    new_cells: np.ndarray,
+    probe: np.ndarray | None,
     new_claims: list[str],
     state: PointsState,
     settings: PointsSettings,
 ) -> Lists:
+    """The new units' lists, and the lists of old units that now have a new unit among
+    their nearest. ``probe``: every unit's cells, home first (``None`` for an exact
+    search). Each side is searched as a run from scratch would search it: a new unit in
+    the cells it probes, an old unit among the new units filed under the cells it probes;
+    so with the same vectors the lists are the ones a run from scratch finds."""
     k = settings.neighbours
     n_new = units.unit_no.size - n_old
     empty = Lists(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32, np.float32)))
     if n_new == 0:
         return empty
-    wide = k * _OFFER
-    queries = np.arange(n_old, units.unit_no.size)
-    if state.centroids is None:
+    everyone = np.arange(units.unit_no.size)
+    new_rows = np.arange(n_old, units.unit_no.size)
+    old_rows = np.arange(n_old)
+    if probe is None:
         found, found_score = search_cell(
-            units.vectors[queries],
-            units.group[queries],
+            units.vectors[new_rows],
+            units.group[new_rows],
             units.vectors,
-            np.arange(units.unit_no.size),
+            everyone,
             units.group,
-            wide,
+            k,
+        )
+        offered, offered_score = search_cell(
+            units.vectors[old_rows],
+            units.group[old_rows],
+            units.vectors[new_rows],
+            new_rows,
+            units.group[new_rows],
+            k,
         )
     else:
-        found = np.full((n_new, wide), -1, dtype=np.int64)
-        found_score = np.full((n_new, wide), -np.inf, dtype=np.float32)
-        home = units.cell
-        by_home = np.argsort(home, kind="stable")
-        cells = state.centroids.shape[0]
-        bounds = np.searchsorted(home[by_home], np.arange(cells + 1))
-        flat = new_cells.ravel()
-        by_probe = np.argsort(flat, kind="stable")
-        probe_bounds = np.searchsorted(flat[by_probe], np.arange(cells + 1))
-        for cell in np.unique(flat).tolist():
-            members = by_home[bounds[cell] : bounds[cell + 1]]
-            asking = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // new_cells.shape[1]
-            if members.size == 0 or asking.size == 0:
-                continue
-            rows = queries[asking]
-            ids, scores = search_cell(
-                units.vectors[rows],
-                units.group[rows],
-                units.vectors[members],
-                members,
-                units.group[members],
-                wide,
-            )
-            found[asking], found_score[asking] = merge_best(
-                found[asking], found_score[asking], ids, scores, wide
-            )
+        home = probe[:, 0]
+        found, found_score = _search_probed(units, new_rows, probe[n_old:], everyone, home, k)
+        offered, offered_score = _search_probed(
+            units, old_rows, probe[:n_old], new_rows, home[n_old:], k
+        )
     # The new units' own lists: their best k.
-    src_rows = np.repeat(queries, k)
-    dst_rows = found[:, :k].ravel()
-    cos = found_score[:, :k].ravel()
+    src_rows = np.repeat(new_rows, k)
+    dst_rows = found.ravel()
+    cos = found_score.ravel()
     ok = dst_rows >= 0
     src_rows, dst_rows, cos = src_rows[ok], dst_rows[ok], cos[ok]
-    # Offers: an old unit among a new unit's closest takes it if it beats its own k-th.
-    offer_old = found.ravel()
-    offer_new = np.repeat(queries, wide)
-    offer_cos = found_score.ravel()
-    valid = (offer_old >= 0) & (offer_old < n_old)
+    # Offers: an old unit takes a new unit that beats its own k-th.
+    offer_old = np.repeat(old_rows, k)
+    offer_new = offered.ravel()
+    offer_cos = offered_score.ravel()
+    valid = offer_new >= 0
     offer_old, offer_new, offer_cos = offer_old[valid], offer_new[valid], offer_cos[valid]
     taken_src, taken_dst, taken_cos, kept = _offers(
         store, units, offer_old, offer_new, offer_cos, k
@@ -168,6 +157,47 @@ def neighbour_lists(
     return Lists(src[order], dst[order], cos[order].astype(np.float32), base[order])
 
 
+def _search_probed(
+    units: Units,
+    queries: np.ndarray,
+    query_probe: np.ndarray,
+    members: np.ndarray,
+    member_home: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query row, its ``k`` best among the ``members`` rows filed under a cell it
+    probes (rows, cosines; -1 and -inf pad)."""
+    found = np.full((queries.size, k), -1, dtype=np.int64)
+    found_score = np.full((queries.size, k), -np.inf, dtype=np.float32)
+    if queries.size == 0 or members.size == 0:
+        return found, found_score
+    by_home = np.argsort(member_home, kind="stable")
+    home_sorted = member_home[by_home]
+    flat = query_probe.ravel()
+    by_probe = np.argsort(flat, kind="stable")
+    flat_sorted = flat[by_probe]
+    for cell in np.unique(member_home).tolist():
+        lo, hi = np.searchsorted(home_sorted, [cell, cell + 1])
+        in_cell = members[by_home[lo:hi]]
+        qlo, qhi = np.searchsorted(flat_sorted, [cell, cell + 1])
+        asking = by_probe[qlo:qhi] // query_probe.shape[1]
+        if asking.size == 0:
+            continue
+        rows = queries[asking]
+        ids, scores = search_cell(
+            units.vectors[rows],
+            units.group[rows],
+            units.vectors[in_cell],
+            in_cell,
+            units.group[in_cell],
+            k,
+        )
+        found[asking], found_score[asking] = merge_best(
+            found[asking], found_score[asking], ids, scores, k
+        )
+    return found, found_score
+
+
 def _offers(
     store: Store,
     units: Units,
@@ -181,6 +211,19 @@ def _offers(
     empty_i = np.zeros(0, dtype=np.int64)
     empty_f = np.zeros(0, dtype=np.float32)
     none = Lists(empty_i, empty_i, empty_f, empty_f)
+    if old_rows.size:
+        # Only an offer at least as close as the old unit's k-th can enter its list (a list
+        # shorter than k takes any): only the lists that change are read.
+        kth = dict(
+            store.con.execute(
+                "SELECT src, min(cosine) FROM _point_edges GROUP BY src HAVING count(*) >= ?",
+                [k],
+            ).fetchall()
+        )
+        unit_nos = units.unit_no[old_rows].tolist()
+        bar = np.asarray([kth.get(u, -np.inf) for u in unit_nos], dtype=np.float32)
+        keep = cos >= bar
+        old_rows, new_rows, cos = old_rows[keep], new_rows[keep], cos[keep]
     if old_rows.size == 0:
         return empty_i, empty_i, empty_f, none
     stored = _stored_edges(
@@ -279,34 +322,70 @@ def _relative(
     )
 
 
+@dataclass(frozen=True)
+class Reclustered:
+    """What linkage did over the clusters an update touched: ``before`` and ``after`` map a
+    label to its member units; ``label_of`` gives each touched unit's label after."""
+
+    before: dict[int, list[int]]
+    after: dict[int, list[int]]
+    label_of: dict[int, int]
+
+
 def recluster(
     store: Store,
     units: Units,
     lists: Lists,
     changed_units: np.ndarray,
     settings: PointsSettings,
-) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[int, int]]:
-    """Average linkage resumed over the clusters the changed units are in or reach with a
-    strong pair. Returns the clusters before, after, and each old label's new label."""
-    # Stored edges into the changed units: their scores move with the hubs.
-    into = _stored_edges(
-        store,
-        """e.dst IN (SELECT unit_no FROM _changed)
-           AND e.src NOT IN (SELECT unit_no FROM _changed)""",
-        _changed=changed_units,
+    *,
+    dissolve: np.ndarray,
+) -> Reclustered:
+    """Average linkage again over the clusters the update touched.
+
+    A cluster whose pairs changed is dissolved into its units: a unit that took a new
+    neighbour, a unit that lost one from its list, and ``dissolve`` (labels of clusters that
+    lost a unit or a sentence). A run from scratch would not have formed such a cluster from
+    the same merges, and merely resuming from it keeps pairs that no longer hold it together.
+    The clusters their units reach with a strong pair take part whole; linkage then goes on
+    from that partition (:func:`chorus.points.cluster.continue_clusters`)."""
+    # Stored lists of the changed units: an entry that left a list is a pair that changed.
+    old_lists = _stored_edges(
+        store, "e.src IN (SELECT unit_no FROM _changed)", _changed=changed_units
     )
-    src = np.concatenate([lists.src, into.src])
-    dst = np.concatenate([lists.dst, into.dst])
-    base = np.concatenate([lists.base, into.base])
-    alive = np.isin(dst, units.unit_no) & np.isin(src, units.unit_no)
+    now = set(zip(lists.src.tolist(), lists.dst.tolist(), strict=True))
+    dropped = [
+        d
+        for s_, d in zip(old_lists.src.tolist(), old_lists.dst.tolist(), strict=True)
+        if (s_, d) not in now
+    ]
+    alive_dropped = np.asarray(dropped, dtype=np.int64)
+    alive_dropped = alive_dropped[np.isin(alive_dropped, units.unit_no)]
+    broken = set(units.cluster[units.row(changed_units)].tolist())
+    broken |= set(units.cluster[units.row(alive_dropped)].tolist())
+    broken |= set(dissolve.tolist())
+    broken_rows = np.flatnonzero(np.isin(units.cluster, np.asarray(sorted(broken), np.int64)))
+    broken_units = units.unit_no[broken_rows]
+    # Every edge at a broken unit (its scores move with the hubs): the clusters it reaches
+    # with a strong pair join the linkage whole.
+    reach = _stored_edges(
+        store,
+        "e.src IN (SELECT unit_no FROM _broken) OR e.dst IN (SELECT unit_no FROM _broken)",
+        _broken=broken_units,
+    )
+    src = np.concatenate([lists.src, reach.src])
+    dst = np.concatenate([lists.dst, reach.dst])
+    base = np.concatenate([lists.base, reach.base])
+    replaced = np.isin(src, changed_units) & (np.arange(src.size) >= lists.src.size)
+    alive = np.isin(dst, units.unit_no) & np.isin(src, units.unit_no) & ~replaced
     src, dst, base = src[alive], dst[alive], base[alive]
     rs, rd = units.row(src), units.row(dst)
     score = _relative(base, units.hub[rs], units.hub[rd], settings)
     strong = (score >= settings.threshold) & (units.group[rs] != units.group[rd])
-    touched = set(units.cluster[units.row(changed_units)].tolist())
+    touched = set(broken)
     touched |= set(units.cluster[rs[strong]].tolist()) | set(units.cluster[rd[strong]].tolist())
     if not touched:
-        return {}, {}, {}
+        return Reclustered({}, {}, {})
     in_touched = np.isin(units.cluster, np.asarray(sorted(touched), dtype=np.int64))
     members_rows = np.flatnonzero(in_touched)
     member_units = units.unit_no[members_rows]
@@ -335,13 +414,18 @@ def recluster(
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     lo, hi, w = lo[first], hi[first], w[first]
     before: dict[int, list[int]] = defaultdict(list)
+    start: dict[int, list[int]] = defaultdict(list)
     for unit, label in zip(
         member_units.tolist(), units.cluster[members_rows].tolist(), strict=True
     ):
         before[int(label)].append(int(unit))
+        if label in broken:
+            start[int(unit)].append(int(unit))
+        else:
+            start[int(label)].append(int(unit))
     group_of = dict(zip(member_units.tolist(), units.group[members_rows].tolist(), strict=True))
     after = continue_clusters(
-        before,
+        start,
         lo.tolist(),
         hi.tolist(),
         w.tolist(),
@@ -349,6 +433,13 @@ def recluster(
         threshold=settings.threshold,
         floor=settings.floor,
     )
-    label_of = {x: c for c, xs in before.items() for x in xs}
-    relabel = {label_of[x]: new for new, xs in after.items() for x in xs}
-    return dict(before), after, relabel
+    # Labels are each cluster's smallest unit, as a full run labels them.
+    after = {min(xs): sorted(xs) for xs in after.values()}
+    label_of = {x: c for c, xs in after.items() for x in xs}
+    log.info(
+        "points update: %d clusters dissolved (%d units), linkage over %d units",
+        sum(1 for c in broken if len(before.get(c, ())) > 1),
+        broken_units.size,
+        member_units.size,
+    )
+    return Reclustered(dict(before), after, label_of)

@@ -3,8 +3,9 @@ partitions, calling the same functions.
 
 claims (per sentence partition: the same masking and keys) → units numbered by first
 appearance → vectors in the canonical embedding batches (``groupBy(batch)``; the model loaded
-once per worker) → centred on the exact corpus mean → k nearest neighbours (one exact search,
-or an inverted file whose cells are groups) → lexical idf from summed document frequencies →
+once per worker) → centred on the exact corpus mean (and filed under the model's reference
+cells, :mod:`chorus.points.cells`) → k nearest neighbours (one exact search, or an inverted
+file whose cells are groups) → lexical idf from summed document frequencies →
 corpus-relative scores (each unit's hub from its own edges) → connected components of the
 strong pairs (:mod:`chorus.spark.components`) → average linkage per component
 (``groupBy(component)``) → points built per group (:func:`~chorus.points.stage.build_point`)
@@ -26,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from chorus.embed.cache import EMBED_BATCH, embed_batches, text_key
+from chorus.points.cells import ReferenceCells, file_rows, reference_cells
 from chorus.points.cluster import cluster_component
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import claim_terms, rank_keyphrases
@@ -141,8 +143,9 @@ def spark_points(
     embeddings = units.join(vectors, "unit").select(
         F.lit(embedder(settings.model).name).alias("model"), F.col("tkey").alias("key"), "vector"
     )
-    centred = _centred(units.join(vectors, "unit"), n).cache()
-    edges = _neighbours(centred, n, settings).cache()
+    reference = reference_cells(embedder(settings.model).name)
+    centred = _centred(units.join(vectors, "unit"), n, reference).cache()
+    edges = _neighbours(centred, n, settings, reference).cache()
     if settings.lexical_weight:
         edges = _with_lexical(edges, units, n, settings).cache()
     edges = _relative(edges, settings)
@@ -217,10 +220,12 @@ def _matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.frombuffer(b"".join(values), dtype=np.float16).reshape(len(values), -1)
 
 
-def _centred(units: DataFrame, n: int) -> DataFrame:
+def _centred(units: DataFrame, n: int, reference: ReferenceCells | None) -> DataFrame:
     """``units`` with ``cvec``: each vector centred on the corpus mean and renormalised, as
     :func:`~chorus.points.neighbours.centre` does, with its kernels: partial sums per
-    partition (exact, so the mean does not depend on the split), then each row centred."""
+    partition (exact, so the mean does not depend on the split), then each row centred.
+    With ``reference`` cells past the exact search, also ``probes``: the cells each raw
+    vector is filed and searched under (:func:`chorus.points.cells.file_rows`)."""
 
     def partial(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         total: np.ndarray | None = None
@@ -238,29 +243,41 @@ def _centred(units: DataFrame, n: int) -> DataFrame:
     if not sums:
         return units.withColumn("cvec", units.vector)
     mean = corpus_mean(np.sum(sums, axis=0), n)
+    n_cells = reference.cells_for(n) if reference is not None else 1
+    filing = (
+        (reference.mean, reference.level(n_cells))
+        if reference is not None and n_cells > 1
+        else None
+    )
 
     def centre(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = centre_rows(_matrix(batch.column("vector")), mean).astype(np.float16)
-            yield pa.RecordBatch.from_pydict(
-                {
-                    "unit": batch.column("unit"),
-                    "group": batch.column("group"),
-                    "cvec": pa.array([r.tobytes() for r in rows], pa.binary()),
-                }
-            )
+            raw = _matrix(batch.column("vector"))
+            rows = centre_rows(raw, mean).astype(np.float16)
+            columns = {
+                "unit": batch.column("unit"),
+                "group": batch.column("group"),
+                "cvec": pa.array([r.tobytes() for r in rows], pa.binary()),
+            }
+            if filing is not None:
+                found = file_rows(raw, *filing)
+                columns["probes"] = pa.array(found.tolist(), pa.list_(pa.int64()))
+            yield pa.RecordBatch.from_pydict(columns)
 
-    return units.select("unit", "group", "vector").mapInArrow(
-        centre, "unit LONG, group LONG, cvec BINARY"
-    )
+    schema = "unit LONG, group LONG, cvec BINARY"
+    if filing is not None:
+        schema += ", probes ARRAY<LONG>"
+    return units.select("unit", "group", "vector").mapInArrow(centre, schema)
 
 
-def _neighbours(centred: DataFrame, n: int, settings: PointsSettings) -> DataFrame:
+def _neighbours(
+    centred: DataFrame, n: int, settings: PointsSettings, reference: ReferenceCells | None
+) -> DataFrame:
     """Directed kNN edges (src, dst, score) among units of other documents."""
     from pyspark.sql import functions as F
 
     k = settings.neighbours
-    cells = ivf_cells(n)
+    cells = reference.cells_for(n) if reference is not None else ivf_cells(n)
     if cells == 1:
         # Small enough for the exact search: one group, the single-machine call itself.
         def exact(table: pa.Table) -> pa.Table:
@@ -277,6 +294,9 @@ def _neighbours(centred: DataFrame, n: int, settings: PointsSettings) -> DataFra
         return (
             centred.withColumn("cell", F.lit(0)).groupBy("cell").applyInArrow(exact, _EDGE_COLUMNS)
         )
+    if reference is not None:
+        # Filed under the reference cells as the vectors were centred.
+        return _search_cells(centred, k)
     # The inverted file: centroids from the same seeded sample, cells as groups.
     sample = kmeans_sample(n, cells, seed=settings.seed)
     spark = centred.sparkSession
@@ -300,6 +320,14 @@ def _neighbours(centred: DataFrame, n: int, settings: PointsSettings) -> DataFra
     probed = centred.mapInArrow(
         probe, "unit LONG, group LONG, cvec BINARY, probes ARRAY<LONG>"
     ).cache()
+    return _search_cells(probed, k)
+
+
+def _search_cells(probed: DataFrame, k: int) -> DataFrame:
+    """kNN edges of units filed under cells (``probes``: each unit's, its home first): the
+    cells are groups, each searched with :func:`~chorus.points.neighbours.search_cell`."""
+    from pyspark.sql import functions as F
+
     # One frame of both roles (a cogroup of two views of one frame is ambiguous to Spark).
     members = probed.select(
         F.col("probes")[0].alias("cell"), F.lit(True).alias("member"), "unit", "group", "cvec"
