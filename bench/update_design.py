@@ -344,7 +344,7 @@ def main() -> None:
 
     run_a, run_b = full_run(a, va, s), full_run(b, vb, s)
     points_b = mention_points(b, run_b.labels)
-    print("inverted-file search (as today):")
+    print("inverted file, cells trained on the corpus (before reference cells):")
     stability = agreement(mention_points(a, run_a.labels), points_b[in_a])
     print(f"  A against B on A's mentions: {stability}")
     for freeze in (("mean",), ("centroids",), ("df",), ("mean", "centroids", "df")):
