@@ -2,6 +2,7 @@
 (``src/chorus/points/reference/all-MiniLM-L6-v2.npz``; see :mod:`chorus.points.cells`).
 
     python bench/reference_cells.py [--articles 3000] [--cache STORE]
+    python bench/reference_cells.py --check     # the shipped cells on text that is not news
 
 The cells are a fixed partition of the model's vector space, so that which cells a sentence
 is compared in does not depend on the corpus it arrives in (an update and a run from
@@ -10,6 +11,11 @@ fixed seed from outside the first 6,000 by date (the slice ``bench/update.py`` a
 ``bench/update_design.py`` measure on): the mean of their vectors, and spherical k-means
 centroids of the vectors centred on it. ``--cache`` seeds the embedding cache from a store
 (every claim not in it is embedded, at about 100 a second on a laptop's two cores).
+
+``--check`` builds nothing: it searches CLEF 2020 task 2's verified claims and tweets (each
+its own document) in the shipped cells and in cells trained on them, and prints each
+search's recall of the exact top-5 lists and how unevenly its cells fill (the sum of squared
+cell sizes against a balanced file's: what the search costs beyond the balanced case).
 """
 
 from __future__ import annotations
@@ -24,13 +30,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine
+from _common import CLEF, machine, read_tsv
 from chorus.embed.cache import cached_embed
 from chorus.embed.models import load_embedder
 from chorus.points import neighbours as nb
-from chorus.points.cells import FINEST_CELLS, REFERENCE_DIR
+from chorus.points.cells import FINEST_CELLS, REFERENCE_DIR, reference_cells
 from chorus.points.settings import PointsSettings
-from chorus.points.text import claim_unit
+from chorus.points.text import claim_text, claim_unit
 from chorus.segment.splitter import split_sentences
 from chorus.store import open_store
 from update import copy_cache, news_in_date_order
@@ -44,8 +50,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000, help="articles to draw")
     parser.add_argument("--cache", type=Path, action="append", default=[], help="cache store")
     parser.add_argument("--iterations", type=int, default=25, help="k-means iterations")
+    parser.add_argument("--check", action="store_true", help="measure the shipped cells on CLEF")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.check:
+        check_clef()
+        return
     print("# reference cells for all-MiniLM-L6-v2")
     print(f"# machine: {machine()}")
     rows = news_in_date_order(None)[HELD_OUT:]
@@ -92,6 +102,43 @@ def main() -> None:
         claims=np.asarray(len(texts)),
     )
     print(f"written: {target} ({target.stat().st_size:,} bytes)")
+
+
+def check_clef() -> None:
+    print("# reference cells against cells trained on the corpus: CLEF claims and tweets")
+    print(f"# machine: {machine()}")
+    texts = [claim_text(r[1]) for r in read_tsv(CLEF / "verified_claims.docs.tsv")]
+    for split in ("train", "dev"):
+        texts += [claim_text(r[1]) for r in read_tsv(CLEF / split / "tweets.queries.tsv")]
+    texts = sorted({t for t in texts if t})
+    n = len(texts)
+    embedder = load_embedder("minilm", device="cpu")
+    raw = embedder.embed(texts)
+    reference = reference_cells(embedder.name)
+    assert reference is not None
+    groups = np.arange(n)
+    centred = nb.centre_rows(raw, nb.corpus_mean(nb.vector_sum(raw), n))
+    exact = nb.nearest_neighbours(centred, groups, k=5)
+    wanted = set(zip(exact.src.tolist(), exact.dst.tolist(), strict=True))
+    print(f"texts: {n:,} (searched in cells although few enough for the exact search)")
+
+    def report(name: str, found: nb.Edges, cells: int) -> None:
+        assert found.home is not None
+        sizes = np.bincount(found.home, minlength=cells).astype(float)
+        got = set(zip(found.src.tolist(), found.dst.tolist(), strict=True))
+        print(
+            f"{name}: recall {len(got & wanted) / len(wanted):.4f}; "
+            f"cost vs balanced {(sizes**2).sum() / (sizes.mean() ** 2 * cells):.2f}; "
+            f"largest cell {int(sizes.max())} of {n}"
+        )
+
+    for cells in (64, 128):
+        filed = nb.Cells(reference.probes(raw, cells), reference.level(cells))
+        found = nb.search_probed(centred, groups, 5, filed)
+        report(f"reference {cells} cells, 24 probes", found, cells)
+        trained = nb.kmeans(centred[nb.kmeans_sample(n, cells, seed=0)], cells, seed=0)
+        found = nb.search_ivf(centred, groups, 5, trained)
+        report(f"trained {cells} cells, 16 probes", found, cells)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -50,12 +50,14 @@ class Units:
 @dataclass(frozen=True)
 class Lists:
     """The new neighbour lists (``src`` → ``dst``, unit numbers, best first per ``src``) of
-    every unit whose list changed: the new units' and the old units' that took a new unit."""
+    every unit whose list changed: the new units' and the old units' that took a new unit;
+    ``dropped``: the units that left an old unit's list to make room."""
 
     src: np.ndarray
     dst: np.ndarray
     cosine: np.ndarray
     base: np.ndarray
+    dropped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _stored_edges(store: Store, where: str, **unit_sets: np.ndarray) -> Lists:
@@ -154,7 +156,7 @@ def neighbour_lists(
     cos = np.concatenate([cos, kept.cosine])
     base = np.concatenate([base, kept.base])
     order = np.lexsort((dst, -cos, src))
-    return Lists(src[order], dst[order], cos[order].astype(np.float32), base[order])
+    return Lists(src[order], dst[order], cos[order].astype(np.float32), base[order], kept.dropped)
 
 
 def _search_probed(
@@ -239,12 +241,14 @@ def _offers(
     all_src = np.concatenate([s_src, o_src])
     all_dst = np.concatenate([s_dst, o_dst])
     all_cos = np.concatenate([s_cos, cos.astype(np.float32)])
+    all_base = np.concatenate([s_base, np.zeros(o_src.size, dtype=np.float32)])
     is_offer = np.concatenate([np.zeros(s_src.size, bool), np.ones(o_src.size, bool)])
     order = np.lexsort((all_dst, -all_cos, all_src))
-    all_src, all_dst, all_cos, is_offer = (
+    all_src, all_dst, all_cos, all_base, is_offer = (
         all_src[order],
         all_dst[order],
         all_cos[order],
+        all_base[order],
         is_offer[order],
     )
     first = np.searchsorted(all_src, all_src)
@@ -252,23 +256,16 @@ def _offers(
     top = rank < k
     # Units whose top k now holds an offer change their list; others keep theirs.
     changed = np.unique(all_src[top & is_offer])
-    in_changed = np.isin(all_src, changed) & top
-    take = in_changed & is_offer
-    keep = in_changed & ~is_offer
-    kept_base = np.zeros(int(keep.sum()), dtype=np.float32)
-    if keep.any():
-        lookup = {
-            (int(a), int(b)): float(w)
-            for a, b, w in zip(s_src.tolist(), s_dst.tolist(), s_base.tolist(), strict=True)
-        }
-        kept_base = np.asarray(
-            [
-                lookup[(int(a), int(b))]
-                for a, b in zip(all_src[keep].tolist(), all_dst[keep].tolist(), strict=True)
-            ],
-            dtype=np.float32,
-        )
-    kept = Lists(all_src[keep], all_dst[keep], all_cos[keep], kept_base)
+    in_changed = np.isin(all_src, changed)
+    take = in_changed & top & is_offer
+    keep = in_changed & top & ~is_offer
+    kept = Lists(
+        all_src[keep],
+        all_dst[keep],
+        all_cos[keep],
+        all_base[keep],
+        dropped=np.unique(all_dst[in_changed & ~top & ~is_offer]),
+    )
     return units.row(all_src[take]), units.row(all_dst[take]), all_cos[take], kept
 
 
@@ -344,25 +341,15 @@ def recluster(
     """Average linkage again over the clusters the update touched.
 
     A cluster whose pairs changed is dissolved into its units: a unit that took a new
-    neighbour, a unit that lost one from its list, and ``dissolve`` (labels of clusters that
-    lost a unit or a sentence). A run from scratch would not have formed such a cluster from
-    the same merges, and merely resuming from it keeps pairs that no longer hold it together.
-    The clusters their units reach with a strong pair take part whole; linkage then goes on
-    from that partition (:func:`chorus.points.cluster.continue_clusters`)."""
-    # Stored lists of the changed units: an entry that left a list is a pair that changed.
-    old_lists = _stored_edges(
-        store, "e.src IN (SELECT unit_no FROM _changed)", _changed=changed_units
-    )
-    now = set(zip(lists.src.tolist(), lists.dst.tolist(), strict=True))
-    dropped = [
-        d
-        for s_, d in zip(old_lists.src.tolist(), old_lists.dst.tolist(), strict=True)
-        if (s_, d) not in now
-    ]
-    alive_dropped = np.asarray(dropped, dtype=np.int64)
-    alive_dropped = alive_dropped[np.isin(alive_dropped, units.unit_no)]
+    neighbour, a unit that left such a list (``lists.dropped``), and ``dissolve`` (labels
+    of clusters that lost a unit or a sentence). A run from scratch would not have formed
+    such a cluster from the same merges, and merely resuming from it keeps pairs that no
+    longer hold it together. The clusters their units reach with a strong pair take part
+    whole; linkage then goes on from that partition
+    (:func:`chorus.points.cluster.continue_clusters`)."""
+    # A unit that left a changed list ends a pair that changed too.
     broken = set(units.cluster[units.row(changed_units)].tolist())
-    broken |= set(units.cluster[units.row(alive_dropped)].tolist())
+    broken |= set(units.cluster[units.row(lists.dropped)].tolist())
     broken |= set(dissolve.tolist())
     broken_rows = np.flatnonzero(np.isin(units.cluster, np.asarray(sorted(broken), np.int64)))
     broken_units = units.unit_no[broken_rows]
