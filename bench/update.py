@@ -3,7 +3,7 @@ from scratch.
 
     python bench/update.py                       # the whole news corpus, the last 1,000 added
     python bench/update.py --docs 6000 --last 500 --batches 10
-    python bench/update.py --again KEPT --r-seconds S   # the update again, on a kept R0
+    python bench/update.py --again KEPT --r-seconds S [--cache SEED]   # again, on a kept R0
     python bench/update.py --text-only --last 1000      # reuse and phrases only (minutes)
 
 The news articles are taken in date order (undated last), the first ``--docs`` of them.
@@ -184,17 +184,19 @@ def phrases_agreement(folder: Path) -> str:
     )
 
 
-def cold_estimate(folder: Path, seed: Path, *, sample: int = 5000) -> tuple[float, int, int]:
+def cold_estimate(
+    before: Path, after: Path, seed: Path, *, sample: int = 5000
+) -> tuple[float, int, int]:
     """With R's cache seeded, what an empty cache would have added: MiniLM's rate on a
     seeded random sample of R's claims, embedded here with no cache (sentences a second),
-    and how many claims R's analysis and the update took from the seed instead of embedding
-    them."""
+    and how many claims R's analysis (store ``before``) and the update (``after``) took
+    from the seed instead of embedding them."""
     from chorus.embed.cache import embed_batches, embedding_order
     from chorus.points import load_embedder
 
     con = duckdb.connect()
     try:
-        for name, path in (("R0", folder / "R0.duckdb"), ("R", folder / "R.duckdb"), ("S", seed)):
+        for name, path in (("R0", before), ("R", after), ("S", seed)):
             con.execute(f"ATTACH '{path}' AS {name} (READ_ONLY)")
         seeded = "SELECT key FROM S._embeddings WHERE model = 'all-MiniLM-L6-v2'"
         n_rest = int(
@@ -228,9 +230,9 @@ def cold_estimate(folder: Path, seed: Path, *, sample: int = 5000) -> tuple[floa
 
 
 def print_cold_estimate(
-    folder: Path, seed: Path, rest_seconds: float, update_seconds: float
+    before: Path, after: Path, seed: Path, rest_seconds: float, update_seconds: float
 ) -> None:
-    rate, n_rest, n_update = cold_estimate(folder, seed)
+    rate, n_rest, n_update = cold_estimate(before, after, seed)
     rest_cold = rest_seconds + n_rest / rate
     update_cold = update_seconds + n_update / rate
     print(
@@ -294,7 +296,7 @@ def text_stages(folder: Path, rest: Path, last: Path) -> None:
     print(f"phrases, update vs from scratch on the same store: {phrases_agreement(folder)}")
 
 
-def update_again(earlier: Path, rest_seconds: float, folder: Path) -> None:
+def update_again(earlier: Path, rest_seconds: float, folder: Path, cache: Path | None) -> None:
     """The update timed again, with this code, on R0 of an earlier run kept with ``--keep``
     (the same articles on the same machine): R0 is copied; when its shared phrases were found
     by code that did not store their n-grams (schema 20), they are found again from scratch
@@ -316,6 +318,10 @@ def update_again(earlier: Path, rest_seconds: float, folder: Path) -> None:
         f"update / R's analysis from scratch ({rest_seconds:.1f} s, the earlier run's): "
         f"{ratio:.3f}; target under 0.05 {'met' if ratio < 0.05 else 'NOT met'}"
     )
+    if cache is not None:
+        print_cold_estimate(
+            earlier / "R0.duckdb", folder / "R.duckdb", cache, rest_seconds, update_seconds
+        )
     print(f"phrases, update vs from scratch on the same store: {phrases_agreement(folder)}")
 
 
@@ -356,7 +362,7 @@ def main() -> None:
     if args.again is not None:
         if args.r_seconds is None:
             parser.error("--again needs --r-seconds")
-        update_again(args.again, args.r_seconds, folder)
+        update_again(args.again, args.r_seconds, folder, args.cache)
         return
     rows = news_in_date_order(args.docs)
     print(f"articles: {len(rows):,}; the update adds the last {args.last:,}")
@@ -379,7 +385,9 @@ def main() -> None:
     update_seconds = timed_update(folder, last)
     print(f"phrases, update vs from scratch on the same store: {phrases_agreement(folder)}")
     if args.cache is not None:
-        print_cold_estimate(folder, args.cache, rest_seconds, update_seconds)
+        print_cold_estimate(
+            folder / "R0.duckdb", folder / "R.duckdb", args.cache, rest_seconds, update_seconds
+        )
     if args.no_full:
         ratio = update_seconds / rest_seconds
         print(

@@ -268,9 +268,11 @@ def test_a_point_whose_bridge_leaves_splits(tmp_path: Path, dissolve: bool) -> N
 
 @pytest.mark.parametrize("filed", [True, False], ids=["cells", "exact"])
 def test_an_updates_neighbour_lists_are_the_run_from_scratchs(tmp_path: Path, filed: bool) -> None:
-    # Brute-force oracle: with the same vectors, the lists after an update (the new units'
-    # own, and the old units' that took a new unit) are the lists a search over every unit
-    # finds, whether it searches exactly or in cells the units are filed under.
+    # Brute-force oracle: with the same vectors, the new units' lists are the ones a search
+    # over every unit finds, exactly or in the cells the units are filed under. An old
+    # unit's list is its best of its stored list and the new units that reached it: exactly,
+    # every new unit (the list a search over every unit finds); in cells, those filed under
+    # a cell it probes whose wider filing holds the cell it is filed under.
     import pyarrow as pa
 
     from chorus.points.cells import file_rows
@@ -320,7 +322,19 @@ def test_an_updates_neighbour_lists_are_the_run_from_scratchs(tmp_path: Path, fi
         full_docs=1,
     )
     settings = PointsSettings(lexical_weight=0.0)
-    lists = neighbour_lists(store, units, n_old, probe, [""] * n_new, state, settings)
+    wide = file_rows(vectors, np.zeros(8, np.float32), centroids, 8) if filed else None
+    new_probe = wide[n_old:] if wide is not None else None
+    lists = neighbour_lists(
+        store,
+        units,
+        n_old,
+        new_probe,
+        [""] * n_new,
+        state,
+        settings,
+        searched=4,
+        file_old=(lambda rows: probe[rows]) if probe is not None else None,
+    )
     after = {int(u): [] for u in range(n)}
     for a, b in zip(lists.src.tolist(), lists.dst.tolist(), strict=True):
         after[a].append(b)
@@ -331,5 +345,17 @@ def test_an_updates_neighbour_lists_are_the_run_from_scratchs(tmp_path: Path, fi
     f_src, f_dst, _ = search(n)
     for a, b in zip(f_src.tolist(), f_dst.tolist(), strict=True):
         full[a].append(b)
+    v = vectors.astype(np.float32)
+    for old in range(n_old):
+        reached = [
+            b
+            for b in range(n_old, n)
+            if groups[b] != groups[old]
+            and (wide is None or (wide[old, 0] in wide[b] and wide[b, 0] in probe[old]))
+        ]
+        stored = [b for a, b in zip(src.tolist(), dst.tolist(), strict=True) if a == old]
+        candidates = set(full[old] if probe is None else stored)
+        candidates |= set(reached)
+        full[old] = sorted(candidates, key=lambda b: (-float(v[old] @ v[b]), b))[:k]
     assert after == full
     assert set(lists.src.tolist()) >= set(range(n_old, n))  # every new unit has its list

@@ -9,7 +9,7 @@ grows as n^1.5 with small constants, never n², and memory stays bounded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,30 +203,52 @@ def search_cell(
     """Per query row, its ``k`` best members of one cell in other groups: (ids, scores),
     best first, ties by id; -1 and -inf pad. In blocks of at most ~8M similarities, however
     large a cell grows. The unit of work of both engines: the same shapes, the same sums."""
-    nq, nm = query_vectors.shape[0], member_ids.size
+    nq = query_vectors.shape[0]
     best = np.full((nq, k), -1, dtype=np.int64)
     best_score = np.full((nq, k), -np.inf, dtype=np.float32)
+    for qs, ms, sims in cell_similarities(
+        query_vectors, query_groups, member_vectors, member_groups
+    ):
+        best[qs], best_score[qs] = best_of_block(best[qs], best_score[qs], sims, member_ids[ms])
+    return best, best_score
+
+
+def cell_similarities(
+    query_vectors: np.ndarray,
+    query_groups: np.ndarray,
+    member_vectors: np.ndarray,
+    member_groups: np.ndarray,
+) -> Iterator[tuple[slice, slice, np.ndarray]]:
+    """The cosines of queries and members of one cell, block by block of at most ~8M:
+    (query rows, member rows, cosines), -inf for a pair in the same group."""
+    nq, nm = query_vectors.shape[0], member_vectors.shape[0]
     if nq == 0 or nm == 0:
-        return best, best_score
+        return
     step = max(1, 8_000_000 // max(nm, 1))
     block_m = max(1, 8_000_000 // max(min(nq, step), 1))
     for qlo in range(0, nq, step):
-        xq = query_vectors[qlo : qlo + step].astype(np.float32)
-        gq = query_groups[qlo : qlo + step]
+        qs = slice(qlo, qlo + step)
+        xq = query_vectors[qs].astype(np.float32)
+        gq = query_groups[qs]
         for mlo in range(0, nm, block_m):
-            m = slice(mlo, mlo + block_m)
-            sims = xq @ member_vectors[m].astype(np.float32).T
-            sims[gq[:, None] == member_groups[m][None, :]] = -np.inf
-            kk = min(k, sims.shape[1])
-            part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-            scores = np.concatenate(
-                [best_score[qlo : qlo + step], np.take_along_axis(sims, part, axis=1)], axis=1
-            )
-            ids = np.concatenate([best[qlo : qlo + step], member_ids[m][part]], axis=1)
-            order = np.lexsort((ids, -scores), axis=1)[:, :k]
-            best_score[qlo : qlo + step] = np.take_along_axis(scores, order, axis=1)
-            best[qlo : qlo + step] = np.take_along_axis(ids, order, axis=1)
-    return best, best_score
+            ms = slice(mlo, mlo + block_m)
+            sims = xq @ member_vectors[ms].astype(np.float32).T
+            sims[gq[:, None] == member_groups[ms][None, :]] = -np.inf
+            yield qs, ms, sims
+
+
+def best_of_block(
+    best: np.ndarray, best_score: np.ndarray, sims: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` (``best``'s width) best per row of a row's best so far and one block of
+    its cosines to members ``ids``; ties by id."""
+    k = best.shape[1]
+    kk = min(k, sims.shape[1])
+    part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    scores = np.concatenate([best_score, np.take_along_axis(sims, part, axis=1)], axis=1)
+    both = np.concatenate([best, ids[part]], axis=1)
+    order = np.lexsort((both, -scores), axis=1)[:, :k]
+    return np.take_along_axis(both, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
 
 def merge_best(

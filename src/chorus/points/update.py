@@ -8,10 +8,12 @@ A full run leaves its clustering in the store (:mod:`chorus.points.state`). An u
    boilerplate) leave;
 2. files the added sentences under the units (distinct claims) they state; claims never seen
    before become new units, embedded (through the cache) and centred on the stored mean;
-3. finds each new unit's nearest units across documents, and each old unit's nearest new
-   units, each searched as a run from scratch would search it (exactly, or in the cells it
-   probes: the model's reference cells, :mod:`chorus.points.cells`); an old unit that now has
-   a new unit among its nearest takes it into its list, and its hub is computed again;
+3. finds each new unit's nearest units across documents as a run from scratch would search
+   it (exactly, or in the cells it probes: the model's reference cells,
+   :mod:`chorus.points.cells`), and offers it to the old units it met there and in cells
+   a little further off; an old unit takes an offer that beats its k-th and is filed under
+   a cell it probes (as a run from scratch would have found it), and its hub is computed
+   again. Old units are never searched again: the same cosines serve both sides;
 4. dissolves every cluster whose pairs changed (a unit took or lost a neighbour, a unit or a
    sentence left) into its units, and runs average linkage again from there, with the
    clusters those units reach with a strong pair taking part whole
@@ -22,17 +24,20 @@ A full run leaves its clustering in the store (:mod:`chorus.points.state`). An u
 
 Where it differs from a full run on the whole corpus: the corpus mean, the masked names and
 the lexical weights stay those of the full run (the new documents are a small share of the
-corpus); an old unit that lost a neighbour (its document left) is not searched again;
-clusters the changed pairs do not reach keep their merges. A corpus that needs another level
-of cells starts over. ``bench/update.py`` measures how far the result is from a full run
-(on 6,000 news articles, 99.3% of mention pairs). ``--rebuild`` starts from scratch.
+corpus); an old unit misses a new unit filed under a cell it probes when the new unit's
+cells do not reach its own; an old unit that lost a neighbour (its document left) is not
+searched again; clusters the changed pairs do not reach keep their merges. A corpus that
+needs another level of cells starts over. ``bench/update.py`` measures how far the result
+is from a full run (on 6,000 news articles, 99.1% of mention pairs). ``--rebuild`` starts
+from scratch.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -220,37 +225,59 @@ def update_points(
                 searched,
             )
             return None
+    lap = _Laps()
     new_raw = (
         cached_embed(store, embedder, progress=progress)(new_claims)
         if n_new
         else np.zeros((0, embedder.dim), dtype=np.float16)
     )
-    file = _filing(state, reference)
-    read = _read_units(store, embedder.name, state, gone, file)
+    lap("embedding %d new claims", n_new)
+    filing = _filing(state, reference)
+    read = _read_units(store, embedder.name, state, gone)
     if read is None:
         return None
-    units, old_probe = read
+    lap("reading %d units", read.unit_no.size)
+    units = read
     stored_cluster, stored_hub = units.cluster.copy(), units.hub.copy()
     new_unit_nos = np.arange(next_unit, next_unit + n_new, dtype=np.int64)
     new_groups = np.asarray([doc_group(d) for d in new_docs], dtype=np.int64)
     new_vectors = centre_rows(new_raw, state.mean).astype(np.float16)
     n_old = units.unit_no.size
-    probe = None
-    if file is not None and old_probe is not None:
-        probe = np.concatenate([old_probe, file(new_raw, new_vectors)])
+    # Old units stay where the last run filed them; only the new ones are filed.
+    new_probe = filing.wide(new_raw, new_vectors) if filing is not None else None
     units = Units(
         unit_no=np.concatenate([units.unit_no, new_unit_nos]),
         group=np.concatenate([units.group, new_groups]),
         cluster=np.concatenate([units.cluster, new_unit_nos]),
         hub=np.concatenate([units.hub, np.zeros(n_new, dtype=np.float32)]),
-        cell=(probe[:, 0] if probe is not None else np.full(n_old + n_new, -1, np.int32)).astype(
-            np.int32
-        ),
+        cell=np.concatenate(
+            [
+                units.cell,
+                new_probe[:, 0] if new_probe is not None else np.full(n_new, -1, np.int32),
+            ]
+        ).astype(np.int32),
         vectors=np.concatenate([units.vectors, new_vectors]),
     )
     del new_raw
 
-    lists = neighbour_lists(store, units, n_old, probe, new_claims, state, settings)
+    lists = neighbour_lists(
+        store,
+        units,
+        n_old,
+        new_probe,
+        new_claims,
+        state,
+        settings,
+        searched=filing.searched if filing is not None else 0,
+        file_old=(
+            None
+            if filing is None
+            else lambda rows: filing.narrow(
+                _raw_vectors(store, embedder.name, units.unit_no[rows], state.mean.size),
+                units.vectors[rows],
+            )
+        ),
+    )
     changed_units = np.unique(lists.src)
     hubs = unit_hubs(
         np.searchsorted(changed_units, lists.src),
@@ -259,6 +286,7 @@ def update_points(
         hubness_k=settings.hubness_k,
     ).astype(np.float32)
     units.hub[units.row(changed_units)] = hubs
+    lap("searching: %d units' lists changed", changed_units.size)
 
     # Link again the clusters the changed units touch, dissolving those whose pairs changed.
     linked = recluster(
@@ -269,6 +297,7 @@ def update_points(
         settings,
         dissolve=np.asarray(losing, dtype=np.int64),
     )
+    lap("linkage")
     changed_clusters = {
         label
         for label, members in linked.after.items()
@@ -299,7 +328,9 @@ def update_points(
             new_groups,
             state,
         )
+        lap("writing the state")
         n_changed, n_dropped = rebuild_points(store, units, changed_clusters, settings, state)
+        lap("building %d points", n_changed)
         write_point_pages(con)
         store.record_run(
             "points_runs",
@@ -327,25 +358,61 @@ def update_points(
 Filing = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _filing(state: PointsState, reference: ReferenceCells | None) -> Filing | None:
-    """How a unit is filed, from its raw and its centred vector: under the reference cells
-    the full run searched (checked by the caller), or its own trained centroids (a store
-    analysed before reference cells); ``None`` when it searched exactly."""
+@dataclass(frozen=True)
+class _Filed:
+    """How units are filed, from their raw and centred vectors: ``wide``, a new unit's
+    nearest cells as far as it offers itself; ``searched``, how many of them a run from
+    scratch searches; ``narrow``, those alone."""
+
+    wide: Filing
+    searched: int
+    narrow: Filing
+
+
+# A new unit offers itself to old units in this many times the cells a run from scratch
+# searches: an old unit is searched in the cells it probes, and a new unit that probes
+# twice as far reaches nearly every old unit whose cells hold it (bench/update.py).
+OFFER_REACH = 2
+
+
+class _Laps:
+    """Logs how long each step of an update took (the profile a slow update needs)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def __call__(self, step: str, *args: object) -> None:
+        now = time.perf_counter()
+        log.info("points update: " + step + ": %.1f s", *args, now - self.last)
+        self.last = now
+
+
+def _filing(state: PointsState, reference: ReferenceCells | None) -> _Filed | None:
+    """How a new unit is filed, from its raw and its centred vector, and in how many of
+    its nearest cells a run from scratch searches it: the reference cells the full run
+    searched (checked by the caller), or its own trained centroids (a store analysed
+    before reference cells); ``None`` when it searched exactly. The filing reaches
+    :data:`OFFER_REACH` times as far."""
     centroids = state.centroids
     if centroids is None:
         return None
     if reference is not None:
         mean = reference.mean
-        return lambda raw, centred: file_rows(raw, mean, centroids, REFERENCE_PROBES)
-    return lambda raw, centred: ivf_probes(centred, centroids, PROBES)
+        return _Filed(
+            lambda raw, centred: file_rows(raw, mean, centroids, OFFER_REACH * REFERENCE_PROBES),
+            REFERENCE_PROBES,
+            lambda raw, centred: file_rows(raw, mean, centroids, REFERENCE_PROBES),
+        )
+    return _Filed(
+        lambda raw, centred: ivf_probes(centred, centroids, OFFER_REACH * PROBES),
+        PROBES,
+        lambda raw, centred: ivf_probes(centred, centroids, PROBES),
+    )
 
 
-def _read_units(
-    store: Store, model: str, state: PointsState, gone: np.ndarray, file: Filing | None
-) -> tuple[Units, np.ndarray | None] | None:
+def _read_units(store: Store, model: str, state: PointsState, gone: np.ndarray) -> Units | None:
     """Every stored unit but ``gone`` with its vector, centred as the full run centred it,
-    and its cells when ``file`` files it (the stored home cell is the first); ``None``
-    when the cache lacks a unit's vector."""
+    and the cell it filed it under; ``None`` when the cache lacks a unit's vector."""
     con = store.con
     n_units = int(scalar(con, "SELECT count(*) FROM _point_units"))
     table = con.sql(
@@ -361,31 +428,15 @@ def _read_units(
     if table.num_rows != n_units:
         log.info("points update: the embedding cache lacks some units' vectors; starting over")
         return None
-    dim = state.mean.size
-    vectors = np.empty((table.num_rows, dim), dtype=np.float16)
-    probe: np.ndarray | None = None
+    vectors = np.empty((table.num_rows, state.mean.size), dtype=np.float16)
     row = 0
-    for chunk in table.column("vector").chunks:
-        # Every vector has the same width, so a chunk's values are one matrix.
-        values = np.frombuffer(chunk.buffers()[2], dtype=np.float16)
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
-        start = offsets[chunk.offset] // 2
-        block = values[start : start + len(chunk) * dim].reshape(len(chunk), dim)
-        for lo in range(0, len(chunk), 100_000):
+    for block in _vector_blocks(table.column("vector"), state.mean.size):
+        for lo in range(0, len(block), 100_000):
             part = block[lo : lo + 100_000]
             at = slice(row + lo, row + lo + len(part))
             vectors[at] = centre_rows(part, state.mean)
-            if file is not None:
-                cells = file(part, vectors[at])
-                if probe is None:
-                    probe = np.empty((table.num_rows, cells.shape[1]), dtype=np.int32)
-                probe[at] = cells
-        row += len(chunk)
+        row += len(block)
     unit_no = table.column("unit_no").to_numpy()
-    if probe is not None and not np.array_equal(
-        probe[:, 0], table.column("cell").to_numpy().astype(np.int32)
-    ):
-        log.info("points update: units are filed elsewhere than the last run filed them")
     keep = ~np.isin(unit_no, gone)
     units = Units(
         unit_no=unit_no[keep],
@@ -395,7 +446,38 @@ def _read_units(
         cell=table.column("cell").to_numpy()[keep].astype(np.int32),
         vectors=vectors[keep] if not keep.all() else vectors,
     )
-    return units, (probe[keep] if probe is not None and not keep.all() else probe)
+    return units
+
+
+def _vector_blocks(column: pa.ChunkedArray, dim: int) -> Iterator[np.ndarray]:
+    """The cache's float16 vectors (a binary column), one matrix per chunk, unconverted."""
+    for chunk in column.chunks:
+        # Every vector has the same width, so a chunk's values are one matrix.
+        values = np.frombuffer(chunk.buffers()[2], dtype=np.float16)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
+        start = offsets[chunk.offset] // 2
+        yield values[start : start + len(chunk) * dim].reshape(len(chunk), dim)
+
+
+def _raw_vectors(store: Store, model: str, unit_nos: np.ndarray, dim: int) -> np.ndarray:
+    """The cached (uncentred) vectors of these units, in their order: what the last run
+    filed them by."""
+    con = store.con
+    con.register("_upd_raw", pa.table({"unit_no": pa.array(unit_nos)}))
+    try:
+        table = con.sql(
+            """SELECT u.unit_no, any_value(e.vector) AS vector FROM _point_units u
+               JOIN _upd_raw USING (unit_no)
+               JOIN _embeddings e ON e.key = u.embed_key AND e.model = ?
+               GROUP BY u.unit_no ORDER BY u.unit_no""",
+            params=[model],
+        ).to_arrow_table()
+    finally:
+        con.unregister("_upd_raw")
+    found = table.column("unit_no").to_numpy()
+    blocks = list(_vector_blocks(table.column("vector"), dim))
+    out = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float16)
+    return out[np.searchsorted(found, unit_nos)]
 
 
 def _write_state_changes(

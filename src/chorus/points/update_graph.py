@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,14 +14,14 @@ import pyarrow as pa
 
 from chorus.points.cluster import continue_clusters
 from chorus.points.neighbours import (
+    best_of_block,
+    cell_similarities,
     document_frequency,
     floor_weak_pairs,
     hashed_counts,
     lexical_idf,
-    merge_best,
     pair_cosines,
     relative_to_hubs,
-    search_cell,
     tfidf_rows,
 )
 from chorus.points.settings import PointsSettings
@@ -85,61 +86,46 @@ def neighbour_lists(
     store: Store,
     units: Units,
     n_old: int,
-    probe: np.ndarray | None,
+    new_probe: np.ndarray | None,
     new_claims: list[str],
     state: PointsState,
     settings: PointsSettings,
+    *,
+    searched: int = 0,
+    file_old: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Lists:
     """The new units' lists, and the lists of old units that now have a new unit among
-    their nearest. ``probe``: every unit's cells, home first (``None`` for an exact
-    search). Each side is searched as a run from scratch would search it: a new unit in
-    the cells it probes, an old unit among the new units filed under the cells it probes;
-    so with the same vectors the lists are the ones a run from scratch finds."""
+    their nearest. ``new_probe``: the new units' nearest cells, home first (``None`` for
+    an exact search; an old unit's home is ``units.cell``), of which a run from scratch
+    searches the first ``searched``; ``file_old`` gives old units' (rows) first
+    ``searched`` cells.
+
+    A new unit is searched as a run from scratch searches it, in the first ``searched``
+    cells it probes. An old unit is offered the new units that reached it in any of their
+    cells and beat its stored k-th: the same cosines read the other way, so old units are
+    never searched again. Exact without cells. With cells, a run from scratch searches an
+    old unit in the cells *it* probes, so it takes only offers filed there; a near new unit
+    probes the old unit's cell in return, and ``new_probe`` reaches wider than the search
+    so that one a little further off does too. What is missed: a new unit in an old
+    unit's cells that does not reach the old unit's own cell (``bench/update.py``
+    measures it)."""
     k = settings.neighbours
     n_new = units.unit_no.size - n_old
     empty = Lists(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32, np.float32)))
     if n_new == 0:
         return empty
-    everyone = np.arange(units.unit_no.size)
-    new_rows = np.arange(n_old, units.unit_no.size)
-    old_rows = np.arange(n_old)
-    if probe is None:
-        found, found_score = search_cell(
-            units.vectors[new_rows],
-            units.group[new_rows],
-            units.vectors,
-            everyone,
-            units.group,
-            k,
-        )
-        offered, offered_score = search_cell(
-            units.vectors[old_rows],
-            units.group[old_rows],
-            units.vectors[new_rows],
-            new_rows,
-            units.group[new_rows],
-            k,
-        )
-    else:
-        home = probe[:, 0]
-        found, found_score = _search_probed(units, new_rows, probe[n_old:], everyone, home, k)
-        offered, offered_score = _search_probed(
-            units, old_rows, probe[:n_old], new_rows, home[n_old:], k
-        )
+    kth = _kth_cosines(store, units.unit_no[:n_old], k)
+    found = _search_new(units, n_old, new_probe, searched, k, kth)
+    if file_old is not None:
+        found = _in_searched_cells(found, units, file_old)
     # The new units' own lists: their best k.
-    src_rows = np.repeat(new_rows, k)
-    dst_rows = found.ravel()
-    cos = found_score.ravel()
+    src_rows = np.repeat(np.arange(n_old, units.unit_no.size), k)
+    dst_rows = found.best.ravel()
+    cos = found.best_score.ravel()
     ok = dst_rows >= 0
     src_rows, dst_rows, cos = src_rows[ok], dst_rows[ok], cos[ok]
-    # Offers: an old unit takes a new unit that beats its own k-th.
-    offer_old = np.repeat(old_rows, k)
-    offer_new = offered.ravel()
-    offer_cos = offered_score.ravel()
-    valid = offer_new >= 0
-    offer_old, offer_new, offer_cos = offer_old[valid], offer_new[valid], offer_cos[valid]
     taken_src, taken_dst, taken_cos, kept = _offers(
-        store, units, offer_old, offer_new, offer_cos, k
+        store, units, found.offer_old, found.offer_new, found.offer_cos, k
     )
     src_rows = np.concatenate([src_rows, taken_src])
     dst_rows = np.concatenate([dst_rows, taken_dst])
@@ -159,45 +145,122 @@ def neighbour_lists(
     return Lists(src[order], dst[order], cos[order].astype(np.float32), base[order], kept.dropped)
 
 
-def _search_probed(
+def _kth_cosines(store: Store, old_units: np.ndarray, k: int) -> np.ndarray:
+    """Each old unit's k-th stored cosine: a new unit must reach it to enter the unit's
+    list (-inf for a list shorter than ``k``, which takes any)."""
+    rows = store.con.sql(
+        "SELECT src, min(cosine) AS kth FROM _point_edges GROUP BY src HAVING count(*) >= ?",
+        params=[k],
+    ).to_arrow_table()
+    kth = np.full(old_units.size, -np.inf, dtype=np.float32)
+    src = rows.column("src").to_numpy()
+    at = np.searchsorted(old_units, src)
+    known = at < old_units.size
+    known[known] = old_units[at[known]] == src[known]
+    kth[at[known]] = rows.column("kth").to_numpy()[known]
+    return kth
+
+
+@dataclass(frozen=True)
+class _Found:
+    """The new units' best ``k`` (rows, cosines; -1 and -inf pad) and the offers to old
+    units: (old row, new row, cosine) for every new unit at least as close as the old
+    unit's k-th."""
+
+    best: np.ndarray
+    best_score: np.ndarray
+    offer_old: np.ndarray
+    offer_new: np.ndarray
+    offer_cos: np.ndarray
+
+
+def _search_new(
     units: Units,
-    queries: np.ndarray,
-    query_probe: np.ndarray,
-    members: np.ndarray,
-    member_home: np.ndarray,
+    n_old: int,
+    new_probe: np.ndarray | None,
+    searched: int,
     k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per query row, its ``k`` best among the ``members`` rows filed under a cell it
-    probes (rows, cosines; -1 and -inf pad)."""
-    found = np.full((queries.size, k), -1, dtype=np.int64)
-    found_score = np.full((queries.size, k), -np.inf, dtype=np.float32)
-    if queries.size == 0 or members.size == 0:
-        return found, found_score
-    by_home = np.argsort(member_home, kind="stable")
-    home_sorted = member_home[by_home]
+    kth: np.ndarray,
+) -> _Found:
+    """Each new unit against every unit filed under one of its first ``searched`` cells
+    (every unit when ``new_probe`` is ``None``), as in a run from scratch; the offers to
+    old units come from the cosines in all its cells."""
+    n = units.unit_no.size
+    new_rows = np.arange(n_old, n)
+    best = np.full((n - n_old, k), -1, dtype=np.int64)
+    best_score = np.full((n - n_old, k), -np.inf, dtype=np.float32)
+    offers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if new_probe is None:
+        cells = [(np.arange(n), new_rows, np.ones(new_rows.size, dtype=bool))]
+    else:
+        cells = _cells_asked(units.cell, new_probe, new_rows, searched)
+    for members, queries, listing in cells:
+        at = queries - n_old
+        for qs, ms, sims in cell_similarities(
+            units.vectors[queries],
+            units.group[queries],
+            units.vectors[members],
+            units.group[members],
+        ):
+            mine = np.flatnonzero(listing[qs])
+            rows = at[qs][mine]
+            best[rows], best_score[rows] = best_of_block(
+                best[rows], best_score[rows], sims[mine], members[ms]
+            )
+            old = np.flatnonzero(members[ms] < n_old)
+            if old.size:
+                old_rows = members[ms][old]
+                near = sims[:, old]
+                qi, mi = np.nonzero((near >= kth[old_rows][None, :]) & np.isfinite(near))
+                offers.append((old_rows[mi], queries[qs][qi], near[qi, mi]))
+    if offers:
+        offer_old, offer_new, offer_cos = (np.concatenate(x) for x in zip(*offers, strict=True))
+    else:
+        offer_old = offer_new = np.zeros(0, dtype=np.int64)
+        offer_cos = np.zeros(0, dtype=np.float32)
+    return _Found(best, best_score, offer_old, offer_new, offer_cos.astype(np.float32))
+
+
+def _in_searched_cells(
+    found: _Found, units: Units, file_old: Callable[[np.ndarray], np.ndarray]
+) -> _Found:
+    """The offers filed under a cell the old unit is searched in."""
+    asked, at = np.unique(found.offer_old, return_inverse=True)
+    if asked.size == 0:
+        return found
+    searched = file_old(asked)
+    home = units.cell[found.offer_new]
+    inside = (searched[at] == home[:, None]).any(axis=1)
+    return _Found(
+        found.best,
+        found.best_score,
+        found.offer_old[inside],
+        found.offer_new[inside],
+        found.offer_cos[inside],
+    )
+
+
+def _cells_asked(
+    home: np.ndarray, query_probe: np.ndarray, queries: np.ndarray, searched: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per cell some query probes: (its member rows, the query rows that probe it, whether
+    it is among the first ``searched`` each probes)."""
+    by_home = np.argsort(home, kind="stable")
+    home_sorted = home[by_home]
     flat = query_probe.ravel()
     by_probe = np.argsort(flat, kind="stable")
     flat_sorted = flat[by_probe]
-    for cell in np.unique(member_home).tolist():
-        lo, hi = np.searchsorted(home_sorted, [cell, cell + 1])
-        in_cell = members[by_home[lo:hi]]
-        qlo, qhi = np.searchsorted(flat_sorted, [cell, cell + 1])
-        asking = by_probe[qlo:qhi] // query_probe.shape[1]
-        if asking.size == 0:
-            continue
-        rows = queries[asking]
-        ids, scores = search_cell(
-            units.vectors[rows],
-            units.group[rows],
-            units.vectors[in_cell],
-            in_cell,
-            units.group[in_cell],
-            k,
-        )
-        found[asking], found_score[asking] = merge_best(
-            found[asking], found_score[asking], ids, scores, k
-        )
-    return found, found_score
+    asked = np.unique(flat)
+    # Keys of the arrays' own type: a key of another type makes numpy cast the whole array.
+    member_bounds = np.searchsorted(home_sorted, np.stack([asked, asked + 1]).astype(home.dtype))
+    query_bounds = np.searchsorted(flat_sorted, np.stack([asked, asked + 1]).astype(flat.dtype))
+    width = query_probe.shape[1]
+    out = []
+    for (mlo, mhi), (qlo, qhi) in zip(member_bounds.T, query_bounds.T, strict=True):
+        if mlo < mhi:
+            at = by_probe[qlo:qhi]
+            out.append((by_home[mlo:mhi], queries[at // width], at % width < searched))
+    return out
 
 
 def _offers(
@@ -213,19 +276,6 @@ def _offers(
     empty_i = np.zeros(0, dtype=np.int64)
     empty_f = np.zeros(0, dtype=np.float32)
     none = Lists(empty_i, empty_i, empty_f, empty_f)
-    if old_rows.size:
-        # Only an offer at least as close as the old unit's k-th can enter its list (a list
-        # shorter than k takes any): only the lists that change are read.
-        kth = dict(
-            store.con.execute(
-                "SELECT src, min(cosine) FROM _point_edges GROUP BY src HAVING count(*) >= ?",
-                [k],
-            ).fetchall()
-        )
-        unit_nos = units.unit_no[old_rows].tolist()
-        bar = np.asarray([kth.get(u, -np.inf) for u in unit_nos], dtype=np.float32)
-        keep = cos >= bar
-        old_rows, new_rows, cos = old_rows[keep], new_rows[keep], cos[keep]
     if old_rows.size == 0:
         return empty_i, empty_i, empty_f, none
     stored = _stored_edges(

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from chorus.changes.record import record_point_changes, snapshot_points
-from chorus.points.keyphrases import claim_terms, keyphrases
+from chorus.points.keyphrases import claim_terms, rank_keyphrases
 from chorus.points.lineage import carry_ids
 from chorus.points.settings import PointsSettings
 from chorus.points.state import PointsState
@@ -113,17 +113,22 @@ def rebuild_points(
     finally:
         con.unregister("_upd_sentences")
 
+    # Each point's terms are counted once: they give the totals and then its ranking.
+    counted = [claim_terms(p.claims) for p in built]
     totals = Counter(
         dict(
             con.execute(
                 "SELECT term, n FROM _point_terms WHERE term IN (SELECT unnest(?))",
-                [sorted({t for p in built for t in claim_terms(p.claims)})],
+                [sorted({t for terms in counted for t in terms})],
             ).fetchall()
         )
     )
-    for p in built:
-        totals.update(claim_terms(p.claims))
-    phrases = keyphrases([p.claims for p in built], totals=totals, average=state.average_claims)
+    for terms in counted:
+        totals.update(terms)
+    phrases = [
+        rank_keyphrases(terms, len(p.claims), totals, state.average_claims)
+        for terms, p in zip(counted, built, strict=True)
+    ]
     point_rows = [{**p.row, "keyphrases": ph} for p, ph in zip(built, phrases, strict=True)]
     mention_rows = [m for p in built for m in p.mentions]
     new_mentions = mentions_table(mention_rows)
