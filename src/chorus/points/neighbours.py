@@ -291,18 +291,10 @@ def search_probed(vectors: np.ndarray, groups: np.ndarray, k: int, cells: Cells)
     n_cells = cells.centroids.shape[0]
     probe = cells.probe
     home = probe[:, 0]
-    by_home = np.argsort(home, kind="stable")
-    home_bounds = np.searchsorted(home[by_home], np.arange(n_cells + 1))
-    flat = probe.ravel()
-    by_probe = np.argsort(flat, kind="stable")
-    probe_bounds = np.searchsorted(flat[by_probe], np.arange(n_cells + 1))
     best = np.full((n, k), -1, dtype=np.int64)
     best_score = np.full((n, k), -np.inf, dtype=np.float32)
-    for cell in range(n_cells):
-        members = by_home[home_bounds[cell] : home_bounds[cell + 1]]
-        queries = by_probe[probe_bounds[cell] : probe_bounds[cell + 1]] // probe.shape[1]
-        if members.size == 0 or queries.size == 0:
-            continue
+    for members, asked in probed_cells(home, probe):
+        queries = asked // probe.shape[1]
         found, found_score = search_cell(
             vectors[queries], groups[queries], vectors[members], members, groups[members], k
         )
@@ -313,6 +305,24 @@ def search_probed(vectors: np.ndarray, groups: np.ndarray, k: int, cells: Cells)
     keep = np.isfinite(best_score.ravel())
     log.debug("partitioned kNN: %d rows, %d cells, %d edges", n, n_cells, int(keep.sum()))
     return Edges(rows[keep], best.ravel()[keep], best_score.ravel()[keep], cells.centroids, home)
+
+
+def probed_cells(home: np.ndarray, probe: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per cell, in order, that holds a row of ``home`` and some row of ``probe`` probes:
+    (the rows filed under it, the positions in ``probe.ravel()`` that probe it; a
+    position's row is ``position // probe.shape[1]``, its rank ``position % ...``)."""
+    by_home = np.argsort(home, kind="stable")
+    home_sorted = home[by_home]
+    flat = probe.ravel()
+    by_probe = np.argsort(flat, kind="stable")
+    flat_sorted = flat[by_probe]
+    asked = np.unique(flat)
+    # Keys of the arrays' own type: a key of another type makes numpy cast the whole array.
+    member_bounds = np.searchsorted(home_sorted, np.stack([asked, asked + 1]).astype(home.dtype))
+    query_bounds = np.searchsorted(flat_sorted, np.stack([asked, asked + 1]).astype(flat.dtype))
+    for (mlo, mhi), (qlo, qhi) in zip(member_bounds.T, query_bounds.T, strict=True):
+        if mlo < mhi:
+            yield by_home[mlo:mhi], by_probe[qlo:qhi]
 
 
 def _rows(vectors: np.ndarray, lo: int, hi: int) -> np.ndarray:

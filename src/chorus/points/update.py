@@ -27,7 +27,8 @@ the lexical weights stay those of the full run (the new documents are a small sh
 corpus); an old unit misses a new unit filed under a cell it probes when the new unit's
 cells do not reach its own; an old unit that lost a neighbour (its document left) is not
 searched again; clusters the changed pairs do not reach keep their merges. A corpus that
-needs another level of cells starts over. ``bench/update.py`` measures how far the result
+needs another level of cells, or was searched in cells with a model that ships none, starts
+over. ``bench/update.py`` measures how far the result
 is from a full run (on 6,000 news articles, 99.1% of mention pairs). ``--rebuild`` starts
 from scratch.
 """
@@ -46,11 +47,9 @@ from chorus.embed.cache import cached_embed, text_key
 from chorus.embed.models import load_embedder
 from chorus.points.cells import REFERENCE_PROBES, ReferenceCells, file_rows, reference_cells
 from chorus.points.neighbours import (
-    PROBES,
     centre_rows,
     document_frequency,
     hashed_counts,
-    ivf_probes,
     unit_hubs,
 )
 from chorus.points.pages import write_point_pages
@@ -209,6 +208,10 @@ def update_points(
     ]
     embedder = load_embedder("minilm", device=settings.device)
     reference = reference_cells(embedder.name)
+    if reference is None and state.centroids is not None:
+        # Only reference cells stay put as the corpus grows; cells trained on it do not.
+        log.info("points update: %s has no reference cells; starting over", embedder.name)
+        return None
     if reference is not None:
         # The search must be the one a run from scratch on this many units would make.
         n_after = int(scalar(con, "SELECT count(*) FROM _point_units")) - gone.size + n_new
@@ -233,18 +236,17 @@ def update_points(
     )
     lap("embedding %d new claims", n_new)
     filing = _filing(state, reference)
-    read = _read_units(store, embedder.name, state, gone)
-    if read is None:
+    units = _read_units(store, embedder.name, state, gone)
+    if units is None:
         return None
-    lap("reading %d units", read.unit_no.size)
-    units = read
+    lap("reading %d units", units.unit_no.size)
     stored_cluster, stored_hub = units.cluster.copy(), units.hub.copy()
     new_unit_nos = np.arange(next_unit, next_unit + n_new, dtype=np.int64)
     new_groups = np.asarray([doc_group(d) for d in new_docs], dtype=np.int64)
     new_vectors = centre_rows(new_raw, state.mean).astype(np.float16)
     n_old = units.unit_no.size
     # Old units stay where the last run filed them; only the new ones are filed.
-    new_probe = filing.wide(new_raw, new_vectors) if filing is not None else None
+    new_probe = filing.wide(new_raw) if filing is not None else None
     units = Units(
         unit_no=np.concatenate([units.unit_no, new_unit_nos]),
         group=np.concatenate([units.group, new_groups]),
@@ -273,8 +275,7 @@ def update_points(
             None
             if filing is None
             else lambda rows: filing.narrow(
-                _raw_vectors(store, embedder.name, units.unit_no[rows], state.mean.size),
-                units.vectors[rows],
+                _raw_vectors(store, embedder.name, units.unit_no[rows], state.mean.size)
             )
         ),
     )
@@ -355,14 +356,14 @@ def update_points(
     )
 
 
-Filing = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Filing = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class _Filed:
-    """How units are filed, from their raw and centred vectors: ``wide``, a new unit's
-    nearest cells as far as it offers itself; ``searched``, how many of them a run from
-    scratch searches; ``narrow``, those alone."""
+    """How units are filed, from their raw vectors: ``wide``, a new unit's nearest cells
+    as far as it offers itself; ``searched``, how many of them a run from scratch
+    searches; ``narrow``, those alone."""
 
     wide: Filing
     searched: int
@@ -388,25 +389,17 @@ class _Laps:
 
 
 def _filing(state: PointsState, reference: ReferenceCells | None) -> _Filed | None:
-    """How a new unit is filed, from its raw and its centred vector, and in how many of
-    its nearest cells a run from scratch searches it: the reference cells the full run
-    searched (checked by the caller), or its own trained centroids (a store analysed
-    before reference cells); ``None`` when it searched exactly. The filing reaches
-    :data:`OFFER_REACH` times as far."""
+    """How a unit is filed under the reference cells the full run searched (the caller
+    checked they are the stored ones); ``None`` when it searched exactly. The wide filing
+    reaches :data:`OFFER_REACH` times as far."""
     centroids = state.centroids
-    if centroids is None:
+    if centroids is None or reference is None:
         return None
-    if reference is not None:
-        mean = reference.mean
-        return _Filed(
-            lambda raw, centred: file_rows(raw, mean, centroids, OFFER_REACH * REFERENCE_PROBES),
-            REFERENCE_PROBES,
-            lambda raw, centred: file_rows(raw, mean, centroids, REFERENCE_PROBES),
-        )
+    mean = reference.mean
     return _Filed(
-        lambda raw, centred: ivf_probes(centred, centroids, OFFER_REACH * PROBES),
-        PROBES,
-        lambda raw, centred: ivf_probes(centred, centroids, PROBES),
+        lambda raw: file_rows(raw, mean, centroids, OFFER_REACH * REFERENCE_PROBES),
+        REFERENCE_PROBES,
+        lambda raw: file_rows(raw, mean, centroids, REFERENCE_PROBES),
     )
 
 

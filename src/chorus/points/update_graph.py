@@ -21,6 +21,7 @@ from chorus.points.neighbours import (
     hashed_counts,
     lexical_idf,
     pair_cosines,
+    probed_cells,
     relative_to_hubs,
     tfidf_rows,
 )
@@ -245,22 +246,11 @@ def _cells_asked(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per cell some query probes: (its member rows, the query rows that probe it, whether
     it is among the first ``searched`` each probes)."""
-    by_home = np.argsort(home, kind="stable")
-    home_sorted = home[by_home]
-    flat = query_probe.ravel()
-    by_probe = np.argsort(flat, kind="stable")
-    flat_sorted = flat[by_probe]
-    asked = np.unique(flat)
-    # Keys of the arrays' own type: a key of another type makes numpy cast the whole array.
-    member_bounds = np.searchsorted(home_sorted, np.stack([asked, asked + 1]).astype(home.dtype))
-    query_bounds = np.searchsorted(flat_sorted, np.stack([asked, asked + 1]).astype(flat.dtype))
     width = query_probe.shape[1]
-    out = []
-    for (mlo, mhi), (qlo, qhi) in zip(member_bounds.T, query_bounds.T, strict=True):
-        if mlo < mhi:
-            at = by_probe[qlo:qhi]
-            out.append((by_home[mlo:mhi], queries[at // width], at % width < searched))
-    return out
+    return [
+        (members, queries[asked // width], asked % width < searched)
+        for members, asked in probed_cells(home, query_probe)
+    ]
 
 
 def _offers(
