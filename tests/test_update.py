@@ -259,11 +259,14 @@ def test_a_point_whose_bridge_leaves_splits(tmp_path: Path, dissolve: bool) -> N
         dissolve=np.asarray([0] if dissolve else [], dtype=np.int64),
     )
     if dissolve:
-        assert linked.before == {0: [0, 2]}
-        assert linked.after == {0: [0], 2: [2]}
-        assert linked.label_of == {0: 0, 2: 2}
+        assert linked.units.tolist() == [0, 2]
+        assert linked.before.tolist() == [0, 0]
+        assert linked.after.tolist() == [0, 2]
+        assert linked.changed() == {0, 2}  # 0 lost unit 2
+        assert linked.labels_after(np.asarray([0, 5])) == {0, 2, 5}
     else:  # nothing changed: nothing is linked again
-        assert linked.after == {}
+        assert linked.after.size == 0
+        assert linked.changed() == set()
 
 
 @pytest.mark.parametrize("filed", [True, False], ids=["cells", "exact"])
@@ -359,3 +362,32 @@ def test_an_updates_neighbour_lists_are_the_run_from_scratchs(tmp_path: Path, fi
         full[old] = sorted(candidates, key=lambda b: (-float(v[old] @ v[b]), b))[:k]
     assert after == full
     assert set(lists.src.tolist()) >= set(range(n_old, n))  # every new unit has its list
+
+
+def _partition(rng: np.random.Generator, units: np.ndarray) -> np.ndarray:
+    """A random partition of ``units``, each labelled by its smallest member."""
+    draw = rng.integers(0, units.size // 3, units.size)
+    first = {}
+    for unit, d in zip(units.tolist(), draw.tolist(), strict=True):
+        first.setdefault(d, unit)
+    return np.asarray([first[d] for d in draw.tolist()], dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reclustered_changes_match_the_member_lists(seed: int) -> None:
+    from chorus.points.update_graph import Reclustered
+
+    rng = np.random.default_rng(seed)
+    units = np.sort(rng.choice(200, 40, replace=False)).astype(np.int64)
+    before = _partition(rng, units)
+    # Some clusters stay as they were.
+    after = np.where(rng.random(units.size) < 0.5, before, _partition(rng, units))
+    after = np.asarray([units[after == a].min() for a in after.tolist()], dtype=np.int64)
+    linked = Reclustered(units, np.arange(units.size), before, after)
+    was = {c: sorted(units[before == c].tolist()) for c in set(before.tolist())}
+    now = {c: sorted(units[after == c].tolist()) for c in set(after.tolist())}
+    assert linked.changed() == {c for c, xs in now.items() if was.get(c) != xs}
+    losing = np.asarray(sorted({*before[:3].tolist(), 1_000}), dtype=np.int64)
+    label_of = dict(zip(units.tolist(), after.tolist(), strict=True))
+    want = {label_of[x] for c in losing.tolist() for x in was.get(c, [])} | {1_000}
+    assert linked.labels_after(losing) == want

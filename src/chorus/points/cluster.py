@@ -9,13 +9,13 @@ goes best-first, with ties broken by node number, so the result is deterministic
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+
+from chorus.points.merging import merge_clusters
 
 
 def average_linkage(
@@ -32,8 +32,9 @@ def average_linkage(
     edges ``src``–``dst`` with ``score``; duplicate edges keep their highest score.
 
     A merge needs one pair at or above ``threshold``, so clusters never cross the connected
-    components of the graph of such pairs: each component is clustered on its own (a
-    partition the Spark engine can hand to a worker), and memory follows the largest one."""
+    components of the graph of such pairs: the Spark engine hands each component to a
+    worker (:func:`cluster_component`), and here the edges of components without such a
+    pair are dropped before linkage."""
     labels = np.arange(n, dtype=np.int64)
     lo = np.minimum(src, dst).astype(np.int64)
     hi = np.maximum(src, dst).astype(np.int64)
@@ -51,50 +52,55 @@ def average_linkage(
         return labels
     graph = sparse.coo_matrix((np.ones(int(strong.sum())), (lo[strong], hi[strong])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    same = component[lo] == component[hi]
-    lo, hi, w = lo[same], hi[same], w[same]
-    by_component = np.argsort(component[lo], kind="stable")
-    lo, hi, w = lo[by_component], hi[by_component], w[by_component]
-    bounds = np.flatnonzero(np.diff(component[lo])) + 1
-    for part in np.split(np.arange(lo.size), bounds):
-        if not (w[part] >= threshold).any():
-            continue
-        for members in cluster_component(
-            lo[part].tolist(), hi[part].tolist(), w[part].tolist(), groups, threshold, floor
-        ):
-            labels[members] = min(members)
+    # Only components with a strong pair can merge; they never interact, so one call of
+    # the kernel clusters them all at once.
+    has_strong = np.zeros(int(component.max()) + 1, dtype=bool)
+    has_strong[component[lo[strong]]] = True
+    inside = (component[lo] == component[hi]) & has_strong[component[lo]]
+    for members in cluster_component(lo[inside], hi[inside], w[inside], groups, threshold, floor):
+        labels[members] = members[0]
     return labels
 
 
 def cluster_component(
-    lo: list[int],
-    hi: list[int],
-    weights: list[float],
+    lo: Sequence[int] | np.ndarray,
+    hi: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray,
     groups: np.ndarray | Mapping[int, int],
     threshold: float,
     floor: float,
 ) -> list[list[int]]:
     """Average linkage within one component of the graph of pairs at or above ``threshold``
     (its edges sorted by ``lo``, ``hi``: distinct, across documents, every edge inside it).
-    ``groups[x]`` is node x's document. Returns the clusters of more than one node."""
-    nodes = sorted(set(lo) | set(hi))
-    adjacency: dict[int, dict[int, float]] = {x: {} for x in nodes}
-    for a, b, w in zip(lo, hi, weights, strict=True):
-        adjacency[a][b] = w - floor
-        adjacency[b][a] = w - floor
-    size = dict.fromkeys(nodes, 1)
-    docs = {x: Counter([int(groups[x])]) for x in nodes}
-    members = {x: [x] for x in nodes}
-    heap = [(-w, a, b, 0, 0) for a, b, w in zip(lo, hi, weights, strict=True) if w >= threshold]
-    _agglomerate(adjacency, size, docs, members, heap, threshold, floor)
-    return [group for group in members.values() if len(group) > 1]
+    ``groups[x]`` is node x's document. Returns the clusters of more than one node, each
+    sorted."""
+    lo_a, hi_a = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+    if lo_a.size == 0:
+        return []
+    nodes = np.unique(np.concatenate([lo_a, hi_a]))
+    _, doc = np.unique(_groups_of(groups, nodes), return_inverse=True)
+    single = np.arange(nodes.size, dtype=np.int64)
+    parent = merge_clusters(
+        nodes.size,
+        np.ones(nodes.size, dtype=np.int64),
+        single,
+        doc.astype(np.int64),
+        np.ones(nodes.size, dtype=np.int64),
+        np.searchsorted(nodes, lo_a),
+        np.searchsorted(nodes, hi_a),
+        np.asarray(weights, dtype=np.float64),
+        threshold,
+        floor,
+        True,
+    )
+    return [group for group in _members(nodes, parent) if len(group) > 1]
 
 
 def continue_clusters(
-    clusters: Mapping[int, list[int]],
-    lo: list[int],
-    hi: list[int],
-    weights: list[float],
+    clusters: Mapping[int, Sequence[int]],
+    lo: Sequence[int] | np.ndarray,
+    hi: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray,
     groups: np.ndarray | Mapping[int, int],
     *,
     threshold: float,
@@ -104,71 +110,82 @@ def continue_clusters(
     smallest member) with the edges ``lo``–``hi`` among their members (distinct, across
     documents): what an update does when new sentences join a clustered corpus. Clusters
     merge exactly as they would have had the run gone on from this partition; the result
-    maps each label to its members (a merged cluster takes the smaller label)."""
-    label = {x: c for c, xs in clusters.items() for x in xs}
-    adjacency: dict[int, dict[int, float]] = {c: {} for c in clusters}
-    for a, b, w in zip(lo, hi, weights, strict=True):
-        ca, cb = label[a], label[b]
-        if ca == cb:
-            continue
-        adjacency[ca][cb] = adjacency[ca].get(cb, 0.0) + (w - floor)
-        adjacency[cb][ca] = adjacency[ca][cb]
-    size = {c: len(xs) for c, xs in clusters.items()}
-    docs = {c: Counter(int(groups[x]) for x in xs) for c, xs in clusters.items()}
-    members = {c: list(xs) for c, xs in clusters.items()}
-    heap: list[tuple[float, int, int, int, int]] = []
-    for a in sorted(adjacency):
-        for b, w in adjacency[a].items():
-            if a < b:
-                pairs = _cross_pairs(size, docs, a, b)
-                if pairs > 0 and floor + w / pairs >= threshold:
-                    heap.append((-(floor + w / pairs), a, b, 0, 0))
-    heapq.heapify(heap)
-    _agglomerate(adjacency, size, docs, members, heap, threshold, floor)
-    return members
+    maps each label to its members, sorted (a merged cluster takes the smaller label).
+    :func:`resume_linkage` is the same on arrays."""
+    labels = sorted(clusters)
+    if not labels:
+        return {}
+    node = np.concatenate([np.asarray(clusters[c], dtype=np.int64) for c in labels])
+    start = np.repeat(np.asarray(labels, dtype=np.int64), [len(clusters[c]) for c in labels])
+    by_node = np.argsort(node, kind="stable")
+    node, start = node[by_node], start[by_node]
+    final = resume_linkage(
+        node,
+        start,
+        lo,
+        hi,
+        weights,
+        _groups_of(groups, node),
+        threshold=threshold,
+        floor=floor,
+    )
+    return {members[0]: members for members in _members(node, final)}
 
 
-def _cross_pairs(size: Mapping[int, int], docs: Mapping[int, Counter[int]], a: int, b: int) -> int:
-    """How many pairs of members of ``a`` and ``b`` lie in different documents."""
-    small, large = (docs[a], docs[b]) if len(docs[a]) < len(docs[b]) else (docs[b], docs[a])
-    same = sum(count * large.get(doc, 0) for doc, count in small.items())
-    return size[a] * size[b] - same
-
-
-def _agglomerate(
-    adjacency: dict[int, dict[int, float]],
-    size: dict[int, int],
-    docs: dict[int, Counter[int]],
-    members: dict[int, list[int]],
-    heap: list[tuple[float, int, int, int, int]],
+def resume_linkage(
+    nodes: np.ndarray,
+    start: np.ndarray,
+    lo: Sequence[int] | np.ndarray,
+    hi: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray,
+    node_groups: np.ndarray,
+    *,
     threshold: float,
     floor: float,
-) -> None:
-    """Merge best-first while a pair's mean reaches ``threshold``; ``adjacency`` holds each
-    pair's summed (score - floor), ``heap`` the candidate merges. Updates in place."""
-    version = dict.fromkeys(members, 0)
-    heapq.heapify(heap)
-    while heap:
-        _, a, b, va, vb = heapq.heappop(heap)
-        if a not in members or b not in members or version[a] != va or version[b] != vb:
-            continue
-        keep_id, gone = (a, b) if a < b else (b, a)
-        for c, w in adjacency.pop(gone).items():
-            if c == keep_id:
-                continue
-            adjacency[keep_id][c] = adjacency[keep_id].get(c, 0.0) + w
-            adjacency[c][keep_id] = adjacency[keep_id][c]
-            del adjacency[c][gone]
-        adjacency[keep_id].pop(gone, None)
-        size[keep_id] += size.pop(gone)
-        docs[keep_id].update(docs.pop(gone))
-        members[keep_id].extend(members.pop(gone))
-        version[keep_id] += 1
-        for c, w in adjacency[keep_id].items():
-            pairs = _cross_pairs(size, docs, keep_id, c)
-            if pairs <= 0:
-                continue
-            mean = floor + w / pairs
-            if mean >= threshold:
-                x, y = (keep_id, c) if keep_id < c else (c, keep_id)
-                heapq.heappush(heap, (-mean, x, y, version[x], version[y]))
+) -> np.ndarray:
+    """Average linkage resumed from a partition, on arrays: ``nodes`` (sorted, distinct)
+    start in the cluster labelled ``start`` (its smallest node), ``node_groups`` are their
+    documents, and the edges ``lo``–``hi`` join them. Returns each node's cluster after,
+    labelled by its smallest node."""
+    labels, owner = np.unique(np.asarray(start, dtype=np.int64), return_inverse=True)
+    if labels.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Each cluster's documents, as (cluster, document, members there) rows.
+    _, doc = np.unique(node_groups, return_inverse=True)
+    n_docs = int(doc.max()) + 1
+    cell, per_cell = np.unique(owner * n_docs + doc, return_counts=True)
+    parent = merge_clusters(
+        labels.size,
+        np.bincount(owner, minlength=labels.size).astype(np.int64),
+        cell // n_docs,
+        cell % n_docs,
+        per_cell.astype(np.int64),
+        owner[np.searchsorted(nodes, np.asarray(lo, dtype=np.int64))],
+        owner[np.searchsorted(nodes, np.asarray(hi, dtype=np.int64))],
+        np.asarray(weights, dtype=np.float64),
+        threshold,
+        floor,
+        False,
+    )
+    return _smallest_of(nodes, parent[owner])
+
+
+def _smallest_of(nodes: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Per node, the smallest node of its ``cluster`` (``nodes`` sorted: a cluster's first)."""
+    _, first, at = np.unique(cluster, return_index=True, return_inverse=True)
+    out: np.ndarray = nodes[first][at]
+    return out
+
+
+def _groups_of(groups: np.ndarray | Mapping[int, int], nodes: np.ndarray) -> np.ndarray:
+    if isinstance(groups, np.ndarray):
+        of_nodes: np.ndarray = groups[nodes].astype(np.int64)
+        return of_nodes
+    return np.fromiter((groups[x] for x in nodes.tolist()), dtype=np.int64, count=nodes.size)
+
+
+def _members(nodes: np.ndarray, cluster: np.ndarray) -> list[list[int]]:
+    """Each cluster's nodes, sorted (``nodes`` sorted, each in ``cluster``)."""
+    order = np.lexsort((nodes, cluster))
+    cluster, nodes = cluster[order], nodes[order]
+    return [part.tolist() for part in np.split(nodes, np.flatnonzero(np.diff(cluster)) + 1)]

@@ -299,19 +299,13 @@ def update_points(
         dissolve=np.asarray(losing, dtype=np.int64),
     )
     lap("linkage")
-    changed_clusters = {
-        label
-        for label, members in linked.after.items()
-        if label not in linked.before or members != sorted(linked.before[label])
-    }
-    for label, members in linked.after.items():
-        units.cluster[units.row(np.asarray(members, dtype=np.int64))] = label
+    changed_clusters = linked.changed()
+    units.cluster[linked.rows] = linked.after
     # Clusters that gained sentences (new units are clusters of their own) or lost some.
     # (A unit that gains a sentence is never gone, so every one has a row.)
     gaining = np.unique(add_units[add_units >= 0])
     changed_clusters.update(units.cluster[units.row(gaining)].tolist())
-    for c in losing:
-        changed_clusters.update(linked.label_of.get(x, c) for x in linked.before.get(c) or [c])
+    changed_clusters |= linked.labels_after(np.asarray(losing, dtype=np.int64))
 
     with store.transaction():
         _write_state_changes(

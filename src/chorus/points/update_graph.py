@@ -5,14 +5,13 @@ average linkage resumed over the clusters the changed units touch."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
-from chorus.points.cluster import continue_clusters
+from chorus.points.cluster import resume_linkage
 from chorus.points.neighbours import (
     best_of_block,
     cell_similarities,
@@ -361,12 +360,38 @@ def _relative(
 
 @dataclass(frozen=True)
 class Reclustered:
-    """What linkage did over the clusters an update touched: ``before`` and ``after`` map a
-    label to its member units; ``label_of`` gives each touched unit's label after."""
+    """What linkage did over the clusters an update touched: their member ``units``
+    (sorted) at ``rows`` of :class:`Units`, each unit's label ``before`` and ``after``."""
 
-    before: dict[int, list[int]]
-    after: dict[int, list[int]]
-    label_of: dict[int, int]
+    units: np.ndarray
+    rows: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    @classmethod
+    def nothing(cls) -> Reclustered:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, empty, empty)
+
+    def changed(self) -> set[int]:
+        """The labels after whose members differ from the cluster of that label before."""
+        labels, n_after = np.unique(self.after, return_counts=True)
+        n_kept = np.bincount(
+            np.searchsorted(labels, self.after[self.before == self.after]), minlength=labels.size
+        )
+        had, n_had = np.unique(self.before, return_counts=True)
+        at = np.searchsorted(had, labels).clip(max=max(had.size - 1, 0))
+        n_before = np.where((had.size > 0) & (had[at] == labels), n_had[at], 0)
+        same = (n_kept == n_after) & (n_before == n_after)
+        return set(labels[~same].tolist())
+
+    def labels_after(self, before: np.ndarray) -> set[int]:
+        """The labels after of the units that were in clusters ``before``; a cluster no
+        unit of which took part keeps its label."""
+        took_part = np.isin(before, self.before)
+        return set(self.after[np.isin(self.before, before)].tolist()) | set(
+            before[~took_part].tolist()
+        )
 
 
 def recluster(
@@ -412,7 +437,7 @@ def recluster(
     touched = set(broken)
     touched |= set(units.cluster[rs[strong]].tolist()) | set(units.cluster[rd[strong]].tolist())
     if not touched:
-        return Reclustered({}, {}, {})
+        return Reclustered.nothing()
     in_touched = np.isin(units.cluster, np.asarray(sorted(touched), dtype=np.int64))
     members_rows = np.flatnonzero(in_touched)
     member_units = units.unit_no[members_rows]
@@ -440,33 +465,23 @@ def recluster(
     first = np.ones(lo.size, dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     lo, hi, w = lo[first], hi[first], w[first]
-    before: dict[int, list[int]] = defaultdict(list)
-    start: dict[int, list[int]] = defaultdict(list)
-    for unit, label in zip(
-        member_units.tolist(), units.cluster[members_rows].tolist(), strict=True
-    ):
-        before[int(label)].append(int(unit))
-        if label in broken:
-            start[int(unit)].append(int(unit))
-        else:
-            start[int(label)].append(int(unit))
-    group_of = dict(zip(member_units.tolist(), units.group[members_rows].tolist(), strict=True))
-    after = continue_clusters(
-        start,
-        lo.tolist(),
-        hi.tolist(),
-        w.tolist(),
-        group_of,
+    before = units.cluster[members_rows]
+    # A dissolved cluster's units start on their own; the others start whole.
+    dissolved = np.isin(before, np.asarray(sorted(broken), dtype=np.int64))
+    after = resume_linkage(
+        member_units,
+        np.where(dissolved, member_units, before),
+        lo,
+        hi,
+        w,
+        units.group[members_rows],
         threshold=settings.threshold,
         floor=settings.floor,
     )
-    # Labels are each cluster's smallest unit, as a full run labels them.
-    after = {min(xs): sorted(xs) for xs in after.values()}
-    label_of = {x: c for c, xs in after.items() for x in xs}
     log.info(
         "points update: %d clusters dissolved (%d units), linkage over %d units",
-        sum(1 for c in broken if len(before.get(c, ())) > 1),
+        int((np.unique(before[dissolved], return_counts=True)[1] > 1).sum()),
         broken_units.size,
         member_units.size,
     )
-    return Reclustered(dict(before), after, label_of)
+    return Reclustered(member_units, members_rows, before.copy(), after)
