@@ -234,7 +234,7 @@ def update_points(
         if n_new
         else np.zeros((0, embedder.dim), dtype=np.float16)
     )
-    lap("embedding %d new claims", n_new)
+    embedding_seconds = lap("embedding %d new claims", n_new)
     filing = _filing(state, reference)
     units = _read_units(store, embedder.name, state, gone)
     if units is None:
@@ -336,6 +336,8 @@ def update_points(
                 "n_removed_sentences": float(n_removed),
                 "n_new_units": float(n_new),
                 "seconds": time.perf_counter() - started,
+                # What the model cost (against the rest of the update, a monitoring log).
+                "embedding_seconds": embedding_seconds,
             },
         )
     for table in ("_upd_eligible", "_upd_same_docs", "_upd_removed"):
@@ -376,10 +378,13 @@ class _Laps:
     def __init__(self) -> None:
         self.last = time.perf_counter()
 
-    def __call__(self, step: str, *args: object) -> None:
+    def __call__(self, step: str, *args: object) -> float:
+        """Log the step's seconds since the last; returns them."""
         now = time.perf_counter()
-        log.info("points update: " + step + ": %.1f s", *args, now - self.last)
+        seconds = now - self.last
+        log.info("points update: " + step + ": %.1f s", *args, seconds)
         self.last = now
+        return seconds
 
 
 def _filing(state: PointsState, reference: ReferenceCells | None) -> _Filed | None:
