@@ -7,7 +7,8 @@ table keyed by the pair, and each cluster's neighbours and documents in growable
 one array: per cluster, a handful of small arrays instead of Python dicts. The arithmetic
 is the same as the plain-Python loop's, operation for operation (each sum is one addition
 of two numbers; a mean is ``floor + summed / pairs``), so the merges and the labels are
-identical to it; ``tests/test_points.py`` checks them against a brute-force oracle.
+identical to it: ``tests/test_merging.py`` keeps that loop as the oracle, and
+``tests/test_points.py`` checks linkage against a brute-force one.
 
 With ``NUMBA_DISABLE_JIT=1`` the same code runs as plain Python (slowly), for debugging.
 """
@@ -125,9 +126,10 @@ def merge_clusters(
     ``doc_id`` with ``doc_count`` members each, rows of ``doc_cluster``, cluster-sorted),
     joined by the edges ``edge_a``–``edge_b`` with ``edge_score`` (summed per pair in
     their order). ``first_by_score``: the first candidates are the edges at or above the
-    threshold, keyed by their own score (clusters of one node, each pair once); otherwise
-    every pair whose mean reaches it. Returns each cluster's final cluster (the smallest
-    number merged into it)."""
+    threshold, keyed by their own score (clusters of one node, each pair once, with
+    ``edge_a < edge_b``); otherwise every pair whose mean reaches it. Returns each
+    cluster's final cluster (the smallest number merged into it); ``size`` is updated in
+    place."""
     n_docs = 1
     for k in range(doc_id.size):
         n_docs = max(n_docs, doc_id[k] + 1)
