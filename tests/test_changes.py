@@ -69,17 +69,41 @@ def test_changes_are_what_the_last_analysis_changed(
         assert changes.since_run == 1
         new = {p.point_id for p in changes.points if p.change == "new"}
         grew = {p.point_id: p for p in changes.points if p.change == "grew"}
-        assert new == set(points_after) - set(points_before)
+        regrouped = {p.point_id: p for p in changes.points if p.change == "regrouped"}
+        # A new id or a wider reach is news only through the documents ingested since.
+        second = sorted(seen["second_docs"])  # type: ignore[call-overload]
+        new_docs = dict(
+            store.con.execute(
+                """SELECT point_id, count(DISTINCT doc_id) FROM mentions
+                   WHERE doc_id IN (SELECT unnest(?)) GROUP BY point_id""",
+                [second],
+            ).fetchall()
+        )
+        for p in changes.points:
+            assert p.n_new_docs == new_docs.get(p.point_id, 0), p
+            assert (p.change == "regrouped") == (p.n_new_docs == 0), p
+        new_ids = set(points_after) - set(points_before)
+        assert new and new == {pid for pid in new_ids if pid in new_docs}
+        assert {pid for pid, p in regrouped.items() if p.n_sources_before is None} == {
+            pid for pid in new_ids if pid not in new_docs
+        }
         expected_grew = {
             pid
             for pid, (sources, docs) in points_after.items()
             if pid in points_before
             and (sources > points_before[pid][0] or docs > points_before[pid][1])
         }
-        assert set(grew) == expected_grew and grew
+        assert (
+            set(grew) | {pid for pid, p in regrouped.items() if p.n_sources_before is not None}
+            == expected_grew
+            and grew
+        )
         for pid, p in grew.items():
             assert (p.n_sources_before, p.n_docs_before) == points_before[pid]
             assert (p.n_sources, p.n_docs) == points_after[pid]
+        # Regrouped points come after the news.
+        changes_order = [p.change == "regrouped" for p in changes.points]
+        assert changes_order == sorted(changes_order)
         # Passages: every passage outside boilerplate in a document of the second batch.
         expected_passages = {
             r[0]
@@ -106,6 +130,55 @@ def test_changes_are_what_the_last_analysis_changed(
         everything = read_changes(store, since=dt.date(2000, 1, 1))
         assert {p.point_id for p in everything.points} == set(points_after)
         assert {p.change for p in everything.points} == {"new"}
+
+
+def test_a_point_regrouped_from_old_sentences_is_not_new(
+    two_analyses: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    """An update that splits a point with no new document in it gives the split-off part a
+    new id: `changes` lists it as regrouped, with the point it split from, never as new."""
+    path, seen = two_analyses
+    copy = tmp_path / "s.duckdb"
+    copy.write_bytes(path.read_bytes())
+    with open_store(copy) as store:
+        con = store.con
+        second = sorted(seen["second_docs"])  # type: ignore[call-overload]
+        old_only, with_new = (
+            con.execute(
+                f"""SELECT point_id FROM mentions GROUP BY point_id
+                    HAVING {cond} ORDER BY point_id LIMIT 1""",
+                [second],
+            ).fetchall()[0][0]
+            for cond in (
+                "NOT bool_or(doc_id IN (SELECT unnest(?)))",
+                "bool_or(doc_id IN (SELECT unnest(?)))",
+            )
+        )
+        at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        con.execute(
+            "INSERT INTO analysis_runs SELECT max(run_no) + 1, ?, ?, 6 FROM analysis_runs",
+            [at, at],
+        )
+        for pid in (old_only, with_new):
+            con.execute(
+                "INSERT INTO point_changes SELECT ?, point_id, 'new', NULL, n_sources, NULL, "
+                "n_docs FROM points WHERE point_id = ?",
+                [at, pid],
+            )
+            con.execute("INSERT INTO point_lineage VALUES (?, ?, 'split', 'tp_parent')", [at, pid])
+        # Counted from analysis 1: the second batch is new, so only one of them is news.
+        found = {p.point_id: p for p in read_changes(store, since=1).points}
+        assert found[old_only].change == "regrouped" and found[old_only].n_new_docs == 0
+        assert found[old_only].split_from == "tp_parent"
+        assert found[with_new].change == "new" and found[with_new].n_new_docs >= 1
+        # Counted from analysis 2: no document is new, so neither is.
+        assert {p.change for p in read_changes(store, since=2).points} == {"regrouped"}
+    args = ["changes", "--db", str(copy), "--since", "1", "--top", "100000"]
+    text = CliRunner().invoke(cli, args).output
+    regrouped = text[text.index("regrouped from sentences analysed before") :]
+    assert f"split from tp_parent  {old_only}" in regrouped
+    news = text[: text.index("regrouped from sentences analysed before")]
+    assert old_only not in news and with_new in news
 
 
 def test_the_changes_command(two_analyses: tuple[Path, dict[str, object]]) -> None:

@@ -111,6 +111,29 @@ def test_bm25_scores_are_absolute() -> None:
     assert not scores[2:].any()
 
 
+def test_bm25_a_short_query_holding_one_word_is_weak_evidence() -> None:
+    """A one-word sentence that a talking point holds ("Be safe.") scored 1 when each query
+    was divided by its own bound alone, and passed for a restatement in news articles."""
+    texts = [
+        "Defunding the police will make communities less safe.",
+        "Police used tear gas on peaceful protesters near the White House.",
+        "The coronavirus pandemic has killed more than 100,000 Americans.",
+    ]
+    index = BM25Index(texts)
+    queries = [
+        "Be safe.",
+        "That was before the coronavirus.",
+        "Defunding police departments makes communities less safe, critics say.",
+        texts[1],
+    ]
+    scores = index.scores(queries)
+    assert scores[0, 0] < 0.25 and scores[1, 2] < 0.25
+    assert scores[2, 0] > 0.5 and scores[3, 1] > 0.95
+    # Each query's scores are divided by one number: its order of the texts is BM25's, and
+    # a query long enough for its own bound to count scores as before.
+    assert scores[2].argmax() == 0 and scores[3].argmax() == 1
+
+
 def test_output_format(tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
     docs = [MatchDocument("d1", "The 1988 massacre killed 30,000 political prisoners.")]

@@ -6,6 +6,11 @@ time (what was recorded after it), or ``None``: what the last analysis changed. 
 and edges are listed as they are now (a point that was new and has merged into another since
 is listed under the one it merged into, if that one is new or grew); passages are those in
 documents ingested since, outside boilerplate; hits are those of watchlist runs since.
+
+A talking point is new or grew only through documents ingested since. An update links again
+the points new sentences touch, and a point can split or merge there with nothing new in it
+(the sentences it holds were all analysed before): such a point is listed as ``regrouped``,
+after the others, so that "new" never names old content.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ _EPOCH = dt.datetime(1, 1, 1)
 @dataclass(frozen=True)
 class PointChange:
     """A talking point that is new (``change`` 'new') or reaches more sources or documents
-    ('grew'; the counts before are those before the first analysis since that grew it)."""
+    ('grew'; the counts before are those before the first analysis since that grew it), with
+    ``n_new_docs`` of its documents ingested since; or one whose id is new or whose reach grew
+    with no document ingested since ('regrouped': the analysis split or merged sentences it
+    had; ``split_from`` names the point it split from, when one did)."""
 
     point_id: str
     change: str
@@ -36,6 +44,8 @@ class PointChange:
     n_docs_before: int | None
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
+    n_new_docs: int
+    split_from: str | None
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,8 @@ def read_changes(
     include_boilerplate: bool = False,
 ) -> Changes:
     """What changed after ``since`` (see the module docstring), each list most important
-    first: points by sources gained, passages by cluster reach, edges by weight, hits by
-    score."""
+    first: points by sources gained (regrouped points last), passages by cluster reach, edges
+    by weight, hits by score."""
     at, run_no = resolve_since(store, since)
     con = store.con
     points = [
@@ -165,16 +175,36 @@ def read_changes(
                         bool_or(change = 'new') AS is_new,
                         arg_min(n_sources_before, recorded_at) AS n_sources_before,
                         arg_min(n_docs_before, recorded_at) AS n_docs_before
-                 FROM point_changes WHERE recorded_at > ? GROUP BY point_id)
-               SELECT p.point_id, CASE WHEN c.is_new THEN 'new' ELSE 'grew' END, p.label,
-                      p.n_sources, CASE WHEN c.is_new THEN NULL ELSE c.n_sources_before END,
-                      p.n_docs, CASE WHEN c.is_new THEN NULL ELSE c.n_docs_before END,
-                      p.first_seen, p.last_seen
-               FROM c JOIN points p USING (point_id)
-               WHERE c.is_new OR p.n_sources > c.n_sources_before OR p.n_docs > c.n_docs_before
-               ORDER BY p.n_sources - coalesce(c.n_sources_before, 0) DESC, p.n_sources DESC,
-                        p.point_id""",
-            [at],
+                 FROM point_changes WHERE recorded_at > ? GROUP BY point_id),
+               fresh AS (
+                 SELECT m.point_id, count(DISTINCT m.doc_id) AS n_new_docs
+                 FROM mentions m JOIN documents d USING (doc_id)
+                 WHERE d.ingested_at > ? AND m.point_id IN (SELECT point_id FROM c)
+                 GROUP BY m.point_id),
+               split AS (
+                 SELECT point_id, arg_max(other_id, recorded_at) AS split_from
+                 FROM point_lineage WHERE event = 'split' AND recorded_at > ?
+                 GROUP BY point_id),
+               changed AS (
+                 SELECT p.point_id,
+                        CASE WHEN coalesce(f.n_new_docs, 0) = 0 THEN 'regrouped'
+                             WHEN c.is_new THEN 'new' ELSE 'grew' END AS change,
+                        p.label, p.n_sources,
+                        CASE WHEN c.is_new THEN NULL ELSE c.n_sources_before END
+                          AS n_sources_before,
+                        p.n_docs, CASE WHEN c.is_new THEN NULL ELSE c.n_docs_before END
+                          AS n_docs_before,
+                        p.first_seen, p.last_seen, coalesce(f.n_new_docs, 0) AS n_new_docs,
+                        s.split_from
+                 FROM c JOIN points p USING (point_id)
+                 LEFT JOIN fresh f USING (point_id) LEFT JOIN split s USING (point_id)
+                 WHERE c.is_new OR p.n_sources > c.n_sources_before
+                       OR p.n_docs > c.n_docs_before)
+               SELECT * FROM changed
+               ORDER BY change = 'regrouped',
+                        n_sources - coalesce(n_sources_before, 0) DESC, n_sources DESC,
+                        point_id""",
+            [at, at, at],
         ).fetchall()
     ]
     kinds = "" if include_boilerplate else "AND c.kind <> 'boilerplate'"

@@ -46,6 +46,7 @@ def print_text(changes: Changes, top: int) -> None:
     click.echo(f"changes since {origin}:")
     new = [p for p in changes.points if p.change == "new"]
     grew = [p for p in changes.points if p.change == "grew"]
+    regrouped = [p for p in changes.points if p.change == "regrouped"]
     click.echo(f"  {plural(len(new), 'new talking point', 'new talking points')}:")
     for p in new[:top]:
         click.echo(
@@ -59,6 +60,23 @@ def print_text(changes: Changes, top: int) -> None:
             f"    sources {p.n_sources_before} -> {p.n_sources}, docs {p.n_docs_before} -> "
             f"{p.n_docs}  {p.point_id}  {snippet(p.label)}"
         )
+    if regrouped:
+        # Not news: the update split or merged sentences it had analysed before.
+        click.echo(
+            f"  {plural(len(regrouped), 'talking point', 'talking points')} regrouped from "
+            "sentences analysed before (no new document in them):"
+        )
+        for p in regrouped[:top]:
+            if p.split_from:
+                how = f"split from {p.split_from}"
+            elif p.n_sources_before is not None:
+                how = (
+                    f"sources {p.n_sources_before} -> {p.n_sources}, "
+                    f"docs {p.n_docs_before} -> {p.n_docs}"
+                )
+            else:
+                how = "new id"
+            click.echo(f"    {how}  {p.point_id}  {snippet(p.label)}")
     click.echo(f"  {plural(len(changes.passages), 'new copied passage', 'new copied passages')}:")
     for c in changes.passages[:top]:
         click.echo(

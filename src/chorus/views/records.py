@@ -396,7 +396,7 @@ class AnalysisRun(TypedDict):
 
 class PointChangeItem(TypedDict):
     point_id: str
-    change: Literal["new", "grew"]
+    change: Literal["new", "grew", "regrouped"]
     label: str
     n_sources: int
     n_sources_before: int | None
@@ -404,6 +404,8 @@ class PointChangeItem(TypedDict):
     n_docs_before: int | None
     first_seen: str | None
     last_seen: str | None
+    n_new_docs: int
+    split_from: str | None
 
 
 class PassageChangeItem(TypedDict):
@@ -441,7 +443,9 @@ class HitChangeItem(TypedDict):
 
 class ChangesView(TypedDict):
     """What changed since ``since_run`` (an analysis; ``None`` with ``since`` set: since the
-    start). Each list holds at most ``limit`` rows; ``totals`` counts them all."""
+    start). Each list holds at most ``limit`` rows (``points``: that many new or grown, and a
+    quarter as many regrouped after them); ``totals`` counts them all (``regrouped`` apart,
+    and within ``points``)."""
 
     since: str | None
     since_run: int | None
