@@ -71,9 +71,10 @@ def run_child(code: str, *args: str, env: dict[str, str] | None = None) -> tuple
         text=True,
         env={**os.environ, **(env or {})},
     )
+    # Read before waiting: a child that writes more than the pipe holds would block forever.
+    out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
     if status != 0:
         raise SystemExit(f"child failed ({status}): {out}")
     lines = out.strip().splitlines()

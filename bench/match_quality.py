@@ -3,6 +3,10 @@
 for chorus (embeddings fused with BM25) and, in the same run, the anchors: all-MiniLM-L6-v2
 alone and BM25 alone. Train is scored too: the fusion weight was chosen there, not on dev.
 
+Watch hits: how often the claim a tweet restates scores at least the watchlist's hit score
+(``DEFAULT_HIT_SCORE``, what ``chorus watch`` counts as a hit), and what share of the
+matches at that score or more are the claim the tweet restates.
+
 Speed: the whole match (model load, reading the watchlist, embedding it, matching) runs in a
 child process on a fresh store, then again on the same store, with the watchlist's
 embeddings cached.
@@ -16,6 +20,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +38,7 @@ if sys.argv[4] == "dense":
 with chorus.open_store(sys.argv[1]) as store:
     matcher = Matcher(read_watchlist(sys.argv[2]), settings=settings, store=store)
     results = matcher.match(read_match_documents(sys.argv[3]))
-    out = {r.id: [m.id for m in r.matches] for r in results}
+    out = {r.id: [[m.id, m.score] for m in r.matches] for r in results}
 print(json.dumps(out))
 """
 
@@ -62,6 +67,28 @@ def measures(ranked: dict[str, list[str]], gold: dict[str, set[str]]) -> dict[st
     return {name: float(np.mean(values)) for name, values in out.items()}
 
 
+def hit_measures(scored: dict[str, list[list[Any]]], gold: dict[str, set[str]]) -> str:
+    """At the watchlist's hit score: the tweets whose claim reaches it, and the share of the
+    matches (of the top 5) reaching it that are the tweet's claim."""
+    from chorus.match.watch import DEFAULT_HIT_SCORE
+
+    reached = sum(
+        any(m[0] in claims and m[1] >= DEFAULT_HIT_SCORE for m in scored.get(q, []))
+        for q, claims in gold.items()
+    )
+    over = [
+        m[0] in gold.get(q, set())
+        for q, ms in scored.items()
+        for m in ms
+        if m[1] >= DEFAULT_HIT_SCORE
+    ]
+    return (
+        f"the restated claim scores {DEFAULT_HIT_SCORE} or more for {reached / len(gold):.3f} "
+        f"of tweets; {len(over):,} matches reach it, {sum(over) / max(len(over), 1):.3f} of "
+        "them the restated claim"
+    )
+
+
 def _bm25_only(claims: list[list[str]], queries: list[list[str]]) -> dict[str, list[str]]:
     from chorus.match import BM25Index
     from chorus.points.text import claim_text
@@ -86,6 +113,7 @@ def main() -> None:
                 out.write(json.dumps({"id": row[0], "text": row[1], "title": row[2]}) + "\n")
         print(f"{'split':6} {'method':34} {'MAP@5':>6} {'MAP@1':>6} {'R@5':>6} {'s':>6}")
         results: dict[tuple[str, str], dict[str, float]] = {}
+        hits: dict[str, str] = {}
         for split in ("dev", "train"):
             queries = read_tsv(CLEF / split / "tweets.queries.tsv")
             docs = Path(tmp) / f"{split}.jsonl"
@@ -97,9 +125,12 @@ def main() -> None:
             runs = [(CHORUS, "default"), ("anchor all-MiniLM-L6-v2 alone", "dense")]
             for name, mode in runs:
                 secs, _, line = run_child(RUN, db, str(watchlist), str(docs), mode)
-                found = measures(json.loads(line), gold)
+                scored = json.loads(line)
+                found = measures({q: [m[0] for m in ms] for q, ms in scored.items()}, gold)
                 results[(split, name)] = found
                 _row(split, name, found, secs)
+                if mode == "default":
+                    hits[split] = hit_measures(scored, gold)
                 if split == "dev" and mode == "default":
                     again, _, _ = run_child(RUN, db, str(watchlist), str(docs), mode)
                     _row(split, "  same, watchlist cached", found, again)
@@ -107,6 +138,8 @@ def main() -> None:
             found = measures(_bm25_only(claims, queries), gold)
             results[(split, "bm25")] = found
             _row(split, "anchor BM25 alone", found, float("nan"))
+    for split, line in hits.items():
+        print(f"{split} watch hits: {line}")
     dev = results[("dev", CHORUS)]["MAP@5"]
     best = max(
         results[("dev", "anchor all-MiniLM-L6-v2 alone")]["MAP@5"],
