@@ -30,13 +30,14 @@
     out.push(h("h3", {}, "Talking points reaching more sources or documents"), grew.length
       ? table(["talking point", "sources", "documents", "last seen"], grew.map((p) => [link("/point/" + enc(p.point_id), p.label), grown(p.n_sources_before, p.n_sources), grown(p.n_docs_before, p.n_docs), day(p.last_seen)]), [false, true, true, false])
       : h("p", { className: "muted" }, "No talking point grew."));
+    const nNews = d.totals.points - (d.totals.regrouped || 0), shown = fresh.length + grew.length;
+    out.push(h("p", { className: "small muted" }, nNews > shown ? `the ${shown} most important of ${plural(nNews, "new or grown talking point")}` : plural(nNews, "new or grown talking point")));
     // Not news: an update split or merged sentences it had analysed before.
     const regrouped = d.points.filter((p) => p.change === "regrouped");
     if (regrouped.length) out.push(h("h3", {}, "Regrouped, with no new document"),
       h("p", { className: "small muted" }, `${plural(d.totals.regrouped, "talking point")} whose id is new or whose reach grew only because the analysis split or merged sentences it had analysed before: not news`
         + (d.totals.regrouped > regrouped.length ? ` (the first ${regrouped.length} shown).` : ".")),
       table(["talking point", "sources", "documents", "split from"], regrouped.map((p) => [link("/point/" + enc(p.point_id), p.label), grown(p.n_sources_before, p.n_sources), grown(p.n_docs_before, p.n_docs), p.split_from ? link("/point/" + enc(p.split_from), p.split_from) : "—"]), [false, true, true, false]));
-    out.push(shownOf(d, "points", "changed talking point"));
     out.push(h("h3", {}, "Passages copied in the new documents"), d.passages.length
       ? table(["passage", "kind", "document", "source", "sources sharing it"], d.passages.map((c) => [link("/cluster/" + enc(c.cluster_id), c.text.length > 160 ? c.text.slice(0, 157) + "…" : c.text), c.cluster_kind, docLink(c.doc_id), link("/source/" + enc(c.source), c.source), c.n_sources]), [false, false, false, false, true])
       : h("p", { className: "muted" }, "No copied passage in the new documents (boilerplate aside)."), shownOf(d, "passages", "passage"));
