@@ -48,6 +48,7 @@ bench: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/python bench/points_planted.py
 	$(BIN)/python bench/points_speed.py
 	$(BIN)/python bench/match_quality.py
+	$(BIN)/python bench/watch_planted.py
 	$(BIN)/python bench/coord_quality.py --docs 1000
 	$(BIN)/python bench/coord_speed.py
 	$(BIN)/python bench/serve_load.py
