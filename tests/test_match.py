@@ -256,6 +256,54 @@ def test_cli_match_and_watch(tmp_path: Path) -> None:
     assert zero.exit_code == 2 and "top_k" in zero.output, zero.output
 
 
+@pytest.mark.parametrize(
+    ("whole", "min_score_sentence", "want"),
+    [
+        # Scored by its best sentence: the sentence threshold holds when given.
+        ([False, False], 1.1, [1]),
+        ([False, False], None, [1, 0]),
+        # Scored whole (a post): the threshold of a post holds.
+        ([True, False], 1.1, [1, 0]),
+    ],
+)
+def test_best_items_threshold_by_how_the_document_scores(
+    whole: list[bool], min_score_sentence: float | None, want: list[int]
+) -> None:
+    matrix = np.array([[0.95, 1.2], [0.3, 0.4]], dtype=np.float32)
+    got = best_items(
+        matrix,
+        np.array(whole, dtype=bool),
+        top_k=5,
+        min_score=0.8,
+        min_score_sentence=min_score_sentence,
+    )
+    assert [i for i, _, _ in got] == want
+
+
+def test_watch_default_hit_scores_by_document_kind(tmp_path: Path) -> None:
+    """With no score given, a run keeps posts from DEFAULT_HIT_SCORE and longer documents
+    from DEFAULT_SENTENCE_HIT_SCORE; a score given holds for both."""
+    from chorus.match import DEFAULT_HIT_SCORE, DEFAULT_SENTENCE_HIT_SCORE
+
+    with open_store(tmp_path / "s.duckdb") as store:
+        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+        add_watchlist(store, "mek", WATCHLIST)
+        run_watch(store, "mek")
+        given = run_watch(store, "mek", settings=MatchSettings(min_score=0.9), rebuild=True)
+        settings = [
+            json.loads(r[0])
+            for r in store.con.execute(
+                "SELECT settings FROM watch_runs WHERE watchlist = 'mek' ORDER BY run_no"
+            ).fetchall()
+        ]
+    assert (settings[0]["min_score"], settings[0]["min_score_sentence"]) == (
+        DEFAULT_HIT_SCORE,
+        DEFAULT_SENTENCE_HIT_SCORE,
+    )
+    assert (settings[1]["min_score"], settings[1]["min_score_sentence"]) == (0.9, None)
+    assert given.run_no == 2
+
+
 def test_store_scan_survives_other_queries(tmp_path: Path) -> None:
     from chorus.match import scan_store_documents
 

@@ -25,6 +25,7 @@ from chorus.cli.base import (
 from chorus.errors import ChorusError
 from chorus.match import (
     DEFAULT_HIT_SCORE,
+    DEFAULT_SENTENCE_HIT_SCORE,
     DocumentMatches,
     Matcher,
     MatchSettings,
@@ -179,10 +180,22 @@ def watch_add(db: Path, path: Path, name: str) -> None:
 hit_score_option = click.option(
     "--min-score",
     type=float,
-    default=DEFAULT_HIT_SCORE,
-    show_default=True,
-    help="A document pushes a talking point when it scores at least this.",
+    default=None,
+    help="A document pushes a talking point when it scores at least this. Default: "
+    f"{DEFAULT_HIT_SCORE} for a post (100 words or fewer, scored whole), "
+    f"{DEFAULT_SENTENCE_HIT_SCORE} for a longer document (scored by its best sentence: of "
+    "dozens, one on the same story reaches a score more easily). A value given here holds "
+    "for both.",
 )
+
+
+def hit_scores(min_score: float | None) -> str:
+    """The hit score a run used, as a reader would want it said."""
+    if min_score is not None:
+        return f"score >= {min_score}"
+    return (
+        f"score >= {DEFAULT_HIT_SCORE}, {DEFAULT_SENTENCE_HIT_SCORE} for documents over 100 words"
+    )
 
 
 @watch.command(name="hits")
@@ -195,7 +208,7 @@ hit_score_option = click.option(
 @quiet_option
 @handle_errors
 def watch_hits(
-    db: Path, name: str, min_score: float, top_k: int, model: str, top: int, quiet: bool
+    db: Path, name: str, min_score: float | None, top_k: int, model: str, top: int, quiet: bool
 ) -> None:
     """Match the corpus against the stored watchlist NAME: per talking point, the documents
     and sources that repeat it and when; per source, the share of its documents that push
@@ -210,8 +223,8 @@ def watch_hits(
         summary = find_watch_hits(store, name, settings=settings, progress=progress_bars(quiet))
         click.echo(
             f"watch '{name}': {summary.n_items_hit:,} of {summary.n_items:,} talking points "
-            f"found in {summary.n_docs_matched:,} documents ({summary.n_hits:,} hits, score >= "
-            f"{min_score}) in {summary.seconds:.1f}s"
+            f"found in {summary.n_docs_matched:,} documents ({summary.n_hits:,} hits, "
+            f"{hit_scores(min_score)}) in {summary.seconds:.1f}s"
         )
         items = watch_item_hits(store, name).slice(0, top).to_pylist()
         for row in items:
@@ -246,7 +259,7 @@ def watch_hits(
 def watch_run(
     db: Path,
     name: str,
-    min_score: float,
+    min_score: float | None,
     top_k: int,
     model: str,
     rebuild: bool,

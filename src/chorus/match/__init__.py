@@ -13,6 +13,7 @@ from chorus.match.stage import (
 )
 from chorus.match.watch import (
     DEFAULT_HIT_SCORE,
+    DEFAULT_SENTENCE_HIT_SCORE,
     NEW_HIT_COLUMNS,
     UnknownWatchlistError,
     WatchHitsSummary,
@@ -35,6 +36,7 @@ from chorus.match.watchlist import (
 
 __all__ = [
     "DEFAULT_HIT_SCORE",
+    "DEFAULT_SENTENCE_HIT_SCORE",
     "NEW_HIT_COLUMNS",
     "BM25Index",
     "DocumentMatches",

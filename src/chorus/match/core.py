@@ -46,18 +46,26 @@ def fuse(
 
 
 def best_items(
-    scores: np.ndarray, whole: np.ndarray, *, top_k: int, min_score: float | None
+    scores: np.ndarray,
+    whole: np.ndarray,
+    *,
+    top_k: int,
+    min_score: float | None,
+    min_score_sentence: float | None = None,
 ) -> list[tuple[int, float, int]]:
     """For one document whose pieces scored ``scores`` (pieces x items): the ``top_k`` best
     items as (item, score, piece that shows it best), best first, ties by item number.
 
     The document's score for an item is its whole-text piece's score when it has one (short
     documents), else its best piece's. The evidence is the best sentence piece, or the whole
-    text when it has no other piece."""
+    text when it has no other piece. A document scored by its best piece keeps items from
+    ``min_score_sentence`` when given, else from ``min_score``."""
     if scores.shape[0] == 0 or scores.shape[1] == 0:
         return []
     pieces = np.flatnonzero(~whole)
     doc_score = scores[int(np.flatnonzero(whole)[0])] if whole.any() else scores.max(axis=0)
+    if not whole.any() and min_score_sentence is not None:
+        min_score = min_score_sentence
     k = min(top_k, doc_score.size)
     candidates = np.argpartition(-doc_score, k - 1)[:k]
     candidates = candidates[np.lexsort((candidates, -doc_score[candidates]))]

@@ -15,6 +15,9 @@ class MatchSettings:
 
     ``top_k``: at most this many talking points per document, best first. ``min_score``: drop
     matches below this score (``None`` keeps the top ``top_k`` whatever their score).
+    ``min_score_sentence``: for a document scored by its best sentence (longer than
+    ``whole_words``), drop matches below this instead (``None``: ``min_score``): its best of
+    many sentences reaches a given score more easily than a post scored whole.
     ``lexical_weight``: how much the BM25 score (0 to 1: 1 when the talking point holds every
     term of the document's piece at its highest weight) adds to the embedding cosine.
     ``static_weight``: how much WordLlama's cosine adds (0 skips it). Both weights are the
@@ -28,6 +31,7 @@ class MatchSettings:
 
     top_k: int = 5
     min_score: float | None = None
+    min_score_sentence: float | None = None
     lexical_weight: float = 0.7
     static_weight: float = 0.3
     whole_words: int = 100

@@ -157,6 +157,7 @@ class Matcher:
                 whole[lo:hi],
                 top_k=self.settings.top_k,
                 min_score=self.settings.min_score,
+                min_score_sentence=self.settings.min_score_sentence,
             )
             matches = []
             for item, score, piece in found:
