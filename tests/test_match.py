@@ -395,3 +395,30 @@ def test_cli_watch_run_exit_status_and_jsonl(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "no watchlist named" in unknown.output
     bad = runner.invoke(cli, ["watch", "run", "--db", db, "m", "--top-k", "0"])
     assert bad.exit_code == 2 and "Invalid value" in bad.output
+
+
+@pytest.mark.parametrize("failure", ["in the run", "reader gone"])
+def test_cli_watch_run_exits_2_on_any_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """Exit 1 means "no new hits" to a cron job: an unexpected error, or a pipe closed
+    before every hit was printed, must not read as that."""
+    import chorus.cli.watch as watch_cli
+
+    class Run:
+        n_new_hits = 3
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk gone")
+
+    if failure == "in the run":
+        monkeypatch.setattr(watch_cli, "run_watch", failing)
+    else:
+        monkeypatch.setattr(watch_cli, "run_watch", lambda *a, **k: Run())
+        monkeypatch.setattr(watch_cli, "_print_run", broken)
+    db = str(tmp_path / "w.duckdb")
+    result = CliRunner().invoke(cli, ["watch", "run", "--db", db, "m", "--jsonl", "-q"])
+    assert result.exit_code == 2, result.output

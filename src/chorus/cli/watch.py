@@ -3,7 +3,10 @@ watch run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ from chorus.match import (
     DocumentMatches,
     Matcher,
     MatchSettings,
+    WatchRunSummary,
     add_watchlist,
     detect_languages,
     find_watch_hits,
@@ -41,6 +45,8 @@ from chorus.match import (
     write_matches_jsonl,
 )
 from chorus.store import open_store
+
+log = logging.getLogger(__name__)
 
 match_model_option = setting_option(
     MatchSettings,
@@ -275,15 +281,34 @@ def watch_run(
       chorus watch run campaign-2020
       chorus watch run campaign-2020 --jsonl -q >> alerts.jsonl || echo "nothing new"
     """
+    # Exit 1 must mean "no new hits" and nothing else: a cron job alerts on it. Any failure,
+    # a reader that went away included, exits 2.
     try:
         settings = make_settings(MatchSettings, top_k=top_k, min_score=min_score, model=model)
         with updating(db) as store:
             run = run_watch(
                 store, name, settings=settings, rebuild=rebuild, progress=progress_bars(quiet)
             )
+        _print_run(name, run, jsonl)
     except ChorusError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+        raise  # click says what was wrong (a bad option exits 2)
+    except BrokenPipeError:
+        # The hits are stored; the reader stopped before it had them all. Point stdout at
+        # nothing so that the interpreter's flush at exit does not fail again.
+        with contextlib.suppress(OSError, ValueError):  # no file behind stdout
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(2)
+    except Exception:
+        log.exception("watch run failed")
+        click.echo("Error: watch run failed (above)", err=True)
+        sys.exit(2)
+    sys.exit(0 if run.n_new_hits else 1)
+
+
+def _print_run(name: str, run: WatchRunSummary, jsonl: bool) -> None:
     scope = "every document" if run.rebuilt else "documents not matched before"
     click.echo(
         f"watch '{name}' run {run.run_no}: {plural(run.n_new_docs, 'document', 'documents')} "
@@ -308,4 +333,3 @@ def watch_run(
                 f"  {hit['score']:.3f}  {day}  {hit['source']}  {hit['doc_id']} ({hit['lang']})  "
                 f"[{hit['item_id']}] {snippet(hit['sentence'])}"
             )
-    sys.exit(0 if run.n_new_hits else 1)
