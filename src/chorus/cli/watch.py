@@ -183,12 +183,16 @@ def watch_add(db: Path, path: Path, name: str) -> None:
     click.echo(f"watch: stored {n:,} talking points as '{name}'; run 'chorus watch hits {name}'")
 
 
+# A document up to this long is scored whole (MatchSettings.whole_words), so the post's hit
+# score applies to it.
+_POST_WORDS = MatchSettings().whole_words
+
 hit_score_option = click.option(
     "--min-score",
     type=float,
     default=None,
     help="A document pushes a talking point when it scores at least this. Default: "
-    f"{DEFAULT_HIT_SCORE} for a post (100 words or fewer, scored whole), "
+    f"{DEFAULT_HIT_SCORE} for a post ({_POST_WORDS} words or fewer, scored whole), "
     f"{DEFAULT_SENTENCE_HIT_SCORE} for a longer document (scored by its best sentence: of "
     "dozens, one on the same story reaches a score more easily). A value given here holds "
     "for both.",
@@ -200,7 +204,8 @@ def hit_scores(min_score: float | None) -> str:
     if min_score is not None:
         return f"score >= {min_score}"
     return (
-        f"score >= {DEFAULT_HIT_SCORE}, {DEFAULT_SENTENCE_HIT_SCORE} for documents over 100 words"
+        f"score >= {DEFAULT_HIT_SCORE}, {DEFAULT_SENTENCE_HIT_SCORE} for documents over "
+        f"{_POST_WORDS} words"
     )
 
 
