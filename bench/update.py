@@ -5,6 +5,7 @@ from scratch.
     python bench/update.py --docs 6000 --last 500 --batches 10
     python bench/update.py --again KEPT --r-seconds S [--cache SEED]   # again, on a kept R0
     python bench/update.py --text-only --last 1000      # reuse and phrases only (minutes)
+    python bench/update.py --equivalence-only --cache KEPT/R.duckdb   # W and the batches only
 
 The news articles are taken in date order (undated last), the first ``--docs`` of them.
 
@@ -31,7 +32,10 @@ still name a point after batch k+1 or be recorded in ``point_lineage``. The fina
 points are compared with W's: pairs of mentions in one point in both (precision and recall of
 the update against W), and the characters of reused passages both find. For scale, the same
 comparison of W against R on R's documents: how much a run from scratch itself moves when a
-share of documents is added.
+share of documents is added. ``--equivalence-only`` skips R and the update and runs W and the
+batches with the cache of an earlier run's updated R (which holds a vector for every claim of
+the corpus): the equivalence on the whole corpus in about an hour, not the four an empty cache
+costs.
 """
 
 from __future__ import annotations
@@ -382,6 +386,12 @@ def main() -> None:
         "--r-seconds", type=float, default=None, help="with --again: R's time in that run"
     )
     parser.add_argument(
+        "--equivalence-only",
+        action="store_true",
+        help="only W and the batches, their cache seeded from --cache (the store an earlier "
+        "run's update left, R.duckdb in its --keep folder)",
+    )
+    parser.add_argument(
         "--text-only",
         action="store_true",
         help="only the stages that need no model (reuse, shared phrases): minutes, not hours",
@@ -405,6 +415,11 @@ def main() -> None:
         (folder / name).unlink(missing_ok=True)
     if args.text_only:
         text_stages(folder, rest, last)
+        return
+    if args.equivalence_only:
+        if args.cache is None:
+            parser.error("--equivalence-only needs --cache")
+        equivalence_only(rows, folder, args.batches or 10, args.cache)
         return
 
     with open_store(folder / "R.duckdb") as store:
@@ -456,18 +471,36 @@ def main() -> None:
         f"articles: {pair_agreement(con, 'R0', 'W', 'R0')}"
     )
     if args.batches:
-        equivalence(rows, folder, args.batches, con)
+        equivalence(rows, folder, args.batches, con, folder / "R.duckdb")
     print(f"stores kept in {folder}" if args.keep else "")
 
 
+def equivalence_only(
+    rows: list[dict[str, object]], folder: Path, batches: int, cache: Path
+) -> None:
+    """W from scratch, then the batches, both with every vector taken from ``cache``."""
+    with open_store(folder / "W.duckdb") as store:
+        copy_cache(cache, store)
+        ingest(store, write(folder / "all.jsonl", rows))
+        full_seconds, summary = timed_analysis(store)
+        print(f"W, analysis from scratch: {full_seconds:.1f} s ({stage_seconds(summary)})")
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{folder / 'W'}.duckdb' AS W (READ_ONLY)")
+    equivalence(rows, folder, batches, con, cache)
+
+
 def equivalence(
-    rows: list[dict[str, object]], folder: Path, batches: int, con: duckdb.DuckDBPyConnection
+    rows: list[dict[str, object]],
+    folder: Path,
+    batches: int,
+    con: duckdb.DuckDBPyConnection,
+    cache: Path,
 ) -> None:
     """Date-ordered batches, an analysis after each; ids kept; the end against W."""
     size = -(-len(rows) // batches)
     ids_kept = True
     with open_store(folder / "B.duckdb") as store:
-        copy_cache(folder / "R.duckdb", store)
+        copy_cache(cache, store)
         before: set[str] = set()
         modes = []
         for k in range(batches):
@@ -475,7 +508,8 @@ def equivalence(
             if not batch:
                 break
             ingest(store, write(folder / f"batch{k}.jsonl", batch))
-            summary = analyze(store)
+            seconds, summary = timed_analysis(store)
+            print(f"batch {k + 1}: {len(batch):,} articles, {seconds:.1f} s", flush=True)
             modes.append("update" if summary.points.update is not None else "scratch")
             after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
             recorded = {
