@@ -13,6 +13,7 @@ import pytest
 from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.points import PointsSettings, find_points
 from chorus.points.cluster import average_linkage, continue_clusters
+from chorus.points.neighbours import best_of_block
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 
@@ -391,3 +392,77 @@ def test_reclustered_changes_match_the_member_lists(seed: int) -> None:
     label_of = dict(zip(units.tolist(), after.tolist(), strict=True))
     want = {label_of[x] for c in losing.tolist() for x in was.get(c, [])} | {1_000}
     assert linked.labels_after(losing) == want
+
+
+def _sorted_best(
+    ids: np.ndarray, scores: np.ndarray, k: int
+) -> tuple[list[list[int]], list[list[float]]]:
+    """The oracle: every candidate sorted by cosine, then unit number; the first ``k``."""
+    out_ids, out_scores = [], []
+    for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True):
+        ranked = sorted(zip(row_scores, row_ids, strict=True), key=lambda p: (-p[0], p[1]))[:k]
+        out_ids.append([i for _, i in ranked])
+        out_scores.append([s for s, _ in ranked])
+    return out_ids, out_scores
+
+
+@pytest.mark.parametrize(
+    ("seed", "levels", "room"),
+    [(0, 0, None), (1, 0, None), (2, 5, None), (3, 3, None), (4, 0, 1), (5, 4, 1)],
+    ids=["distinct", "distinct-2", "ties", "many-ties", "overflow", "ties-overflow"],
+)
+def test_the_compiled_block_scan_is_a_sort_and_a_comparison(
+    seed: int, levels: int, room: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chorus.points import offers
+
+    rng = np.random.default_rng(seed)
+    nq, nm, k = 23, 57, 5
+    sims = rng.uniform(-1, 1, (nq, nm)).astype(np.float32)
+    if levels:  # cosines on a few levels: ties across the k-th place
+        sims = (np.round(sims * levels) / levels).astype(np.float32)
+    query_groups = rng.integers(0, 6, nq)
+    member_groups = rng.integers(0, 6, nm)
+    masked = sims.copy()
+    masked[query_groups[:, None] == member_groups[None, :]] = -np.inf  # pairs in one group
+    ids = rng.permutation(1000)[:nm].astype(np.int64)
+    listing = rng.random(nq) < 0.7
+    member_kth = rng.uniform(-0.5, 1, nm).astype(np.float32)
+    member_kth[rng.random(nm) < 0.3] = np.inf  # new members take no offer
+    member_kth[rng.random(nm) < 0.1] = -np.inf  # short lists take any
+    # A best so far from an earlier block: some real, some padding.
+    best = np.full((nq, k), -1, dtype=np.int64)
+    best_score = np.full((nq, k), -np.inf, dtype=np.float32)
+    earlier_ids = 1000 + np.arange(2)
+    earlier = np.sort(rng.uniform(-1, 1, (nq, 2)).astype(np.float32), axis=1)[:, ::-1]
+    if levels:
+        earlier = (np.round(earlier * levels) / levels).astype(np.float32)
+    best[:, :2], best_score[:, :2] = earlier_ids, earlier
+    expect_ids, expect_scores = _sorted_best(
+        np.concatenate([best, np.broadcast_to(ids, (nq, nm))], axis=1),
+        np.concatenate([best_score, masked], axis=1),
+        k,
+    )
+    before_ids, before_scores = best.copy(), best_score.copy()
+    if room is not None:
+        monkeypatch.setattr(offers, "_MIN_ROOM", room)
+        monkeypatch.setattr(offers, "_ROOM_PER_ROW", 0)
+    got = offers.scan_block(
+        sims, query_groups, member_groups, listing, best, best_score, ids, member_kth
+    )
+    if not levels:  # without ties, numpy's partition picks the same best
+        rows = np.flatnonzero(listing)
+        np_best, np_score = best_of_block(before_ids[rows], before_scores[rows], masked[rows], ids)
+        assert np_best.tolist() == best[rows].tolist()
+        assert np_score.tolist() == best_score[rows].tolist()
+    for q in range(nq):
+        if listing[q]:
+            assert best[q].tolist() == expect_ids[q]
+            assert best_score[q].tolist() == expect_scores[q]
+        else:
+            assert best[q].tolist() == before_ids[q].tolist()
+            assert best_score[q].tolist() == before_scores[q].tolist()
+    qi, mi = np.nonzero((masked >= member_kth[None, :]) & np.isfinite(masked))
+    assert got.query.tolist() == qi.tolist()
+    assert got.member.tolist() == mi.tolist()
+    assert got.cosine.tolist() == masked[qi, mi].tolist()

@@ -218,9 +218,12 @@ def cell_similarities(
     query_groups: np.ndarray,
     member_vectors: np.ndarray,
     member_groups: np.ndarray,
+    *,
+    mask_groups: bool = True,
 ) -> Iterator[tuple[slice, slice, np.ndarray]]:
     """The cosines of queries and members of one cell, block by block of at most ~8M:
-    (query rows, member rows, cosines), -inf for a pair in the same group."""
+    (query rows, member rows, cosines), -inf for a pair in the same group unless
+    ``mask_groups`` is false (the caller skips those pairs itself)."""
     nq, nm = query_vectors.shape[0], member_vectors.shape[0]
     if nq == 0 or nm == 0:
         return
@@ -233,7 +236,8 @@ def cell_similarities(
         for mlo in range(0, nm, block_m):
             ms = slice(mlo, mlo + block_m)
             sims = xq @ member_vectors[ms].astype(np.float32).T
-            sims[gq[:, None] == member_groups[ms][None, :]] = -np.inf
+            if mask_groups:
+                sims[gq[:, None] == member_groups[ms][None, :]] = -np.inf
             yield qs, ms, sims
 
 

@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from chorus.points.cluster import resume_linkage
 from chorus.points.neighbours import (
-    best_of_block,
     cell_similarities,
     document_frequency,
     floor_weak_pairs,
@@ -24,6 +23,7 @@ from chorus.points.neighbours import (
     relative_to_hubs,
     tfidf_rows,
 )
+from chorus.points.offers import scan_block
 from chorus.points.settings import PointsSettings
 from chorus.points.state import PointsState
 from chorus.store import Store
@@ -196,23 +196,33 @@ def _search_new(
         cells = _cells_asked(units.cell, new_probe, new_rows, searched)
     for members, queries, listing in cells:
         at = queries - n_old
+        # An old member takes a new unit at least as close as its k-th; a new one takes none.
+        is_old = members < n_old
+        member_kth = np.full(members.size, np.inf, dtype=np.float32)
+        member_kth[is_old] = kth[members[is_old]]
+        query_groups, member_groups = units.group[queries], units.group[members]
         for qs, ms, sims in cell_similarities(
             units.vectors[queries],
-            units.group[queries],
+            query_groups,
             units.vectors[members],
-            units.group[members],
+            member_groups,
+            mask_groups=False,
         ):
-            mine = np.flatnonzero(listing[qs])
-            rows = at[qs][mine]
-            best[rows], best_score[rows] = best_of_block(
-                best[rows], best_score[rows], sims[mine], members[ms]
+            rows = at[qs]
+            block_best, block_score = best[rows], best_score[rows]
+            got = scan_block(
+                sims,
+                query_groups[qs],
+                member_groups[ms],
+                listing[qs],
+                block_best,
+                block_score,
+                members[ms],
+                member_kth[ms],
             )
-            old = np.flatnonzero(members[ms] < n_old)
-            if old.size:
-                old_rows = members[ms][old]
-                near = sims[:, old]
-                qi, mi = np.nonzero((near >= kth[old_rows][None, :]) & np.isfinite(near))
-                offers.append((old_rows[mi], queries[qs][qi], near[qi, mi]))
+            best[rows], best_score[rows] = block_best, block_score
+            if got.query.size:
+                offers.append((members[ms][got.member], queries[qs][got.query], got.cosine))
     if offers:
         offer_old, offer_new, offer_cos = (np.concatenate(x) for x in zip(*offers, strict=True))
     else:
