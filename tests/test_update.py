@@ -177,7 +177,7 @@ def test_an_update_that_dies_leaves_the_points_and_the_next_completes(
     before = _tables(seeded)
     state = seeded.con.execute("SELECT count(*) FROM _point_units").fetchall()
 
-    def dies(con: object) -> None:
+    def dies(con: object, **_: object) -> None:
         raise RuntimeError("killed while writing")
 
     monkeypatch.setattr(update, "write_point_pages", dies)
@@ -466,3 +466,36 @@ def test_the_compiled_block_scan_is_a_sort_and_a_comparison(
     assert got.query.tolist() == qi.tolist()
     assert got.member.tolist() == mi.tolist()
     assert got.cosine.tolist() == masked[qi, mi].tolist()
+
+
+def _pages(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    pages = store.con.execute("SELECT * FROM _point_pages ORDER BY point_id").fetchall()
+    sources = store.con.execute("SELECT * FROM _source_points ORDER BY source, point_id").fetchall()
+    return pages, sources
+
+
+@pytest.mark.parametrize("batch", ["copy from a new source", "replaced document", "both"])
+def test_an_updates_point_pages_are_those_written_from_scratch(
+    seeded: Store, tmp_path: Path, batch: str
+) -> None:
+    """The update writes only the changed points' page rows and every point's ranks; a
+    rewrite of every row from the same points finds the same."""
+    from chorus.points.pages import write_point_pages
+
+    rows = _seed_rows()
+    if batch != "replaced document":
+        copy = {**rows[1], "id": "copy-of-001", "source": "new-outlet.example"}
+        _analyse(seeded, write_jsonl(tmp_path / "copy.jsonl", [json.dumps(copy)]))
+    if batch != "copy from a new source":
+        replaced = {**rows[4], "text": "A short note on the weather in a town nobody knows."}
+        _analyse(
+            seeded, write_jsonl(tmp_path / "replaced.jsonl", [json.dumps(replaced)]), replace=True
+        )
+    summary = find_points(seeded, settings=ALWAYS)
+    assert summary.update is not None and summary.update.n_changed_points
+    updated = _pages(seeded)
+    assert len(updated[0]) == seeded.count("points")
+    with seeded.transaction():
+        write_point_pages(seeded.con)
+    assert updated == _pages(seeded)
+    seeded.close()

@@ -11,9 +11,11 @@ points (so never older than them), a page reads a range of ranks or one source's
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 POINT_PAGE_TABLES = ("_point_pages", "_source_points")
 
@@ -29,21 +31,61 @@ POINT_SORTS = {
 FIRST_MENTIONS = 3
 
 
-def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
+def write_point_pages(
+    con: duckdb.DuckDBPyConnection, *, changed: Sequence[str] | None = None
+) -> None:
     """Rebuild ``_point_pages`` and ``_source_points`` from ``points``, ``mentions`` and
-    ``documents`` (inside the caller's transaction)."""
-    for table in POINT_PAGE_TABLES:
-        con.execute(f"DELETE FROM {table}")
-    ranks = ",\n".join(
+    ``documents`` (inside the caller's transaction). With ``changed``, the points an update
+    wrote again or removed, only their rows (and those of any point without one) are
+    written again, and every point's ranks set anew: an update's new mentions change only
+    their points' months and first mentions, and rewriting every row cost more than the
+    rest of the update's writes."""
+    if changed is None:
+        for table in POINT_PAGE_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        _insert_pages(con, "SELECT point_id FROM points")
+        return
+    con.register("_pages_changed", pa.table({"point_id": pa.array(sorted(set(changed)))}))
+    try:
+        for table in POINT_PAGE_TABLES:
+            con.execute(
+                f"""DELETE FROM {table} WHERE point_id IN (SELECT point_id FROM _pages_changed)
+                    OR point_id NOT IN (SELECT point_id FROM points)"""
+            )
+    finally:
+        con.unregister("_pages_changed")
+    # The points changed, and any other without a row.
+    _insert_pages(
+        con, "SELECT point_id FROM points WHERE point_id NOT IN (SELECT point_id FROM _point_pages)"
+    )
+    ranks = ", ".join(f"by_{name} = r.by_{name}" for name in POINT_SORTS)
+    moved = " OR ".join(f"_point_pages.by_{name} <> r.by_{name}" for name in POINT_SORTS)
+    con.execute(
+        f"""UPDATE _point_pages SET {ranks}
+            FROM (SELECT point_id, {_ranks()} FROM points) r
+            WHERE _point_pages.point_id = r.point_id AND ({moved})"""
+    )
+
+
+def _ranks() -> str:
+    return ",\n".join(
         f"(row_number() OVER (ORDER BY {order}) - 1)::INTEGER AS by_{name}"
         for name, order in POINT_SORTS.items()
     )
+
+
+def _insert_pages(con: duckdb.DuckDBPyConnection, which: str) -> None:
+    """Insert the rows of the points the query ``which`` selects into both tables; ranks
+    are over every point."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pages_which AS {which}")
+    con.execute("DELETE FROM _source_points WHERE point_id IN (SELECT point_id FROM _pages_which)")
     con.execute(
         f"""INSERT INTO _point_pages
             WITH md AS (
                 SELECT m.point_id, m.doc_id, m.start, m."end", d.source, d.published_at
                 FROM mentions m JOIN (SELECT doc_id, source, published_at FROM documents) d
-                  USING (doc_id)),
+                  USING (doc_id)
+                WHERE m.point_id IN (SELECT point_id FROM _pages_which)),
             months AS (
                 SELECT point_id,
                        '{{' || string_agg('"' || month || '":' || n, ',' ORDER BY month)
@@ -66,11 +108,12 @@ def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
                                     ORDER BY published_at NULLS LAST, doc_id, start) AS rank
                       FROM md)
                 WHERE rank <= {FIRST_MENTIONS} GROUP BY point_id),
-            ranked AS (SELECT point_id, {ranks} FROM points)
+            ranked AS (SELECT point_id, {_ranks()} FROM points)
             SELECT r.*, coalesce(s.months, '{{}}'), coalesce(u.n_undated_docs, 0),
                    coalesce(f.first_mentions, '[]')
             FROM ranked r LEFT JOIN months s USING (point_id) LEFT JOIN undated u USING (point_id)
                  LEFT JOIN first f USING (point_id)
+            WHERE r.point_id IN (SELECT point_id FROM _pages_which)
             ORDER BY r.by_score"""
     )
     con.execute(
@@ -78,8 +121,10 @@ def write_point_pages(con: duckdb.DuckDBPyConnection) -> None:
            SELECT d.source, m.point_id, count(*), any_value(p.score), any_value(p.n_sources),
                   any_value(p.n_docs), any_value(p.first_seen)
            FROM mentions m JOIN documents d USING (doc_id) JOIN points p USING (point_id)
+           WHERE m.point_id IN (SELECT point_id FROM _pages_which)
            GROUP BY d.source, m.point_id ORDER BY 1, 2"""
     )
+    con.execute("DROP TABLE _pages_which")
 
 
 def point_months(text: str) -> dict[str, int]:

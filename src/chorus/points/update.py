@@ -324,9 +324,11 @@ def update_points(
             state,
         )
         lap("writing the state")
-        n_changed, n_dropped = rebuild_points(store, units, changed_clusters, settings, state)
+        rebuilt = rebuild_points(store, units, changed_clusters, settings, state)
+        n_changed, n_dropped = rebuilt.n_built, rebuilt.n_removed
         lap("building %d points", n_changed)
-        write_point_pages(con)
+        write_point_pages(con, changed=rebuilt.point_ids)
+        lap("writing their pages")
         store.record_run(
             "points_runs",
             settings,

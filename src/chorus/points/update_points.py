@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -18,15 +19,24 @@ from chorus.points.update_graph import Units
 from chorus.store import Store
 
 
+class Rebuilt(NamedTuple):
+    """What :func:`rebuild_points` did: points built, earlier points that left, and the ids
+    of every point it wrote or removed."""
+
+    n_built: int
+    n_removed: int
+    point_ids: list[str]
+
+
 def rebuild_points(
     store: Store,
     units: Units,
     changed_clusters: set[int],
     settings: PointsSettings,
     state: PointsState,
-) -> tuple[int, int]:
+) -> Rebuilt:
     """Build the points of ``changed_clusters`` again and put them in place of the points
-    their sentences were in. Returns (points built, earlier points that left)."""
+    their sentences were in."""
     from chorus.points.stage import (
         POINT_SCHEMA,
         DocInfo,
@@ -192,5 +202,9 @@ def rebuild_points(
         con.execute("INSERT INTO _point_terms SELECT term, n FROM _upd_terms")
     finally:
         con.unregister("_upd_terms")
-    removed = len(set(old_ids) - set(carried.ids.values()))
-    return len(built), removed
+    written = points.column("point_id").to_pylist()
+    return Rebuilt(
+        n_built=len(built),
+        n_removed=len(set(old_ids) - set(written)),
+        point_ids=sorted({*old_ids, *written}),
+    )
