@@ -528,9 +528,11 @@ def _phrases(
                 "origin_source": info[origin][0],
             }
         )
-        for place in places:
-            for name, value in zip(OCCURRENCE_SCHEMA.names, (phrase_id, *place), strict=True):
-                occurrences[name].append(value)
+        # Column by column: appending field by field cost more than finding the phrases.
+        occurrences["phrase_id"].extend([phrase_id] * len(places))
+        columns = zip(*places, strict=True)
+        for name, values in zip(OCCURRENCE_SCHEMA.names[1:], columns, strict=True):
+            occurrences[name].extend(values)
     phrase_rows.sort(
         key=lambda r: (
             -int(r["n_sources"]),  # type: ignore[call-overload]
