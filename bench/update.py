@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -392,6 +393,12 @@ def main() -> None:
         "run's update left, R.duckdb in its --keep folder)",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --equivalence-only: keep W if its analysis finished and the batches "
+        "analysed before (each leaves batchK.done.json), and go on from there",
+    )
+    parser.add_argument(
         "--text-only",
         action="store_true",
         help="only the stages that need no model (reuse, shared phrases): minutes, not hours",
@@ -411,15 +418,18 @@ def main() -> None:
     print(f"articles: {len(rows):,}; the update adds the last {args.last:,}")
     rest = write(folder / "rest.jsonl", rows[: -args.last])
     last = write(folder / "last.jsonl", rows[-args.last :])
-    for name in ("R.duckdb", "W.duckdb", "B.duckdb"):
-        (folder / name).unlink(missing_ok=True)
+    if not (args.resume and args.equivalence_only):
+        for name in ("R.duckdb", "W.duckdb", "B.duckdb"):
+            (folder / name).unlink(missing_ok=True)
+        for done in [*folder.glob("batch*.done.json"), folder / "W.done.json"]:
+            done.unlink(missing_ok=True)
     if args.text_only:
         text_stages(folder, rest, last)
         return
     if args.equivalence_only:
         if args.cache is None:
             parser.error("--equivalence-only needs --cache")
-        equivalence_only(rows, folder, args.batches or 10, args.cache)
+        equivalence_only(rows, folder, args.batches or 10, args.cache, resume=args.resume)
         return
 
     with open_store(folder / "R.duckdb") as store:
@@ -476,17 +486,25 @@ def main() -> None:
 
 
 def equivalence_only(
-    rows: list[dict[str, object]], folder: Path, batches: int, cache: Path
+    rows: list[dict[str, object]], folder: Path, batches: int, cache: Path, *, resume: bool
 ) -> None:
-    """W from scratch, then the batches, both with every vector taken from ``cache``."""
-    with open_store(folder / "W.duckdb") as store:
-        copy_cache(cache, store)
-        ingest(store, write(folder / "all.jsonl", rows))
-        full_seconds, summary = timed_analysis(store)
-        print(f"W, analysis from scratch: {full_seconds:.1f} s ({stage_seconds(summary)})")
+    """W from scratch, then the batches, both with every vector taken from ``cache``;
+    ``resume`` keeps a W whose analysis finished and the batches already analysed."""
+    w_done = folder / "W.done.json"
+    if resume and w_done.exists() and (folder / "W.duckdb").exists():
+        print(f"W, analysis from scratch (kept from an earlier run): {w_done.read_text()}")
+    else:
+        (folder / "W.duckdb").unlink(missing_ok=True)
+        with open_store(folder / "W.duckdb") as store:
+            copy_cache(cache, store)
+            ingest(store, write(folder / "all.jsonl", rows))
+            full_seconds, summary = timed_analysis(store)
+            line = f"{full_seconds:.1f} s ({stage_seconds(summary)})"
+            print(f"W, analysis from scratch: {line}", flush=True)
+        w_done.write_text(line)
     con = duckdb.connect()
     con.execute(f"ATTACH '{folder / 'W'}.duckdb' AS W (READ_ONLY)")
-    equivalence(rows, folder, batches, con, cache)
+    equivalence(rows, folder, batches, con, cache, resume=resume)
 
 
 def equivalence(
@@ -495,22 +513,34 @@ def equivalence(
     batches: int,
     con: duckdb.DuckDBPyConnection,
     cache: Path,
+    *,
+    resume: bool = False,
 ) -> None:
-    """Date-ordered batches, an analysis after each; ids kept; the end against W."""
+    """Date-ordered batches, an analysis after each; ids kept; the end against W. Each
+    batch analysed leaves ``batchK.done.json`` (its seconds, mode and the point ids after
+    it), so that ``resume`` goes on after the last one instead of starting over."""
     size = -(-len(rows) // batches)
-    ids_kept = True
+    done = _batches_done(folder) if resume else []
+    if not done:
+        (folder / "B.duckdb").unlink(missing_ok=True)
+    ids_kept = all(d["kept"] for d in done)
+    modes = [str(d["mode"]) for d in done]
+    before: set[str] = set(done[-1]["ids"]) if done else set()
+    for k, d in enumerate(done):
+        print(f"batch {k + 1}: {d['n']:,} articles, {d['seconds']:.1f} s (an earlier run's)")
     with open_store(folder / "B.duckdb") as store:
-        copy_cache(cache, store)
-        before: set[str] = set()
-        modes = []
-        for k in range(batches):
+        if not done:
+            copy_cache(cache, store)
+        for k in range(len(done), batches):
             batch = rows[k * size : (k + 1) * size]
             if not batch:
                 break
+            # Ingest skips the documents a run that died after ingesting them left.
             ingest(store, write(folder / f"batch{k}.jsonl", batch))
             seconds, summary = timed_analysis(store)
             print(f"batch {k + 1}: {len(batch):,} articles, {seconds:.1f} s", flush=True)
-            modes.append("update" if summary.points.update is not None else "scratch")
+            mode = "update" if summary.points.update is not None else "scratch"
+            modes.append(mode)
             after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
             recorded = {
                 r[0] for r in store.con.execute("SELECT point_id FROM point_lineage").fetchall()
@@ -520,10 +550,30 @@ def equivalence(
                 ids_kept = False
                 print(f"batch {k + 1}: {len(lost)} ids neither kept nor recorded")
             before = after
+            store.con.execute("CHECKPOINT")
+            (folder / f"batch{k}.done.json").write_text(
+                json.dumps(
+                    {
+                        "n": len(batch),
+                        "seconds": seconds,
+                        "mode": mode,
+                        "kept": not lost,
+                        "ids": sorted(after),
+                    }
+                )
+            )
         print(f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded: {ids_kept}")
     con.execute(f"ATTACH '{folder / 'B'}.duckdb' AS B (READ_ONLY)")
     print(f"{batches} batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
     print(f"  {passage_agreement(con, 'B', 'W')}")
+
+
+def _batches_done(folder: Path) -> list[dict[str, Any]]:
+    """What ``batchK.done.json`` say, K = 0, 1, ... while they are there."""
+    out: list[dict[str, Any]] = []
+    while (path := folder / f"batch{len(out)}.done.json").exists():
+        out.append(json.loads(path.read_text()))
+    return out
 
 
 if __name__ == "__main__":
