@@ -409,42 +409,35 @@ def _read_units(store: Store, model: str, state: PointsState, gone: np.ndarray) 
     and the cell it filed it under; ``None`` when the cache lacks a unit's vector."""
     con = store.con
     n_units = int(scalar(con, "SELECT count(*) FROM _point_units"))
-    # Unsorted: DuckDB sorting the rows with their vectors cost more than the join; the
-    # vectors go straight to their rows in unit order below.
     table = con.sql(
         """SELECT u.unit_no, u.doc_group, u.cluster, u.hub, u.cell, e.vector
-           FROM _point_units u JOIN _embeddings e ON e.key = u.embed_key AND e.model = ?""",
+           FROM _point_units u JOIN _embeddings e ON e.key = u.embed_key AND e.model = ?
+           ORDER BY u.unit_no""",
         params=[model],
     ).to_arrow_table()
-    unit_no = table.column("unit_no").to_numpy()
-    rows = np.argsort(unit_no, kind="stable")
     if table.num_rows > n_units:
         # A cache written before keys were unique may hold a text twice: keep one vector.
-        _, first = np.unique(unit_no[rows], return_index=True)
-        rows = rows[first]
-    if rows.size != n_units:
+        _, first = np.unique(table.column("unit_no").to_numpy(), return_index=True)
+        table = table.take(pa.array(first))
+    if table.num_rows != n_units:
         log.info("points update: the embedding cache lacks some units' vectors; starting over")
         return None
-    # Where each fetched row goes (-1: a second copy, dropped).
-    dest = np.full(table.num_rows, -1, dtype=np.int64)
-    dest[rows] = np.arange(rows.size)
-    vectors = np.empty((rows.size, state.mean.size), dtype=np.float16)
-    at = 0
+    vectors = np.empty((table.num_rows, state.mean.size), dtype=np.float16)
+    row = 0
     for block in _vector_blocks(table.column("vector"), state.mean.size):
         for lo in range(0, len(block), 100_000):
             part = block[lo : lo + 100_000]
-            to = dest[at + lo : at + lo + len(part)]
-            kept = to >= 0
-            vectors[to[kept]] = centre_rows(part[kept], state.mean)
-        at += len(block)
-    unit_no = unit_no[rows]
+            at = slice(row + lo, row + lo + len(part))
+            vectors[at] = centre_rows(part, state.mean)
+        row += len(block)
+    unit_no = table.column("unit_no").to_numpy()
     keep = ~np.isin(unit_no, gone)
     units = Units(
         unit_no=unit_no[keep],
-        group=table.column("doc_group").to_numpy()[rows][keep],
-        cluster=table.column("cluster").to_numpy()[rows][keep].copy(),
-        hub=table.column("hub").to_numpy()[rows][keep].astype(np.float32),
-        cell=table.column("cell").to_numpy()[rows][keep].astype(np.int32),
+        group=table.column("doc_group").to_numpy()[keep],
+        cluster=table.column("cluster").to_numpy()[keep].copy(),
+        hub=table.column("hub").to_numpy()[keep].astype(np.float32),
+        cell=table.column("cell").to_numpy()[keep].astype(np.int32),
         vectors=vectors[keep] if not keep.all() else vectors,
     )
     return units
