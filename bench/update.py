@@ -409,6 +409,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print("# update: news corpus in date order")
     print(f"# machine: {machine()}")
+    if args.resume and not args.equivalence_only:
+        parser.error("--resume goes with --equivalence-only")
     if args.again is not None:
         if args.r_seconds is None:
             parser.error("--again needs --r-seconds")
