@@ -6,6 +6,7 @@ from scratch.
     python bench/update.py --again KEPT --r-seconds S [--cache SEED]   # again, on a kept R0
     python bench/update.py --text-only --last 1000      # reuse and phrases only (minutes)
     python bench/update.py --equivalence-only --cache KEPT/R.duckdb   # W and the batches only
+    python bench/update.py ... --keep DIR --resume   # go on where a killed run stopped
 
 The news articles are taken in date order (undated last), the first ``--docs`` of them.
 
@@ -36,6 +37,10 @@ share of documents is added. ``--equivalence-only`` skips R and the update and r
 batches with the cache of an earlier run's updated R (which holds a vector for every claim of
 the corpus): the equivalence on the whole corpus in about an hour, not the four an empty cache
 costs.
+
+A run with ``--keep`` records each analysis once it finishes (R's and W's seconds, each
+batch's ids); the same command with ``--resume`` goes on from there, so a run of hours that
+dies is not started over (R is copied from R0 again before the update is timed).
 """
 
 from __future__ import annotations
@@ -282,6 +287,33 @@ def print_cold_estimate(
         )
 
 
+R_DONE = "R.done.json"
+
+
+def analysed_rest(folder: Path, rest: Path, cache: Path | None, *, resume: bool) -> float:
+    """R: the articles but the last analysed from scratch and timed, kept as R0.duckdb with
+    its seconds in R.done.json; ``resume`` takes both from a killed run instead (R, which
+    the update changes, is copied from R0 again). R's seconds, printed."""
+    done = folder / R_DONE
+    if resume and done.exists() and (folder / "R0.duckdb").exists():
+        record = json.loads(done.read_text())
+        print(f"R, analysis from scratch: {record['line']} (kept from an earlier run)")
+        shutil.copyfile(folder / "R0.duckdb", folder / "R.duckdb")
+        return float(record["seconds"])
+    (folder / "R.duckdb").unlink(missing_ok=True)
+    with open_store(folder / "R.duckdb") as store:
+        if cache:
+            copy_cache(cache, store)
+        ingest(store, rest)
+        rest_seconds, summary = timed_analysis(store)
+        line = f"{rest_seconds:.1f} s ({stage_seconds(summary)})"
+        print(f"R, analysis from scratch: {line}", flush=True)
+        store.con.execute("CHECKPOINT")
+    shutil.copyfile(folder / "R.duckdb", folder / "R0.duckdb")
+    done.write_text(json.dumps({"seconds": rest_seconds, "line": line, "machine": machine()}))
+    return rest_seconds
+
+
 def timed_update(folder: Path, last: Path) -> float:
     """Ingest ``last`` into R and time its analysis (an update), printed."""
     with open_store(folder / "R.duckdb") as store:
@@ -395,8 +427,9 @@ def main() -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="with --equivalence-only: keep W if its analysis finished and the batches "
-        "analysed before (each leaves batchK.done.json), and go on from there",
+        help="go on from where a killed run with the same --keep folder stopped: R's analysis "
+        "once finished (R.done.json), W's (W.done.json) and the batches analysed before "
+        "(each leaves batchK.done.json)",
     )
     parser.add_argument(
         "--text-only",
@@ -409,8 +442,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print("# update: news corpus in date order")
     print(f"# machine: {machine()}")
-    if args.resume and not args.equivalence_only:
-        parser.error("--resume goes with --equivalence-only")
+    if args.resume and args.keep is None:
+        parser.error("--resume needs --keep, the folder of the run to go on with")
     if args.again is not None:
         if args.r_seconds is None:
             parser.error("--again needs --r-seconds")
@@ -420,11 +453,11 @@ def main() -> None:
     print(f"articles: {len(rows):,}; the update adds the last {args.last:,}")
     rest = write(folder / "rest.jsonl", rows[: -args.last])
     last = write(folder / "last.jsonl", rows[-args.last :])
-    if not (args.resume and args.equivalence_only):
-        for name in ("R.duckdb", "W.duckdb", "B.duckdb"):
+    if not args.resume:
+        for name in ("R.duckdb", "R0.duckdb", "W.duckdb", "B.duckdb"):
             (folder / name).unlink(missing_ok=True)
-        for done in [*folder.glob("batch*.done.json"), folder / "W.done.json"]:
-            done.unlink(missing_ok=True)
+        for done in [*folder.glob("batch*.done.json"), folder / "W.done.json", R_DONE]:
+            (folder / done).unlink(missing_ok=True)
     if args.text_only:
         text_stages(folder, rest, last)
         return
@@ -434,14 +467,7 @@ def main() -> None:
         equivalence_only(rows, folder, args.batches or 10, args.cache, resume=args.resume)
         return
 
-    with open_store(folder / "R.duckdb") as store:
-        if args.cache:
-            copy_cache(args.cache, store)
-        ingest(store, rest)
-        rest_seconds, summary = timed_analysis(store)
-        print(f"R, analysis from scratch: {rest_seconds:.1f} s ({stage_seconds(summary)})")
-        store.con.execute("CHECKPOINT")
-    shutil.copyfile(folder / "R.duckdb", folder / "R0.duckdb")
+    rest_seconds = analysed_rest(folder, rest, args.cache, resume=args.resume)
     update_seconds = timed_update(folder, last)
     print(f"phrases, update vs from scratch on the same store: {phrases_agreement(folder)}")
     if args.cache is not None:
@@ -460,12 +486,7 @@ def main() -> None:
             )
         )
         return
-    with open_store(folder / "W.duckdb") as store:
-        copy_cache(folder / "R.duckdb", store)
-        ingest(store, rest)
-        ingest(store, last)
-        full_seconds, summary = timed_analysis(store)
-        print(f"W, analysis from scratch: {full_seconds:.1f} s ({stage_seconds(summary)})")
+    full_seconds = analysed_whole(folder, rows, folder / "R.duckdb", resume=args.resume)
     ratio = update_seconds / rest_seconds
     print(
         f"update / R's analysis from scratch (a bound on update / full analysis): {ratio:.3f}; "
@@ -483,8 +504,29 @@ def main() -> None:
         f"articles: {pair_agreement(con, 'R0', 'W', 'R0')}"
     )
     if args.batches:
-        equivalence(rows, folder, args.batches, con, folder / "R.duckdb")
+        equivalence(rows, folder, args.batches, con, folder / "R.duckdb", resume=args.resume)
     print(f"stores kept in {folder}" if args.keep else "")
+
+
+def analysed_whole(
+    folder: Path, rows: list[dict[str, object]], cache: Path, *, resume: bool
+) -> float:
+    """W: every article analysed from scratch, every vector taken from ``cache``; its line
+    kept in W.done.json, which ``resume`` takes instead of analysing again. W's seconds."""
+    w_done = folder / "W.done.json"
+    if resume and w_done.exists() and (folder / "W.duckdb").exists():
+        line = w_done.read_text()
+        print(f"W, analysis from scratch (kept from an earlier run): {line}")
+        return float(line.split(" s", 1)[0])
+    (folder / "W.duckdb").unlink(missing_ok=True)
+    with open_store(folder / "W.duckdb") as store:
+        copy_cache(cache, store)
+        ingest(store, write(folder / "all.jsonl", rows))
+        full_seconds, summary = timed_analysis(store)
+        line = f"{full_seconds:.1f} s ({stage_seconds(summary)})"
+        print(f"W, analysis from scratch: {line}", flush=True)
+    w_done.write_text(line)
+    return full_seconds
 
 
 def equivalence_only(
@@ -492,18 +534,7 @@ def equivalence_only(
 ) -> None:
     """W from scratch, then the batches, both with every vector taken from ``cache``;
     ``resume`` keeps a W whose analysis finished and the batches already analysed."""
-    w_done = folder / "W.done.json"
-    if resume and w_done.exists() and (folder / "W.duckdb").exists():
-        print(f"W, analysis from scratch (kept from an earlier run): {w_done.read_text()}")
-    else:
-        (folder / "W.duckdb").unlink(missing_ok=True)
-        with open_store(folder / "W.duckdb") as store:
-            copy_cache(cache, store)
-            ingest(store, write(folder / "all.jsonl", rows))
-            full_seconds, summary = timed_analysis(store)
-            line = f"{full_seconds:.1f} s ({stage_seconds(summary)})"
-            print(f"W, analysis from scratch: {line}", flush=True)
-        w_done.write_text(line)
+    analysed_whole(folder, rows, cache, resume=resume)
     con = duckdb.connect()
     con.execute(f"ATTACH '{folder / 'W'}.duckdb' AS W (READ_ONLY)")
     equivalence(rows, folder, batches, con, cache, resume=resume)
