@@ -256,8 +256,8 @@ def test_credits_are_updated_with_the_documents_that_changed(
     again, and the table equals one read from scratch; other rules read everything again."""
     import json
 
-    import chorus.coord.objects as objects
-    from chorus.coord.objects import write_credits
+    import chorus.reuse.credits_table as credits_table
+    from chorus.reuse.credits_table import write_credits
     from chorus.ingest import ingest_paths
     from chorus.store import open_store
 
@@ -288,13 +288,13 @@ def test_credits_are_updated_with_the_documents_that_changed(
         for name in ("documents_all", "sentences_all"):
             store.con.execute(f"DELETE FROM {name} WHERE doc_id = 'c'")
         calls: list[int] = []
-        original = objects.credit_table
+        original = credits_table.credit_table
 
         def counted(batch: object) -> object:
             calls.append(batch.num_rows)  # type: ignore[attr-defined]
             return original(batch)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(objects, "credit_table", counted)
+        monkeypatch.setattr(credits_table, "credit_table", counted)
         write_credits(store)
         assert sum(calls) == 2  # the new and the replaced document
         updated = table()

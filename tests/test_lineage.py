@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,87 @@ def test_reuse_clusters_keep_their_ids(tmp_path: Path) -> None:
             r[0] for r in whole.con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()
         ]
     assert fresh != before
+
+
+def _clusters(spans: dict[str, list[tuple[str, int, int]]]) -> tuple[list[Any], list[Any]]:
+    from chorus.reuse.finish import ClusterRow, PassageRow
+
+    clusters = [
+        ClusterRow(c, "reuse", len(s), len(s), len(s), 10, None, s[0][0], "site", "text")
+        for c, s in spans.items()
+    ]
+    passages = [PassageRow(f"p-{c}-{d}-{a}", c, d, a, b) for c, s in spans.items() for d, a, b in s]
+    return clusters, passages
+
+
+@pytest.mark.parametrize(
+    ("stored", "found", "expected"),
+    [
+        # One long copy aligned in two overlapping pieces: each piece overlaps the other as
+        # many times as itself; each keeps its id, whichever name sorts first.
+        (
+            {
+                "x": [("d1", 100, 500), ("d2", 1100, 1500)],
+                "y": [("d1", 300, 900), ("d2", 1300, 1900)],
+            },
+            {
+                "cA": [("d1", 100, 500), ("d2", 1100, 1500)],
+                "cB": [("d1", 300, 900), ("d2", 1300, 1900)],
+            },
+            {"cA": "x", "cB": "y"},
+        ),
+        (
+            {
+                "x": [("d1", 100, 500), ("d2", 1100, 1500)],
+                "y": [("d1", 300, 900), ("d2", 1300, 1900)],
+            },
+            {
+                "cB": [("d1", 100, 500), ("d2", 1100, 1500)],
+                "cA": [("d1", 300, 900), ("d2", 1300, 1900)],
+            },
+            {"cB": "x", "cA": "y"},
+        ),
+        # A cluster that grew keeps its id over a smaller one closer to its old size.
+        (
+            {"x": [("d1", 100, 500), ("d2", 100, 500)]},
+            {
+                "cA": [("d1", 100, 500), ("d2", 100, 500), ("d3", 0, 400), ("d4", 0, 400)],
+                "cB": [("d1", 120, 480)],
+            },
+            {"cA": "x", "cB": "cB"},
+        ),
+    ],
+    ids=["pieces", "pieces, names swapped", "grown"],
+)
+def test_reuse_clusters_carry_ids_by_the_characters_they_share(
+    tmp_path: Path,
+    stored: dict[str, list[tuple[str, int, int]]],
+    found: dict[str, list[tuple[str, int, int]]],
+    expected: dict[str, str],
+) -> None:
+    """A run on the same passages gives every cluster the id it had: overlapping clusters
+    once handed their ids round, as a count of overlapping passages tied between them."""
+    import pyarrow as pa
+
+    from chorus.reuse.finish import carry_cluster_ids, cluster_table
+
+    old_clusters, old_passages = _clusters(stored)
+    with open_store(tmp_path / "s.duckdb") as store:
+        store.insert_arrow("reuse_clusters", cluster_table(old_clusters))
+        store.insert_arrow(
+            "passages",
+            pa.table(
+                {
+                    "passage_id": [p.passage_id for p in old_passages],
+                    "cluster_id": [p.cluster_id for p in old_passages],
+                    "doc_id": [p.doc_id for p in old_passages],
+                    "start": pa.array([p.start for p in old_passages], pa.int32()),
+                    "end": pa.array([p.end for p in old_passages], pa.int32()),
+                    "text": ["t"] * len(old_passages),
+                }
+            ),
+        )
+        clusters, passages = _clusters(found)
+        carried, carried_passages = carry_cluster_ids(store, clusters, passages)
+    assert {c.cluster_id: k.cluster_id for c, k in zip(clusters, carried, strict=True)} == expected
+    assert [p.cluster_id for p in carried_passages] == [expected[p.cluster_id] for p in passages]

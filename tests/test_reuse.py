@@ -242,14 +242,17 @@ def test_same_output_every_run_and_any_ingest_order(tmp_path: Path) -> None:
 
 
 # -- kinds
-def test_kinds(tmp_path: Path) -> None:
+def _kinds_corpus(*, credited: bool = True) -> list[dict[str, object]]:
+    """Page furniture, wire copy (credited in a dateline and a closing line, or with
+    ``credited`` false the same words with no credit) and a newsroom's own footer, on
+    three sites each; a sentence crediting an agency copied by three more."""
     rng = random.Random(5)
     footer = (
         "Follow us on Twitter and Facebook for more stories like this one and sign up for "
         "our daily newsletter to get the news delivered to your inbox every morning"
     )
     wire = (
-        "WASHINGTON (Reuters) - The central bank held interest rates steady on Wednesday and "
+        "The central bank held interest rates steady on Wednesday and "
         "signalled it would stay patient as inflation cooled faster than many economists "
         "had expected earlier this year"
     )
@@ -257,16 +260,20 @@ def test_kinds(tmp_path: Path) -> None:
         "This article was produced by the Example Daily newsroom and edited by our standards "
         "desk before it was published on the site for all of our readers to enjoy"
     )
-    docs = []
+    reported = (
+        "The port authority closed two terminals for the weekend while engineers inspected "
+        "the cranes that failed during the storm on Friday night, Reuters reported"
+    )
+    docs: list[dict[str, object]] = []
     for i in range(3):
         docs.append({"id": f"f{i}", "source": f"Site{i}", "text": f"{_filler(rng, 60)} {footer}."})
-        docs.append(
-            {
-                "id": f"w{i}",
-                "source": f"Paper{i}",
-                "text": f"{wire}. {_filler(rng, 40)} Reporting by Ann Lee; Editing by Bo.",
-            }
+        text = (
+            f"WASHINGTON (Reuters) - {wire}. {_filler(rng, 40)} "
+            "Reporting by Ann Lee; Editing by Bo."
+            if credited
+            else f"{wire}. {_filler(rng, 40)}"
         )
+        docs.append({"id": f"w{i}", "source": f"Paper{i}", "text": text})
         docs.append(
             {
                 "id": f"o{i}",
@@ -274,18 +281,69 @@ def test_kinds(tmp_path: Path) -> None:
                 "text": f"{_filler(rng, 40)} {own}. {_filler(rng, 40)}",
             }
         )
-    with _store_with(tmp_path, docs) as store:
-        find_reuse(store)
-        kinds = dict(
-            store.con.execute(
-                "SELECT left(representative, 12), kind FROM reuse_clusters"
-            ).fetchall()
+        docs.append(
+            {
+                "id": f"r{i}",
+                "source": f"Blog{i}",
+                "text": f"{_filler(rng, 40)} {reported}. {_filler(rng, 40)}",
+            }
         )
+    return docs
+
+
+def _kinds(store: Store) -> dict[str, str]:
+    return dict(
+        store.con.execute("SELECT left(representative, 12), kind FROM reuse_clusters").fetchall()
+    )
+
+
+def test_kinds(tmp_path: Path) -> None:
+    with _store_with(tmp_path, _kinds_corpus()) as store:
+        find_reuse(store)
+        kinds = _kinds(store)
     assert kinds == {
         "Follow us on": "boilerplate",
         "WASHINGTON (": "syndication",
         "This article": "boilerplate",
+        "The port aut": "syndication",
     }
+
+
+def test_stored_credits_label_as_the_texts_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage reads the documents' credits from the ``credits`` table it keeps up to date
+    (not from every copy's text again): the same clusters, passages and kinds as reading the
+    texts, also once documents are replaced by uncredited ones (ids aside: a cluster an
+    update finds again keeps its id)."""
+    import chorus.reuse.stage as stage
+
+    def rows(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        clusters = store.con.execute(
+            "SELECT * EXCLUDE (cluster_id) FROM reuse_clusters ORDER BY ALL"
+        ).fetchall()
+        return clusters, [p[1:] for p in _passages(store)]
+
+    docs = _kinds_corpus()
+    with _store_with(tmp_path, docs) as store:
+        find_reuse(store)
+        stored = rows(store)
+        assert store.con.execute("SELECT count(DISTINCT doc_id) FROM credits").fetchone() == (6,)
+        with monkeypatch.context() as m:
+            m.setattr(stage, "read_credits", lambda store, doc_ids: None)
+            find_reuse(store)
+        assert rows(store) == stored
+        path = write_jsonl(
+            tmp_path / "uncredited.jsonl",
+            [json.dumps(d) for d in _kinds_corpus(credited=False) if str(d["id"])[0] == "w"],
+        )
+        ingest_paths(store, [path], replace=True)
+        find_reuse(store)
+        replaced = rows(store)
+        assert _kinds(store)["The central "] == "reuse"
+    with _store_with(tmp_path, _kinds_corpus(credited=False), "fresh") as fresh:
+        find_reuse(fresh)
+        assert rows(fresh) == replaced
 
 
 def test_a_whole_document_copied_is_not_furniture(tmp_path: Path) -> None:

@@ -18,14 +18,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from contextlib import closing
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from chorus.progress import ProgressFactory, no_progress
-from chorus.reuse.credit import CREDITS_SCHEMA, credit_rules, credit_table
-from chorus.store import Store, scalar
+from chorus.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +131,7 @@ EVENT_SCHEMA = pa.schema(
 
 def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
     """(source, kind, object_id, doc_id, published_at), one row per document sharing an
-    object. Reads the ``credits`` table: write it first (:func:`write_credits`)."""
+    object. Reads the ``credits`` table: write it first (:func:`chorus.reuse.credits_table.write_credits`)."""
     names = set(store.table_names())
     queries = event_queries(
         kinds, has_mentions="mentions" in names, has_clusters="reuse_clusters" in names
@@ -144,55 +141,6 @@ def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
         tables.append(_links(store))
     tables = [t.cast(EVENT_SCHEMA) for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
-
-
-def write_credits(
-    store: Store,
-    *,
-    batch_size: int = 2000,
-    rebuild: bool = False,
-    progress: ProgressFactory = no_progress,
-) -> int:
-    """Bring the ``credits`` table up to date with the documents: read those added, replaced
-    or moved to another source since it was written, or read under other rules (every one
-    with ``rebuild``); returns the credits found in those read."""
-    rules = credit_rules()
-    with store.transaction() as tx:
-        if rebuild:
-            tx.execute("DELETE FROM _credit_docs")
-        tx.execute(
-            """DELETE FROM _credit_docs c WHERE c.rules <> ? OR NOT EXISTS (
-                   SELECT 1 FROM documents d WHERE d.doc_id = c.doc_id
-                      AND d.text_hash = c.text_hash AND d.source = c.source)""",
-            [rules],
-        )
-        # Credits of documents gone or read again leave (and any a Spark run wrote for
-        # documents this table does not list).
-        tx.execute(
-            "DELETE FROM credits w WHERE NOT EXISTS "
-            "(SELECT 1 FROM _credit_docs c WHERE c.doc_id = w.doc_id)"
-        )
-        todo = """FROM documents d WHERE NOT EXISTS (
-                       SELECT 1 FROM _credit_docs c WHERE c.doc_id = d.doc_id)"""
-        total = int(scalar(tx, f"SELECT count(*) {todo}"))
-        reader = tx.sql(f"SELECT doc_id, source, text, text_hash {todo} ORDER BY doc_id")
-        parts: list[pa.Table] = []
-        read: list[pa.Table] = []
-        with closing(progress(desc="coord: wire credits", total=total, unit="doc")) as bar:
-            for batch in reader.to_arrow_reader(batch_size):
-                parts.append(credit_table(batch))
-                read.append(pa.table(batch).select(["doc_id", "text_hash", "source"]))
-                bar.update(batch.num_rows)
-        table = pa.concat_tables(parts) if parts else CREDITS_SCHEMA.empty_table()
-        store.insert_arrow("credits", table)
-        if read:
-            done = pa.concat_tables(read)
-            store.insert_arrow(
-                "_credit_docs",
-                done.append_column("rules", pa.array([rules] * done.num_rows, pa.string())),
-            )
-    log.info("wire credits: %d documents read, %d credits", total, table.num_rows)
-    return int(table.num_rows)
 
 
 def _links(store: Store) -> pa.Table:

@@ -26,9 +26,10 @@ from chorus.coord.kernels import (
     role_scores,
     window_from_spreads,
 )
-from chorus.coord.objects import sharing_events, write_credits
+from chorus.coord.objects import sharing_events
 from chorus.coord.settings import CoordSettings
 from chorus.progress import ProgressFactory, no_progress
+from chorus.reuse.credits_table import write_credits
 from chorus.store import Store, scalar
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from chorus.progress import ProgressFactory
 from chorus.reuse.align import Run, extend, merge_adjacent
 from chorus.reuse.classify import classify
 from chorus.reuse.cluster import Span, cluster_runs
-from chorus.reuse.credit import SENTENCE_FORMS, find_credits, is_wire_document
+from chorus.reuse.credit import SENTENCE_FORMS, Credit, find_credits, is_wire_document
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import char_offsets, iter_batches, tokenize
 from chorus.store import Store, scalar
@@ -106,8 +106,11 @@ def collect_windows(
     doc_ids: Sequence[str] | Mapping[int, str],
     width: int,
     progress: ProgressFactory,
+    credits: Mapping[str, Sequence[Credit]] | None = None,
 ) -> tuple[dict[int, DocInfo], list[list[EndWindow]]]:
-    """Per run, windows [a left, a right, b left, b right]; per document, what labels need."""
+    """Per run, windows [a left, a right, b left, b right]; per document, what labels need.
+    ``credits``: each document's, when the store keeps them (the ``credits`` table); read
+    from the text otherwise."""
     wanted: dict[int, list[tuple[int, int, int, bool]]] = defaultdict(list)
     for k, r in enumerate(runs):
         wanted[r.doc_a].append((k, 0, r.a_start, True))
@@ -149,14 +152,18 @@ def collect_windows(
                     hashes = tokens.hash[lo:hi]
                     n = hi - lo
                     doc = idxs[i]
-                    credits = find_credits(text, sources[i])
+                    found = (
+                        find_credits(text, sources[i])
+                        if credits is None
+                        else list(credits.get(doc_ids[doc], ()))
+                    )
                     info[doc] = DocInfo(
                         doc_ids[doc],
                         sources[i],
                         dates[i],
-                        is_wire_document(text, sources[i], credits),
+                        is_wire_document(text, sources[i], found),
                         n,
-                        tuple((c.start, c.end) for c in credits if c.form in SENTENCE_FORMS),
+                        tuple((c.start, c.end) for c in found if c.form in SENTENCE_FORMS),
                     )
                     for run_k, slot, t, is_left in wanted[doc]:
                         if is_left:
@@ -180,10 +187,13 @@ def finish(
     doc_ids: Sequence[str] | Mapping[int, str],
     settings: ReuseSettings,
     progress: ProgressFactory,
+    *,
+    credits: Mapping[str, Sequence[Credit]] | None = None,
 ) -> tuple[list[ClusterRow], list[PassageRow]]:
-    """Extend, merge, cluster and label the runs; returns the rows to write."""
+    """Extend, merge, cluster and label the runs; returns the rows to write. ``credits``:
+    the documents' wire credits when already read (else found in their texts)."""
     width = settings.max_gap + 8
-    info, windows = collect_windows(store, runs, doc_ids, width, progress)
+    info, windows = collect_windows(store, runs, doc_ids, width, progress, credits)
     extended: list[Run] = []
     for r, (a_left, a_right, b_left, b_right) in zip(runs, windows, strict=True):
         e = extend(r, (a_left, b_left), (a_right, b_right), settings)
@@ -360,14 +370,23 @@ def write_tables(
         store.record_run("reuse_runs", settings, stats=stats)
 
 
+# Shared characters weigh more than any difference in size (the tie-break).
+_CLOSER = 1 << 32
+
+
 def carry_cluster_ids(
     store: Store, clusters: list[ClusterRow], passages: list[PassageRow]
 ) -> tuple[list[ClusterRow], list[PassageRow]]:
     """The clusters with the ids of the clusters stored before that they continue: a
     cluster's id comes from its earliest passage, which a newly ingested earlier document
-    changes; the cluster holding most of an earlier cluster's passages (overlapping spans of
-    the same documents) keeps its id, as talking points do
-    (:func:`chorus.points.lineage.carry_ids`)."""
+    changes; the cluster holding most of an earlier cluster's passages keeps its id, as
+    talking points do (:func:`chorus.points.lineage.carry_ids`).
+
+    "Most" is measured in characters of the same documents both cover, and between two that
+    cover as much, the closer (fewer characters in one and not the other) wins: overlapping
+    clusters of one pair of documents (one long copy aligned in pieces) each cover some of
+    the other, and a count of overlapping passages ties there, which let a run on the same
+    data hand their ids round."""
     from chorus.points.lineage import carry_ids
 
     con = store.con
@@ -386,10 +405,19 @@ def carry_cluster_ids(
     )
     try:
         shared = con.execute(
-            """SELECT o.cluster_id, n.cluster_id, count(*)
-               FROM passages o JOIN _new_spans n
-                 ON o.doc_id = n.doc_id AND o.start < n."end" AND o."end" > n.start
-               GROUP BY ALL"""
+            f"""WITH overlap AS (
+                    SELECT o.cluster_id AS old, n.cluster_id AS new,
+                           sum(least(o."end", n."end") - greatest(o.start, n.start)) AS chars
+                    FROM passages o JOIN _new_spans n
+                      ON o.doc_id = n.doc_id AND o.start < n."end" AND o."end" > n.start
+                    GROUP BY ALL),
+                old_size AS (SELECT cluster_id AS old, sum("end" - start) AS size
+                             FROM passages GROUP BY ALL),
+                new_size AS (SELECT cluster_id AS new, sum("end" - start) AS size
+                             FROM _new_spans GROUP BY ALL)
+                SELECT old, new,
+                       chars * {_CLOSER} - (o.size + n.size - 2 * chars)
+                FROM overlap JOIN old_size o USING (old) JOIN new_size n USING (new)"""
         ).fetchall()
     finally:
         con.unregister("_new_spans")

@@ -29,6 +29,7 @@ from chorus.reuse.candidates import (
     band_of_pair,
     matches_in_band,
 )
+from chorus.reuse.credits_table import read_credits, write_credits
 from chorus.reuse.finish import finish, kinds_of, write_tables
 from chorus.reuse.settings import ReuseSettings
 from chorus.reuse.tokens import Shingles, iter_batches, shingle, tokenize
@@ -155,7 +156,12 @@ def find_reuse(
         n_shingles = _map_shingles(store, shingles, settings, index, progress)
         runs, n_matches = runs_from_shingle_files(shingles, folder, settings, progress)
 
-    cluster_rows, passages = finish(store, runs, doc_ids, settings, progress)
+    # The credits table is brought up to date here rather than by coordination, which reads
+    # it too: an update then reads only the new documents' credits, not every copy's again.
+    write_credits(store, progress=progress)
+    involved = sorted({r.doc_a for r in runs} | {r.doc_b for r in runs})
+    credits = read_credits(store, [doc_ids[i] for i in involved])
+    cluster_rows, passages = finish(store, runs, doc_ids, settings, progress, credits=credits)
     summary = ReuseSummary(
         n_documents=len(doc_ids),
         n_shingles=n_shingles,
