@@ -29,7 +29,8 @@ and the update's own. An estimate, printed as one.
 
 Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
 each (``restart_growth`` decides when a run starts over); every point id after batch k must
-still name a point after batch k+1 or be recorded in ``point_lineage``. The final talking
+still name a point after batch k+1 or be recorded in ``point_lineage``, and name one point
+only. The final talking
 points are compared with W's: pairs of mentions in one point in both (precision and recall of
 the update against W), and the characters of reused passages both find. For scale, the same
 comparison of W against R on R's documents: how much a run from scratch itself moves when a
@@ -566,7 +567,11 @@ def equivalence(
             print(f"batch {k + 1}: {len(batch):,} articles, {seconds:.1f} s", flush=True)
             mode = "update" if summary.points.update is not None else "scratch"
             modes.append(mode)
-            after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+            ids = [r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()]
+            after = set(ids)
+            if len(after) != len(ids):
+                ids_kept = False
+                print(f"batch {k + 1}: {len(ids) - len(after)} ids on more than one point")
             recorded = {
                 r[0] for r in store.con.execute("SELECT point_id FROM point_lineage").fetchall()
             }
@@ -582,12 +587,15 @@ def equivalence(
                         "n": len(batch),
                         "seconds": seconds,
                         "mode": mode,
-                        "kept": not lost,
+                        "kept": not lost and len(after) == len(ids),
                         "ids": sorted(after),
                     }
                 )
             )
-        print(f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded: {ids_kept}")
+        print(
+            f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded, and on "
+            f"one point: {ids_kept}"
+        )
     con.execute(f"ATTACH '{folder / 'B'}.duckdb' AS B (READ_ONLY)")
     print(f"{batches} batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
     print(f"  {passage_agreement(con, 'B', 'W')}")

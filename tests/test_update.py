@@ -499,3 +499,58 @@ def test_an_updates_point_pages_are_those_written_from_scratch(
         write_point_pages(seeded.con)
     assert updated == _pages(seeded)
     seeded.close()
+
+
+def test_a_new_point_never_takes_the_id_a_point_left_as_it_was_holds(tmp_path: Path) -> None:
+    """A point carries an id from a point that had another label; when an update builds a
+    point whose label gives that id, the new point takes another (found on the news corpus:
+    ten date-ordered batches left 4,228 ids on two points each)."""
+    import shutil
+
+    original = _seed_rows()[1]
+    copy_path = write_jsonl(
+        tmp_path / "copy.jsonl",
+        [json.dumps({**original, "id": "copy-of-001", "source": "new-outlet.example"})],
+    )
+    with open_store(tmp_path / "a.duckdb") as store:
+        _analyse(store, SEEDS)
+        find_points(store, settings=ALWAYS)
+        before = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+    shutil.copyfile(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
+    # A trial update learns which ids the new points take.
+    with open_store(tmp_path / "a.duckdb") as trial:
+        _analyse(trial, copy_path)
+        find_points(trial, settings=ALWAYS)
+        fresh = sorted(
+            {r[0] for r in trial.con.execute("SELECT point_id FROM points").fetchall()} - before
+        )
+    assert fresh
+    with open_store(tmp_path / "b.duckdb") as store:
+        # A point with no sentence of the original's (so the update leaves it) holds one.
+        (kept,) = store.con.execute(
+            """SELECT min(point_id) FROM points WHERE point_id NOT IN
+                   (SELECT point_id FROM mentions WHERE doc_id = ?)""",
+            [original["id"]],
+        ).fetchone()
+        for table in ("points", "mentions"):
+            store.con.execute(
+                f"UPDATE {table} SET point_id = ? WHERE point_id = ?", [fresh[0], kept]
+            )
+        held = store.con.execute(
+            "SELECT doc_id, sent_no FROM mentions WHERE point_id = ? ORDER BY ALL", [fresh[0]]
+        ).fetchall()
+        _analyse(store, copy_path)
+        find_points(store, settings=ALWAYS)
+        n, distinct = store.con.execute(
+            "SELECT count(*), count(DISTINCT point_id) FROM points"
+        ).fetchone()
+        assert n == distinct
+        assert (
+            store.con.execute(
+                "SELECT doc_id, sent_no FROM mentions WHERE point_id = ? ORDER BY ALL", [fresh[0]]
+            ).fetchall()
+            == held
+        )
+        assert store.con.execute(
+            "SELECT count(*) FROM points WHERE point_id = ?", [f"{fresh[0]}-2"]
+        ).fetchone() == (1,)

@@ -29,11 +29,17 @@ class CarriedIds:
 
 
 def carry_ids(
-    shared: Iterable[tuple[str, str, int]], old_ids: Iterable[str], new_ids: Iterable[str]
+    shared: Iterable[tuple[str, str, int]],
+    old_ids: Iterable[str],
+    new_ids: Iterable[str],
+    *,
+    reserved: Iterable[str] = (),
 ) -> CarriedIds:
     """``shared``: (earlier point, new point, sentences they share) for every pair that
     shares any; ``old_ids`` and ``new_ids``: every point before and after. Ties go to the
-    smaller id, so the same inputs give the same ids."""
+    smaller id, so the same inputs give the same ids. ``reserved``: ids held by points
+    outside this carry (an update rewrites some points and leaves the rest), which no new
+    point may take."""
     overlap: dict[str, dict[str, int]] = defaultdict(dict)
     # The same counts by new point: a split's parent is found without scanning every
     # earlier point (half a million on the news corpus) for each new one.
@@ -52,7 +58,7 @@ def carry_ids(
             keep = min(heirs[n], key=lambda o: (-overlap[o][n], o))
             ids[n] = keep
             lineage.extend((o, "merged", keep) for o in sorted(heirs[n]) if o != keep)
-    taken = set(ids.values())
+    taken = set(ids.values()) | set(reserved)
     for n in ordered:
         if n in ids:
             continue

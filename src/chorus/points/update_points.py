@@ -160,9 +160,22 @@ def rebuild_points(
                 "SELECT point_id, family_id FROM points JOIN _upd_old_ids USING (point_id)"
             ).fetchall()
         )
+        # A point left as it was may hold the id a new point's label gives (an id it
+        # carried from a point that had that label): the new one must take another.
+        reserved = [
+            r[0]
+            for r in con.execute(
+                """SELECT point_id FROM points
+                   WHERE split_part(point_id, '-', 1) IN
+                         (SELECT DISTINCT point_id FROM _upd_new_mentions)
+                     AND point_id NOT IN (SELECT point_id FROM _upd_old_ids)"""
+            ).fetchall()
+        ]
     finally:
         con.unregister("_upd_new_mentions")
-    carried = carry_ids(shared, old_ids, [str(r["point_id"]) for r in point_rows])
+    carried = carry_ids(
+        shared, old_ids, [str(r["point_id"]) for r in point_rows], reserved=reserved
+    )
     for r in point_rows:
         r["point_id"] = carried.ids[str(r["point_id"])]
         # A point that continues an earlier one stays in its family; a new one starts its own.
