@@ -257,8 +257,8 @@ def test_credits_are_updated_with_the_documents_that_changed(
     import json
 
     import chorus.reuse.credits_table as credits_table
-    from chorus.reuse.credits_table import write_credits
     from chorus.ingest import ingest_paths
+    from chorus.reuse.credits_table import write_credits
     from chorus.store import open_store
 
     def add(name: str, rows: list[dict[str, str]], *, replace: bool = False) -> None:

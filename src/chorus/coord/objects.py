@@ -131,7 +131,8 @@ EVENT_SCHEMA = pa.schema(
 
 def sharing_events(store: Store, kinds: tuple[str, ...]) -> pa.Table:
     """(source, kind, object_id, doc_id, published_at), one row per document sharing an
-    object. Reads the ``credits`` table: write it first (:func:`chorus.reuse.credits_table.write_credits`)."""
+    object. Reads the ``credits`` table: write it first
+    (:func:`chorus.reuse.credits_table.write_credits`)."""
     names = set(store.table_names())
     queries = event_queries(
         kinds, has_mentions="mentions" in names, has_clusters="reuse_clusters" in names
