@@ -30,9 +30,9 @@ and the update's own. An estimate, printed as one.
 Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
 each (``restart_growth`` decides when a run starts over); every point id after batch k must
 still name a point after batch k+1 or be recorded in ``point_lineage``, and name one point
-only. The final talking
-points are compared with W's: pairs of mentions in one point in both (precision and recall of
-the update against W), and the characters of reused passages both find. For scale, the same
+only. The final talking points are compared with W's: pairs of mentions in one point in both
+(precision and recall of the update against W), and the characters of reused passages both
+find. For scale, the same
 comparison of W against R on R's documents: how much a run from scratch itself moves when a
 share of documents is added. ``--equivalence-only`` skips R and the update and runs W and the
 batches with the cache of an earlier run's updated R (which holds a vector for every claim of
@@ -297,10 +297,10 @@ def analysed_rest(folder: Path, rest: Path, cache: Path | None, *, resume: bool)
     the update changes, is copied from R0 again). R's seconds, printed."""
     done = folder / R_DONE
     if resume and done.exists() and (folder / "R0.duckdb").exists():
-        record = json.loads(done.read_text())
-        print(f"R, analysis from scratch: {record['line']} (kept from an earlier run)")
+        seconds, line = _recorded(done)
+        print(f"R, analysis from scratch: {line} (kept from an earlier run)")
         shutil.copyfile(folder / "R0.duckdb", folder / "R.duckdb")
-        return float(record["seconds"])
+        return seconds
     (folder / "R.duckdb").unlink(missing_ok=True)
     with open_store(folder / "R.duckdb") as store:
         if cache:
@@ -311,8 +311,18 @@ def analysed_rest(folder: Path, rest: Path, cache: Path | None, *, resume: bool)
         print(f"R, analysis from scratch: {line}", flush=True)
         store.con.execute("CHECKPOINT")
     shutil.copyfile(folder / "R.duckdb", folder / "R0.duckdb")
-    done.write_text(json.dumps({"seconds": rest_seconds, "line": line, "machine": machine()}))
+    _record(done, rest_seconds, line)
     return rest_seconds
+
+
+def _record(path: Path, seconds: float, line: str) -> None:
+    """An analysis that finished: its seconds and printed line, for ``--resume``."""
+    path.write_text(json.dumps({"seconds": seconds, "line": line, "machine": machine()}))
+
+
+def _recorded(path: Path) -> tuple[float, str]:
+    record = json.loads(path.read_text())
+    return float(record["seconds"]), str(record["line"])
 
 
 def timed_update(folder: Path, last: Path) -> float:
@@ -508,9 +518,9 @@ def analysed_whole(
     kept in W.done.json, which ``resume`` takes instead of analysing again. W's seconds."""
     w_done = folder / "W.done.json"
     if resume and w_done.exists() and (folder / "W.duckdb").exists():
-        line = w_done.read_text()
-        print(f"W, analysis from scratch (kept from an earlier run): {line}")
-        return float(line.split(" s", 1)[0])
+        seconds, line = _recorded(w_done)
+        print(f"W, analysis from scratch: {line} (kept from an earlier run)")
+        return seconds
     (folder / "W.duckdb").unlink(missing_ok=True)
     with open_store(folder / "W.duckdb") as store:
         copy_cache(cache, store)
@@ -518,7 +528,7 @@ def analysed_whole(
         full_seconds, summary = timed_analysis(store)
         line = f"{full_seconds:.1f} s ({stage_seconds(summary)})"
         print(f"W, analysis from scratch: {line}", flush=True)
-    w_done.write_text(line)
+    _record(w_done, full_seconds, line)
     return full_seconds
 
 

@@ -51,7 +51,7 @@ def write_credits(
         reader = tx.sql(f"SELECT doc_id, source, text, text_hash {todo} ORDER BY doc_id")
         parts: list[pa.Table] = []
         read: list[pa.Table] = []
-        with closing(progress(desc="coord: wire credits", total=total, unit="doc")) as bar:
+        with closing(progress(desc="wire credits", total=total, unit="doc")) as bar:
             for batch in reader.to_arrow_reader(batch_size):
                 parts.append(credit_table(batch))
                 read.append(pa.table(batch).select(["doc_id", "text_hash", "source"]))
@@ -71,9 +71,9 @@ def write_credits(
 def read_credits(store: Store, doc_ids: Sequence[str]) -> dict[str, list[Credit]]:
     """The stored credits of these documents, each document's in ``find_credits``'s order
     (a document without any has no entry): write the table first (:func:`write_credits`)."""
-    out: dict[str, list[Credit]] = defaultdict(list)
     if not doc_ids:
-        return out
+        return {}
+    out: dict[str, list[Credit]] = defaultdict(list)
     con = store.con
     con.register("_credits_wanted", pa.table({"doc_id": pa.array(doc_ids, pa.string())}))
     try:
