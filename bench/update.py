@@ -29,15 +29,16 @@ and the update's own. An estimate, printed as one.
 
 Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
 each (``restart_growth`` decides when a run starts over); every point id after batch k must
-still name a point after batch k+1 or be recorded in ``point_lineage``, and name one point
-only. The final talking points are compared with W's: pairs of mentions in one point in both
-(precision and recall of the update against W), and the characters of reused passages both
-find. For scale, the same
-comparison of W against R on R's documents: how much a run from scratch itself moves when a
-share of documents is added. ``--equivalence-only`` skips R and the update and runs W and the
-batches with the cache of an earlier run's updated R (which holds a vector for every claim of
-the corpus): the equivalence on the whole corpus in about an hour, not the four an empty cache
-costs.
+still name a point after batch k+1 or be recorded in ``point_lineage`` as merged into a point
+that exists after it (or into the boilerplate reuse cluster that holds its sentences), and
+name one point only (the bench prints, per batch, the ids no point keeps by how they are
+recorded). The final talking points are compared with W's: pairs of mentions in one point in
+both (precision and recall of the update against W), and the characters of reused passages
+both find. For scale, the same comparison of W against R on R's documents: how much a run from
+scratch itself moves when a share of documents is added. ``--equivalence-only`` skips R and
+the update and runs W and the batches with the cache of an earlier run's updated R (which
+holds a vector for every claim of the corpus): the equivalence on the whole corpus in about an
+hour, not the four an empty cache costs.
 
 A run with ``--keep`` records each analysis once it finishes (R's and W's seconds, each
 batch's ids); the same command with ``--resume`` goes on from there, so a run of hours that
@@ -47,6 +48,7 @@ dies is not started over (R is copied from R0 again before the update is timed).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import json
 import logging
@@ -54,6 +56,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +69,7 @@ from chorus.ingest import NoLanguageDetector, ingest_paths
 from chorus.ingest.dates import parse_date
 from chorus.phrases import PhrasesSummary, find_phrases
 from chorus.reuse import find_reuse
-from chorus.store import Store, open_store
+from chorus.store import Store, open_store, scalar
 
 
 def news_in_date_order(limit: int | None) -> list[dict[str, object]]:
@@ -562,6 +565,9 @@ def equivalence(
     ids_kept = all(d["kept"] for d in done)
     modes = [str(d["mode"]) for d in done]
     before: set[str] = set(done[-1]["ids"]) if done else set()
+    others: dict[str, set[str]] = {
+        kind: set(done[-1].get(f"{kind}_ids", [])) if done else set() for kind in OTHER_IDS
+    }
     for k, d in enumerate(done):
         print(f"batch {k + 1}: {d['n']:,} articles, {d['seconds']:.1f} s (an earlier run's)")
     with open_store(folder / "B.duckdb") as store:
@@ -573,6 +579,7 @@ def equivalence(
                 break
             # Ingest skips the documents a run that died after ingesting them left.
             ingest(store, write(folder / f"batch{k}.jsonl", batch))
+            started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             seconds, summary = timed_analysis(store)
             print(f"batch {k + 1}: {len(batch):,} articles, {seconds:.1f} s", flush=True)
             mode = "update" if summary.points.update is not None else "scratch"
@@ -582,14 +589,11 @@ def equivalence(
             if len(after) != len(ids):
                 ids_kept = False
                 print(f"batch {k + 1}: {len(ids) - len(after)} ids on more than one point")
-            recorded = {
-                r[0] for r in store.con.execute("SELECT point_id FROM point_lineage").fetchall()
-            }
-            lost = before - after - recorded
+            lost = ids_left(store, before, after, started, k + 1)
             if lost:
                 ids_kept = False
-                print(f"batch {k + 1}: {len(lost)} ids neither kept nor recorded")
             before = after
+            others = other_ids_left(store, others, started, k + 1)
             store.con.execute("CHECKPOINT")
             (folder / f"batch{k}.done.json").write_text(
                 json.dumps(
@@ -599,16 +603,105 @@ def equivalence(
                         "mode": mode,
                         "kept": not lost and len(after) == len(ids),
                         "ids": sorted(after),
+                        **{f"{kind}_ids": sorted(ids) for kind, ids in others.items()},
                     }
                 )
             )
         print(
-            f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded, and on "
-            f"one point: {ids_kept}"
+            f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded as merged "
+            f"into a live point, and on one point: {ids_kept}"
         )
     con.execute(f"ATTACH '{folder / 'B'}.duckdb' AS B (READ_ONLY)")
     print(f"{batches} batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
     print(f"  {passage_agreement(con, 'B', 'W')}")
+
+
+def ids_left(
+    store: Store, before: set[str], after: set[str], started: dt.datetime, batch: int
+) -> set[str]:
+    """Prints how the point ids of the last batch that no point has now are recorded in
+    ``point_lineage`` by the analysis that began at ``started`` (merged into a point that
+    exists or a boilerplate reuse cluster, gone, or not at all); returns those not recorded
+    as merged into either."""
+    events = {
+        point_id: (event, other)
+        for point_id, event, other in store.con.execute(
+            """SELECT point_id, event, other_id FROM point_lineage
+               WHERE recorded_at >= ? AND event <> 'split'""",
+            [started],
+        ).fetchall()
+    }
+    left = before - after
+    merged = {i for i in left if events.get(i, ("", None))[0] == "merged"}
+    into_live = {i for i in merged if events[i][1] in after}
+    boilerplate = {
+        r[0]
+        for r in store.con.execute(
+            "SELECT cluster_id FROM reuse_clusters WHERE kind = 'boilerplate'"
+        ).fetchall()
+    }
+    into_boilerplate = {i for i in merged if events[i][1] in boilerplate}
+    gone = {i for i in left if events.get(i, ("", None))[0] == "gone"}
+    splits = scalar(
+        store.con,
+        "SELECT count(*) FROM point_lineage WHERE recorded_at >= ? AND event = 'split'",
+        [started],
+    )
+    print(
+        f"batch {batch}: ids {len(before):,} before, {len(after):,} after; {len(left):,} no "
+        f"point keeps: merged {len(merged):,} (into a live point {len(into_live):,}, into "
+        f"boilerplate {len(into_boilerplate):,}), gone "
+        f"{len(gone):,}, not recorded {len(left - merged - gone):,}; new points split from "
+        f"one {splits:,}"
+    )
+    return left - into_live - into_boilerplate
+
+
+# The other ids a user keeps: how to read them from the store, and what their lineage
+# recorded since a time (id, event, other id, as text).
+OTHER_IDS = {
+    "reuse": (
+        "SELECT cluster_id FROM reuse_clusters",
+        "SELECT cluster_id, event, other_id FROM reuse_lineage WHERE recorded_at >= ?",
+    ),
+    "community": (
+        "SELECT DISTINCT community::VARCHAR FROM sources WHERE community >= 0",
+        "SELECT community::VARCHAR, event, other::VARCHAR FROM community_lineage "
+        "WHERE recorded_at >= ?",
+    ),
+}
+
+
+def other_ids_left(
+    store: Store, before: dict[str, set[str]], started: dt.datetime, batch: int
+) -> dict[str, set[str]]:
+    """Prints how the reuse cluster ids and community numbers of the last batch that nothing
+    has now are recorded in their lineage by the analysis that began at ``started`` (merged
+    into one that exists, gone, or not at all); returns the ids there now."""
+    after: dict[str, set[str]] = {}
+    parts = []
+    for kind, (ids_sql, lineage_sql) in OTHER_IDS.items():
+        now = {r[0] for r in store.con.execute(ids_sql).fetchall()}
+        after[kind] = now
+        events = {
+            i: (event, other)
+            for i, event, other in store.con.execute(lineage_sql, [started]).fetchall()
+            if event != "split"
+        }
+        left = before[kind] - now
+        how = Counter(
+            "merged"
+            if events.get(i, ("", None))[0] == "merged" and events[i][1] in now
+            else events.get(i, ("not recorded", None))[0]
+            for i in left
+        )
+        parts.append(
+            f"{kind} ids {len(before[kind]):,} before, {len(now):,} after, {len(left):,} "
+            f"nothing keeps: merged into one that exists {how['merged']:,}, gone "
+            f"{how['gone']:,}, other {len(left) - how['merged'] - how['gone']:,}"
+        )
+    print(f"batch {batch}: " + "; ".join(parts))
+    return after
 
 
 def _batches_done(folder: Path) -> list[dict[str, Any]]:

@@ -138,10 +138,21 @@ def test_a_replaced_document_takes_its_old_mentions_with_it(seeded: Store, tmp_p
         "SELECT count(*) FROM mentions WHERE doc_id = ?", [row["id"]]
     ).fetchall()[0][0]
     assert old_mentions
+    before = {r[0] for r in seeded.con.execute("SELECT point_id FROM points").fetchall()}
     replaced = {**row, "text": "A short note on the weather in a town nobody has heard of."}
     _analyse(seeded, write_jsonl(tmp_path / "replaced.jsonl", [json.dumps(replaced)]), replace=True)
     summary = find_points(seeded, settings=ALWAYS)
     assert summary.update is not None and summary.update.n_removed_sentences > 0
+    # The points that lost their second document: their other sentences are still in the
+    # store, so each is recorded as merged into the live point nearest them.
+    after = {r[0] for r in seeded.con.execute("SELECT point_id FROM points").fetchall()}
+    lineage = dict(
+        seeded.con.execute(
+            "SELECT point_id, other_id FROM point_lineage WHERE event = 'merged'"
+        ).fetchall()
+    )
+    assert before - after
+    assert all(lineage.get(i) in after for i in before - after)
     assert not seeded.con.execute(
         "SELECT count(*) FROM mentions WHERE doc_id = ?", [row["id"]]
     ).fetchall()[0][0]

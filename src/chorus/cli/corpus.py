@@ -198,12 +198,14 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
     Tables:
       documents, sentences, rejects, batches       what was ingested
       passages, reuse_clusters, reuse_runs         copied passages
+      reuse_lineage                                ids no cluster keeps (merged, split, gone)
       points, mentions, points_runs                talking points
       point_lineage                                ids no point keeps (merged, split, gone)
       point_changes, edge_changes, analysis_runs   what each analysis changed
       phrases, phrase_occurrences, phrases_runs    shared phrases
       source_edges, edge_evidence, sources,        the coordination network
       communities, credits, coord_runs
+      community_lineage                            numbers no community keeps
       watchlists, watch_hits, watch_runs           watchlists and their matches
 
     \b

@@ -62,6 +62,8 @@ def reuse(
 
     Replaces the 'passages' and 'reuse_clusters' tables. Clusters are labelled boilerplate
     (one outlet's template, or page furniture), syndication (credited wire copy) or reuse.
+    A cluster that continues one from before keeps its id; 'reuse_lineage' records the ids
+    no cluster keeps (merged, split, gone).
 
     \b
     Examples:

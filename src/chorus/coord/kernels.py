@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -235,9 +236,18 @@ def number_events(
     return rows, events, n_objects
 
 
+class CarriedCommunities(NamedTuple):
+    """``numbers``: one per source, as stored (-1 for none); ``lineage``: (community, event,
+    other community) rows for the numbers no community keeps (merged, gone) and the
+    communities split from an earlier one, for ``community_lineage``."""
+
+    numbers: list[int]
+    lineage: list[tuple[int, str, int | None]]
+
+
 def carry_communities(
     earlier: Mapping[str, int], sources: Sequence[str], community: Sequence[int]
-) -> list[int]:
+) -> CarriedCommunities:
     """``community`` (one number per source, -1 for none) renumbered so that a community
     that continues an earlier one (holds most of its sources; ``earlier``: source to its
     earlier community) keeps that one's number, as talking points keep their ids
@@ -261,4 +271,10 @@ def carry_communities(
     for c in current:
         if c not in number:  # its own number is one a kept community has
             number[c], free = free, free + 1
-    return [number[c] if c >= 0 else c for c in community]
+    # A split names the new community by the id carry_ids gave it: its number now.
+    stored = {carried.ids[str(c)]: number[c] for c in current}
+    lineage = [
+        (stored[i] if event == "split" else int(i), event, None if other is None else int(other))
+        for i, event, other in carried.lineage
+    ]
+    return CarriedCommunities([number[c] if c >= 0 else c for c in community], lineage)

@@ -3,6 +3,7 @@ and significance → communities → per-source originator and amplifier scores.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from chorus.changes.record import record_edge_changes, snapshot_edges
 from chorus.coord.core import Edges, Events, co_action_edges, with_significance
 from chorus.coord.evidence import write_evidence_text
 from chorus.coord.kernels import (
+    CarriedCommunities,
     carry_communities,
     communities,
     community_edges,
@@ -95,10 +97,11 @@ def find_coordination(
     )
     # A community that continues one from the last run keeps its number.
     earlier = dict(store.con.execute("SELECT source, community FROM sources").fetchall())
-    community = carry_communities(
+    carried = carry_communities(
         {s: int(c) for s, c in earlier.items() if c is not None}, sources, community
     )
-    _write(store, sources, n_objects, rows, events, edges, community, window, settings)
+    community = carried.numbers
+    _write(store, sources, n_objects, rows, events, edges, carried, window, settings)
     return CoordSummary(
         n_sources=len(sources),
         n_objects=n_objects,
@@ -121,10 +124,11 @@ def _write(
     rows: pa.Table,
     events: Events,
     edges: Edges,
-    community: list[int],
+    carried: CarriedCommunities,
     window: float | None,
     settings: CoordSettings,
 ) -> None:
+    community = carried.numbers
     name = np.array(sources, dtype=object)
     edges_out = edge_table(
         name[edges.source_a].tolist(),
@@ -159,6 +163,12 @@ def _write(
         store.insert_arrow("edge_evidence", evidence)
         store.insert_arrow("sources", source_table)
         store.insert_arrow("communities", community_table(sources, community))
+        if carried.lineage:
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            con.executemany(
+                "INSERT INTO community_lineage VALUES (?, ?, ?, ?)",
+                [(now, number, event, other) for number, event, other in carried.lineage],
+            )
         write_evidence_text(con)
         store.record_run("coord_runs", settings, window_hours=window, n_objects=n_objects)
 

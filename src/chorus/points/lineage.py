@@ -7,13 +7,16 @@ ids of the points they continue. Each earlier point's successor is the new point
 of its sentences; a new point that succeeds earlier points takes the id of the one it shares
 most sentences with. What no new point keeps is recorded (``point_lineage``): an earlier point
 ``merged`` into another, a new point ``split`` from an earlier one whose successor is another
-point, an earlier point ``gone`` when none of its sentences is in a point any more.
+point. An earlier point none of whose sentences is in a point any more is ``merged`` into the
+live point nearest it, or into the boilerplate reuse cluster that now holds its sentences
+(:mod:`chorus.points.nearest_live`, :func:`settle_gone`), and ``gone`` when there is neither:
+its sentences left the store with their documents.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 LineageRow = tuple[str, str, str | None]
@@ -73,3 +76,20 @@ def carry_ids(
             lineage.append((fresh, "split", min(within, key=lambda o: (-within[o], o))))
     lineage.extend((o, "gone", None) for o in sorted(set(old_ids) - set(successor)))
     return CarriedIds(ids, lineage)
+
+
+def gone_ids(lineage: Iterable[LineageRow]) -> list[str]:
+    """The earlier points ``lineage`` records as ``gone``."""
+    return [point_id for point_id, event, _ in lineage if event == "gone"]
+
+
+def settle_gone(lineage: Iterable[LineageRow], nearest: Mapping[str, str]) -> list[LineageRow]:
+    """``lineage`` with each ``gone`` point that ``nearest`` maps somewhere (a live point or
+    a boilerplate reuse cluster) recorded as ``merged`` into it: a link to the point then
+    leads to what is nearest it now."""
+    return [
+        (point_id, "merged", nearest[point_id])
+        if event == "gone" and point_id in nearest
+        else (point_id, event, other)
+        for point_id, event, other in lineage
+    ]

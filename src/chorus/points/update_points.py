@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.points.keyphrases import claim_terms, rank_keyphrases
-from chorus.points.lineage import carry_ids
+from chorus.points.lineage import carry_ids, gone_ids, settle_gone
+from chorus.points.nearest_live import gone_sentences, where_gone
 from chorus.points.settings import PointsSettings
 from chorus.points.state import PointsState
 from chorus.points.update_graph import Units
@@ -186,6 +187,7 @@ def rebuild_points(
         [("point_id", "ascending"), ("doc_id", "ascending"), ("sent_no", "ascending")]
     )
     snapshot_points(con, old_ids)
+    left = gone_sentences(con, gone_ids(carried.lineage))
     try:
         con.execute("DELETE FROM mentions WHERE point_id IN (SELECT point_id FROM _upd_old_ids)")
         con.execute("DELETE FROM points WHERE point_id IN (SELECT point_id FROM _upd_old_ids)")
@@ -194,11 +196,13 @@ def rebuild_points(
     store.insert_arrow("points", points)
     store.insert_arrow("mentions", mentions)
     record_point_changes(con, points.column("point_id").to_pylist())
-    if carried.lineage:
+    # The state (sentences, kNN edges) is the updated one: written before the points.
+    lineage = settle_gone(carried.lineage, where_gone(con, left))
+    if lineage:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.executemany(
             "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
-            [(now, point_id, event, other) for point_id, event, other in carried.lineage],
+            [(now, point_id, event, other) for point_id, event, other in lineage],
         )
     # The keyphrase counts grow with what the changed points hold.
     con.register(

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -360,13 +361,19 @@ def write_tables(
     """Replace the reuse tables in one transaction; passage texts are cut here, by DuckDB. A
     cluster that continues one stored before keeps its id (see :func:`carry_cluster_ids`)."""
     con = store.con
-    clusters, passages = carry_cluster_ids(store, clusters, passages)
+    clusters, passages, lineage = carry_cluster_ids(store, clusters, passages)
     with store.transaction():
         con.execute("DELETE FROM passages")
         con.execute("DELETE FROM reuse_clusters")
         con.execute("DELETE FROM reuse_runs")
         store.insert_arrow("reuse_clusters", cluster_table(clusters))
         store.insert_arrow("passages", cut_passages(con, passages))
+        if lineage:
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            con.executemany(
+                "INSERT INTO reuse_lineage VALUES (?, ?, ?, ?)",
+                [(now, cluster_id, event, other) for cluster_id, event, other in lineage],
+            )
         store.record_run("reuse_runs", settings, stats=stats)
 
 
@@ -374,9 +381,18 @@ def write_tables(
 _CLOSER = 1 << 32
 
 
+class CarriedClusters(NamedTuple):
+    """The clusters and passages with the ids they keep, and the ids no cluster keeps
+    (``(cluster_id, event, other_id)`` rows for ``reuse_lineage``)."""
+
+    clusters: list[ClusterRow]
+    passages: list[PassageRow]
+    lineage: list[tuple[str, str, str | None]]
+
+
 def carry_cluster_ids(
     store: Store, clusters: list[ClusterRow], passages: list[PassageRow]
-) -> tuple[list[ClusterRow], list[PassageRow]]:
+) -> CarriedClusters:
     """The clusters with the ids of the clusters stored before that they continue: a
     cluster's id comes from its earliest passage, which a newly ingested earlier document
     changes; the cluster holding most of an earlier cluster's passages keeps its id, as
@@ -390,8 +406,11 @@ def carry_cluster_ids(
     from chorus.points.lineage import carry_ids
 
     con = store.con
-    if not clusters or not scalar(con, "SELECT count(*) FROM reuse_clusters"):
-        return clusters, passages
+    if not scalar(con, "SELECT count(*) FROM reuse_clusters"):
+        return CarriedClusters(clusters, passages, [])
+    old_ids = [r[0] for r in con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()]
+    if not clusters:
+        return CarriedClusters(clusters, passages, carry_ids([], old_ids, []).lineage)
     con.register(
         "_new_spans",
         pa.table(
@@ -421,11 +440,11 @@ def carry_cluster_ids(
         ).fetchall()
     finally:
         con.unregister("_new_spans")
-    old_ids = [r[0] for r in con.execute("SELECT cluster_id FROM reuse_clusters").fetchall()]
-    ids = carry_ids(shared, old_ids, [c.cluster_id for c in clusters]).ids
+    carried = carry_ids(shared, old_ids, [c.cluster_id for c in clusters])
+    ids = carried.ids
     if all(new == kept for new, kept in ids.items()):
-        return clusters, passages
-    return (
+        return CarriedClusters(clusters, passages, carried.lineage)
+    return CarriedClusters(
         [replace(c, cluster_id=ids[c.cluster_id]) for c in clusters],
         [
             replace(
@@ -435,4 +454,5 @@ def carry_cluster_ids(
             )
             for p in passages
         ],
+        carried.lineage,
     )

@@ -624,6 +624,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE _phrase_state ADD COLUMN grams_gen INTEGER",
         ),
     ),
+    Migration(
+        version=22,
+        description="the reuse cluster ids and community numbers nothing keeps are recorded, "
+        "as talking points' are",
+        statements=(
+            # chorus.reuse.finish: merged into other_id; a new cluster split from other_id;
+            # gone. Each analysis appends.
+            """
+            CREATE TABLE reuse_lineage (
+                recorded_at TIMESTAMP NOT NULL,
+                cluster_id VARCHAR NOT NULL,
+                event VARCHAR NOT NULL,
+                other_id VARCHAR
+            )
+            """,
+            # chorus.coord.kernels.carry_communities, the same events.
+            """
+            CREATE TABLE community_lineage (
+                recorded_at TIMESTAMP NOT NULL,
+                community INTEGER NOT NULL,
+                event VARCHAR NOT NULL,
+                other INTEGER
+            )
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -201,6 +201,13 @@ _DECLARED = {
         finished_at TIMESTAMP,
         stats JSON
     """,
+    # A reuse cluster id no cluster keeps after an analysis, and why (as point_lineage).
+    "reuse_lineage": """
+        recorded_at TIMESTAMP NOT NULL,
+        cluster_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        other_id VARCHAR
+    """,
     # Talking points, their sentences, the embedding cache and what their pages show.
     "points": """
         point_id VARCHAR NOT NULL,
@@ -413,6 +420,13 @@ _DECLARED = {
         originator DOUBLE,
         amplifier DOUBLE,
         median_follow_hours DOUBLE
+    """,
+    # A community number no community keeps after an analysis, and why (as point_lineage).
+    "community_lineage": """
+        recorded_at TIMESTAMP NOT NULL,
+        community INTEGER NOT NULL,
+        event VARCHAR NOT NULL,
+        other INTEGER
     """,
     "communities": """
         community INTEGER NOT NULL,
