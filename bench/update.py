@@ -29,16 +29,18 @@ and the update's own. An estimate, printed as one.
 
 Equivalence: the same articles ingested in ``--batches`` date-ordered batches, analysed after
 each (``restart_growth`` decides when a run starts over); every point id after batch k must
-still name a point after batch k+1 or be recorded in ``point_lineage`` as merged into a point
-that exists after it (or into the boilerplate reuse cluster that holds its sentences), and
-name one point only (the bench prints, per batch, the ids no point keeps by how they are
-recorded). The final talking points are compared with W's: pairs of mentions in one point in
-both (precision and recall of the update against W), and the characters of reused passages
-both find. For scale, the same comparison of W against R on R's documents: how much a run from
-scratch itself moves when a share of documents is added. ``--equivalence-only`` skips R and
-the update and runs W and the batches with the cache of an earlier run's updated R (which
-holds a vector for every claim of the corpus): the equivalence on the whole corpus in about an
-hour, not the four an empty cache costs.
+still name a point after batch k+1 or be recorded in ``point_lineage`` with a point that
+exists after it (merged into it, or dissolved with it as the nearest) or the boilerplate reuse
+cluster that holds its sentences, and name one point only. The bench prints, per batch, the
+ids no point keeps by how they are recorded, how many of them the issue's wording ("recorded
+as merged") covers, and the same for reuse cluster ids and community numbers
+(``reuse_lineage``, ``community_lineage``). The final talking points are compared with W's:
+pairs of mentions in one point in both (precision and recall of the update against W), and the
+characters of reused passages both find. For scale, the same comparison of W against R on R's
+documents: how much a run from scratch itself moves when a share of documents is added.
+``--equivalence-only`` skips R and the update and runs W and the batches with the cache of an
+earlier run's updated R (which holds a vector for every claim of the corpus): the equivalence
+on the whole corpus in about an hour, not the four an empty cache costs.
 
 A run with ``--keep`` records each analysis once it finishes (R's and W's seconds, each
 batch's ids); the same command with ``--resume`` goes on from there, so a run of hours that
@@ -563,6 +565,7 @@ def equivalence(
     if not done:
         (folder / "B.duckdb").unlink(missing_ok=True)
     ids_kept = all(d["kept"] for d in done)
+    n_left = n_not_merged = 0
     modes = [str(d["mode"]) for d in done]
     before: set[str] = set(done[-1]["ids"]) if done else set()
     others: dict[str, set[str]] = {
@@ -589,9 +592,11 @@ def equivalence(
             if len(after) != len(ids):
                 ids_kept = False
                 print(f"batch {k + 1}: {len(ids) - len(after)} ids on more than one point")
-            lost = ids_left(store, before, after, started, k + 1)
+            lost, not_merged = ids_left(store, before, after, started, k + 1)
             if lost:
                 ids_kept = False
+            n_not_merged += len(not_merged)
+            n_left += len(before - after)
             before = after
             others = other_ids_left(store, others, started, k + 1)
             store.con.execute("CHECKPOINT")
@@ -608,9 +613,15 @@ def equivalence(
                 )
             )
         print(
-            f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded as merged "
-            f"into a live point, and on one point: {ids_kept}"
+            f"batches: {len(modes)} ({', '.join(modes)}); every id kept or recorded with a "
+            f"point or boilerplate cluster that exists, and on one point: {ids_kept}"
         )
+        if n_left:
+            print(
+                f"  ids no point keeps after a batch (batches run here): {n_left:,}; recorded "
+                f"as merged: {n_left - n_not_merged:,}; dissolved or boilerplate (merged into "
+                f"nothing): {n_not_merged:,}"
+            )
     con.execute(f"ATTACH '{folder / 'B'}.duckdb' AS B (READ_ONLY)")
     print(f"{batches} batches vs from scratch: {pair_agreement(con, 'B', 'W', None)}")
     print(f"  {passage_agreement(con, 'B', 'W')}")
@@ -618,11 +629,12 @@ def equivalence(
 
 def ids_left(
     store: Store, before: set[str], after: set[str], started: dt.datetime, batch: int
-) -> set[str]:
+) -> tuple[set[str], set[str]]:
     """Prints how the point ids of the last batch that no point has now are recorded in
-    ``point_lineage`` by the analysis that began at ``started`` (merged into a point that
-    exists or a boilerplate reuse cluster, gone, or not at all); returns those not recorded
-    as merged into either."""
+    ``point_lineage`` by the analysis that began at ``started``: merged into a point that
+    exists (its sentences are there), dissolved (with the live point nearest it),
+    boilerplate (with the reuse cluster holding its sentences), gone, or not at all.
+    Returns the ids recorded with nothing that exists, and those not recorded as merged."""
     events = {
         point_id: (event, other)
         for point_id, event, other in store.con.execute(
@@ -631,17 +643,20 @@ def ids_left(
             [started],
         ).fetchall()
     }
-    left = before - after
-    merged = {i for i in left if events.get(i, ("", None))[0] == "merged"}
-    into_live = {i for i in merged if events[i][1] in after}
     boilerplate = {
         r[0]
         for r in store.con.execute(
             "SELECT cluster_id FROM reuse_clusters WHERE kind = 'boilerplate'"
         ).fetchall()
     }
-    into_boilerplate = {i for i in merged if events[i][1] in boilerplate}
-    gone = {i for i in left if events.get(i, ("", None))[0] == "gone"}
+    exists = {"merged": after, "dissolved": after, "boilerplate": boilerplate}
+    left = before - after
+    how = Counter(
+        events[i][0]
+        if i in events and events[i][1] in exists.get(events[i][0], ())
+        else events.get(i, ("not recorded", None))[0] + " (nothing that exists)"
+        for i in left
+    )
     splits = scalar(
         store.con,
         "SELECT count(*) FROM point_lineage WHERE recorded_at >= ? AND event = 'split'",
@@ -649,12 +664,15 @@ def ids_left(
     )
     print(
         f"batch {batch}: ids {len(before):,} before, {len(after):,} after; {len(left):,} no "
-        f"point keeps: merged {len(merged):,} (into a live point {len(into_live):,}, into "
-        f"boilerplate {len(into_boilerplate):,}), gone "
-        f"{len(gone):,}, not recorded {len(left - merged - gone):,}; new points split from "
-        f"one {splits:,}"
+        f"point keeps: "
+        + ", ".join(f"{event} {n:,}" for event, n in sorted(how.items()))
+        + f"; new points split from one {splits:,}"
     )
-    return left - into_live - into_boilerplate
+    nowhere = {
+        i for i in left if not (i in events and events[i][1] in exists.get(events[i][0], ()))
+    }
+    not_merged = {i for i in left if i not in nowhere and events[i][0] != "merged"}
+    return nowhere, not_merged
 
 
 # The other ids a user keeps: how to read them from the store, and what their lineage

@@ -1,5 +1,5 @@
-"""A talking point no new point continues is recorded as merged into where it went: the walk
-over the kNN edges case by case and against a brute-force walk, the boilerplate that holds its
+"""A talking point no new point continues is recorded with where it went: the walk over the
+kNN edges case by case and against a brute-force walk, the boilerplate that holds its
 sentences, and analyses of the seeds where points leave."""
 
 from __future__ import annotations
@@ -192,12 +192,20 @@ def test_boilerplate_holding() -> None:
 
 
 def test_settle_gone() -> None:
-    lineage = [("a", "merged", "b"), ("c", "gone", None), ("d", "gone", None), ("e", "split", "a")]
-    assert settle_gone(lineage, {"c": "b"}) == [
+    lineage = [
         ("a", "merged", "b"),
-        ("c", "merged", "b"),
+        ("c", "gone", None),
         ("d", "gone", None),
         ("e", "split", "a"),
+        ("f", "gone", None),
+    ]
+    where = {"c": ("dissolved", "b"), "f": ("boilerplate", "c9")}
+    assert settle_gone(lineage, where) == [
+        ("a", "merged", "b"),
+        ("c", "dissolved", "b"),
+        ("d", "gone", None),
+        ("e", "split", "a"),
+        ("f", "boilerplate", "c9"),
     ]
 
 
@@ -210,10 +218,10 @@ def ids_left(con: duckdb.DuckDBPyConnection, before: set[str]) -> dict[str, tupl
     return {i: events[i] for i in before - after}
 
 
-def test_points_that_leave_are_merged_into_live_points(tmp_path: Path) -> None:
-    """The seeds analysed, then again with a stricter threshold: a third of the points leave,
-    and every one is recorded as merged into a point that exists, one whose claims are near
-    its own (the walk's first step)."""
+def test_points_that_leave_are_recorded_with_where_they_went(tmp_path: Path) -> None:
+    """The seeds analysed, then again with a stricter threshold: a third of the points leave.
+    Each is recorded merged into a point that holds its sentences, or dissolved with the live
+    point its own walk finds; never gone, as its documents are all still there."""
     settings = PointsSettings(model="minilm")
     with open_store(tmp_path / "s.duckdb") as store:
         ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
@@ -225,11 +233,23 @@ def test_points_that_leave_are_merged_into_live_points(tmp_path: Path) -> None:
         after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
         left = ids_left(store.con, before)
         assert len(left) >= len(before) // 5
-        assert all(event == "merged" and other in after for event, other in left.values())
-        # Each merged point's own walk leads where the lineage says.
-        for point_id, (_, other) in left.items():
-            own = old.filter(pa.compute.equal(old["point_id"], point_id))
-            assert where_gone(store.con, own) == {point_id: other}
+        assert all(other in after for _, other in left.values())
+        held = {
+            r[0]
+            for r in store.con.execute(
+                """SELECT DISTINCT o.point_id FROM mentions n
+                   JOIN (SELECT * FROM old) o USING (doc_id, sent_no)"""
+            ).fetchall()
+        }
+        events = {event for event, _ in left.values()}
+        assert "dissolved" in events and events <= {"merged", "dissolved"}
+        for point_id, (event, other) in left.items():
+            # Merged: a point holds some of its sentences. Dissolved: none does, and its
+            # own walk leads where the lineage says.
+            assert (event == "merged") == (point_id in held)
+            if event == "dissolved":
+                own = old.filter(pa.compute.equal(old["point_id"], point_id))
+                assert where_gone(store.con, own) == {point_id: ("dissolved", other)}
 
 
 def test_a_point_whose_documents_are_replaced_is_gone(tmp_path: Path) -> None:

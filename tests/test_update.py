@@ -144,15 +144,18 @@ def test_a_replaced_document_takes_its_old_mentions_with_it(seeded: Store, tmp_p
     summary = find_points(seeded, settings=ALWAYS)
     assert summary.update is not None and summary.update.n_removed_sentences > 0
     # The points that lost their second document: their other sentences are still in the
-    # store, so each is recorded as merged into the live point nearest them.
+    # store, so each is recorded dissolved, with the live point nearest them.
     after = {r[0] for r in seeded.con.execute("SELECT point_id FROM points").fetchall()}
-    lineage = dict(
-        seeded.con.execute(
-            "SELECT point_id, other_id FROM point_lineage WHERE event = 'merged'"
+    lineage = {
+        r[0]: (r[1], r[2])
+        for r in seeded.con.execute(
+            "SELECT point_id, event, other_id FROM point_lineage"
         ).fetchall()
-    )
+    }
     assert before - after
-    assert all(lineage.get(i) in after for i in before - after)
+    for point_id in before - after:
+        assert lineage[point_id][0] in ("merged", "dissolved")
+        assert lineage[point_id][1] in after
     assert not seeded.con.execute(
         "SELECT count(*) FROM mentions WHERE doc_id = ?", [row["id"]]
     ).fetchall()[0][0]

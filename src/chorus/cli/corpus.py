@@ -200,7 +200,7 @@ def export(table: str, db: Path, fmt: str | None, output: Path) -> None:
       passages, reuse_clusters, reuse_runs         copied passages
       reuse_lineage                                ids no cluster keeps (merged, split, gone)
       points, mentions, points_runs                talking points
-      point_lineage                                ids no point keeps (merged, split, gone)
+      point_lineage                                ids no point keeps, and why
       point_changes, edge_changes, analysis_runs   what each analysis changed
       phrases, phrase_occurrences, phrases_runs    shared phrases
       source_edges, edge_evidence, sources,        the coordination network

@@ -216,8 +216,8 @@ def points(
     them instead of starting over, until the corpus has grown by a quarter since the last run
     from scratch; --rebuild (or other settings) starts over. A point that continues one from
     before keeps its id, and 'point_lineage' records the ids no point keeps (merged, split,
-    gone). Run 'chorus reuse' first so boilerplate is skipped. Embeddings are cached in the
-    store: a second run embeds nothing new.
+    dissolved, boilerplate, gone). Run 'chorus reuse' first so boilerplate is skipped.
+    Embeddings are cached in the store: a second run embeds nothing new.
 
     \b
     Examples:

@@ -7,10 +7,11 @@ ids of the points they continue. Each earlier point's successor is the new point
 of its sentences; a new point that succeeds earlier points takes the id of the one it shares
 most sentences with. What no new point keeps is recorded (``point_lineage``): an earlier point
 ``merged`` into another, a new point ``split`` from an earlier one whose successor is another
-point. An earlier point none of whose sentences is in a point any more is ``merged`` into the
-live point nearest it, or into the boilerplate reuse cluster that now holds its sentences
-(:mod:`chorus.points.nearest_live`, :func:`settle_gone`), and ``gone`` when there is neither:
-its sentences left the store with their documents.
+point. An earlier point none of whose sentences is in a point any more merged into nothing:
+it is recorded ``dissolved`` with the live point nearest it, or ``boilerplate`` with the reuse
+cluster that now holds its sentences (:mod:`chorus.points.nearest_live`,
+:func:`settle_gone`), and ``gone`` when there is neither: its sentences left the store with
+their documents.
 """
 
 from __future__ import annotations
@@ -83,13 +84,15 @@ def gone_ids(lineage: Iterable[LineageRow]) -> list[str]:
     return [point_id for point_id, event, _ in lineage if event == "gone"]
 
 
-def settle_gone(lineage: Iterable[LineageRow], nearest: Mapping[str, str]) -> list[LineageRow]:
-    """``lineage`` with each ``gone`` point that ``nearest`` maps somewhere (a live point or
-    a boilerplate reuse cluster) recorded as ``merged`` into it: a link to the point then
-    leads to what is nearest it now."""
+def settle_gone(
+    lineage: Iterable[LineageRow], where: Mapping[str, tuple[str, str]]
+) -> list[LineageRow]:
+    """``lineage`` with each ``gone`` point that ``where`` places recorded with its event
+    and other id instead (``dissolved`` with the live point nearest it, ``boilerplate`` with
+    the reuse cluster holding its sentences: :func:`chorus.points.nearest_live.where_gone`)."""
     return [
-        (point_id, "merged", nearest[point_id])
-        if event == "gone" and point_id in nearest
+        (point_id, *where[point_id])
+        if event == "gone" and point_id in where
         else (point_id, event, other)
         for point_id, event, other in lineage
     ]

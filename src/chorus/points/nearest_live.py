@@ -1,18 +1,21 @@
 """Where a talking point that no new point continues has gone.
 
-A point is ``gone`` when none of its sentences is in a point after an analysis: its pairs fell
-below the threshold as the corpus grew, its sentences lost their second source, or the reuse
-stage now finds them in boilerplate (which the talking points leave out). A link a user kept
-to it should lead somewhere, so the lineage records it as ``merged`` (:func:`where_gone`):
+A point no new point continues (none of its sentences is in a point after an analysis) did
+not merge into anything: its pairs fell below the threshold as the corpus grew, its sentences
+lost their second source, or the reuse stage now finds them in boilerplate (which the talking
+points leave out). A link a user kept to it should still lead somewhere, and say honestly
+where, so the lineage records (:func:`where_gone`):
 
-- into the live point nearest it (:func:`nearest_live_points`): its sentences are still in
-  the store, and so are their claims' nearest claims (the kNN edges of the points state);
-- else into the boilerplate reuse cluster that now holds its sentences
-  (:func:`boilerplate_holding`).
-
-``gone`` remains for the points whose sentences left the store with their documents
-(replaced or deleted), or when the store keeps no points state (a model whose vectors it
-does not cache).
+- ``dissolved``, with the live point nearest it (:func:`nearest_live_points`): its sentences
+  are still in the store, and so are their claims' nearest claims (the kNN edges of the
+  points state). The nearest point is a pointer, not a successor: on the news corpus its
+  nearest claim is about as close as the looser pairs inside a point (cosine 0.51 at the
+  median), so it is often another talking point on the same subject, not the same claim;
+- ``boilerplate``, with the boilerplate reuse cluster that now holds its sentences
+  (:func:`boilerplate_holding`);
+- ``gone`` for the points whose sentences left the store with their documents (replaced or
+  deleted), or when the store keeps no points state (a model whose vectors it does not
+  cache).
 
 The search walks the kNN graph out from the point's claims: first their own neighbours, then
 the neighbours' neighbours, up to ``hops`` steps, on from the ``width`` nearest claims each
@@ -56,21 +59,21 @@ def gone_sentences(con: duckdb.DuckDBPyConnection, gone: list[str]) -> pa.Table:
         con.unregister("_gone_ids")
 
 
-def where_gone(con: duckdb.DuckDBPyConnection, sentences: pa.Table) -> dict[str, str]:
-    """Each point of ``sentences`` (from :func:`gone_sentences`) mapped to where it went: the
-    live point nearest it (:func:`nearest_live_points`), or else the boilerplate reuse cluster
-    that now holds its sentences (:func:`boilerplate_holding`). A point with neither (its
+def where_gone(con: duckdb.DuckDBPyConnection, sentences: pa.Table) -> dict[str, tuple[str, str]]:
+    """Each point of ``sentences`` (from :func:`gone_sentences`) mapped to the lineage event
+    and other id that say where it went: (``dissolved``, the live point nearest it) or
+    (``boilerplate``, the reuse cluster holding its sentences). A point with neither (its
     sentences left the store) is left out."""
     started = time.perf_counter()
-    found = nearest_live_points(con, sentences)
+    found = {p: ("dissolved", n) for p, n in nearest_live_points(con, sentences).items()}
     rest = sentences.filter(
         pc.invert(pc.is_in(sentences["point_id"], value_set=pa.array(sorted(found), pa.string())))
     )
-    found.update(boilerplate_holding(con, rest))
+    found.update({p: ("boilerplate", c) for p, c in boilerplate_holding(con, rest).items()})
     if sentences.num_rows:
         log.info(
-            "points: %d of %d points no new point continues recorded as merged into where "
-            "they went, in %.1f s",
+            "points: %d of %d points no new point continues recorded with where they went, "
+            "in %.1f s",
             len(found),
             len(set(sentences.column("point_id").to_pylist())),
             time.perf_counter() - started,
