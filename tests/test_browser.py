@@ -280,6 +280,39 @@ def test_app_in_chromium(browser: Any, serve_url: str, shots: Path, analysed_see
     assert page.errors == []
 
 
+def test_app_follows_an_old_point_id(
+    browser: Any, analysed_seeds: Path, shots: Path, tmp_path: Path
+) -> None:
+    """A link kept to a point that merged and then dissolved shows its history and leads
+    to the live point; an id nothing recorded is still "No such talking point"."""
+    import datetime as dt
+    import shutil
+
+    path = tmp_path / "s.duckdb"
+    shutil.copyfile(analysed_seeds, path)
+    with open_store(path) as store:
+        live = store.con.execute("SELECT point_id FROM points LIMIT 1").fetchall()[0][0]
+        day = dt.datetime(2026, 1, 2)
+        store.con.executemany(
+            "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
+            [
+                (day, "tp_old", "merged", "tp_mid"),
+                (day + dt.timedelta(days=1), "tp_mid", "dissolved", live),
+            ],
+        )
+    page = Page(browser, next(_serve(path)), shots)
+    p = page.show("#/point/tp_old", "app-point-history")
+    assert p.locator("h2").first.inner_text() == "Talking point no longer in the store"
+    assert p.locator("main ol li").count() == 2
+    assert "dissolved" in p.locator("main ol").inner_text()
+    assert p.locator(f"main a[href='#/point/{live}']").count() == 2
+    _reads_cleanly(p)
+    p = page.show("#/point/tp_never")
+    assert p.locator("h2").first.inner_text() == "No such talking point"
+    # The only errors are the browser's own lines for the 404s the lookups answer.
+    assert page.errors and all("status of 404" in e for e in page.errors)
+
+
 @pytest.mark.parametrize("mode", ["report", "app"])
 def test_hostile_corpus_runs_no_script(
     browser: Any, hostile_store: Path, shots: Path, tmp_path: Path, mode: str

@@ -207,3 +207,48 @@ def test_the_app_reads_a_snapshot_and_moves_to_each_published_update(
             assert app.state.served.current().number == first + 1
         finally:
             app.state.served.close()
+
+
+def test_an_id_no_point_has_leads_where_its_lineage_says(
+    analysed_seeds: Path, tmp_path: Path
+) -> None:
+    """A link kept to a point that merged, then dissolved, is followed to the live point; one
+    whose sentences became boilerplate to that cluster; a gone one to nothing; an id with no
+    record and a live point's id are 404s."""
+    import datetime as dt
+    import shutil
+
+    from chorus.store import open_store
+
+    path = tmp_path / "s.duckdb"
+    shutil.copyfile(analysed_seeds, path)
+    with open_store(path) as store:
+        live, label = store.con.execute("SELECT point_id, label FROM points LIMIT 1").fetchone()
+        cluster = store.con.execute("SELECT cluster_id FROM reuse_clusters LIMIT 1").fetchone()[0]
+        day = dt.datetime(2026, 1, 2)
+        store.con.executemany(
+            "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
+            [
+                (day, "tp_old", "merged", "tp_mid"),
+                (day + dt.timedelta(days=1), "tp_mid", "dissolved", live),
+                (day, "tp_copy", "boilerplate", cluster),
+                (day, "tp_left", "gone", None),
+                (day, "tp_a", "merged", "tp_b"),
+                (day, "tp_b", "merged", "tp_a"),
+            ],
+        )
+    client = TestClient(create_app(path), base_url="http://127.0.0.1")
+    old = client.get("/api/lineage", params={"id": "tp_old"}).json()
+    assert [(s["point_id"], s["event"], s["other_id"]) for s in old["steps"]] == [
+        ("tp_old", "merged", "tp_mid"),
+        ("tp_mid", "dissolved", live),
+    ]
+    assert (old["live_kind"], old["live_id"], old["live_label"]) == ("point", live, label)
+    copy = client.get("/api/lineage", params={"id": "tp_copy"}).json()
+    assert (copy["live_kind"], copy["live_id"]) == ("cluster", cluster)
+    left = client.get("/api/lineage", params={"id": "tp_left"}).json()
+    assert left["live_id"] is None and left["steps"][0]["event"] == "gone"
+    loop = client.get("/api/lineage", params={"id": "tp_a"}).json()
+    assert loop["live_id"] is None and len(loop["steps"]) == 2
+    for unknown in ("tp_never", live):
+        assert client.get("/api/lineage", params={"id": unknown}).status_code == 404

@@ -34,6 +34,7 @@ from chorus.views.records import (
     Network,
     Overview,
     PointDetail,
+    PointHistory,
     PointsPage,
     ReuseDetail,
     ReusePage,
@@ -212,6 +213,11 @@ def create_app(
     ) -> PointDetail:
         """One talking point with a page of its mentions in context."""
         return found(views.point_detail(reader(), id, offset=offset, limit=limit), "talking point")
+
+    @app.get("/api/lineage")
+    def lineage(id: str) -> PointHistory:
+        """Where a talking point id that names no point now went (``point_lineage``)."""
+        return found(views.point_history(reader(), id), "talking point history")
 
     @app.get("/api/document")
     def document(id: str) -> DocumentDetail:

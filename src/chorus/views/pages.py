@@ -33,9 +33,11 @@ from chorus.views.records import (
     EdgeDetail,
     FirstMention,
     Heatmap,
+    LineageStep,
     Network,
     Overview,
     PointDetail,
+    PointHistory,
     PointsPage,
     ReuseDetail,
     ReusePage,
@@ -350,6 +352,64 @@ def point_detail(
         m["url"] = safe_url(m["url"])
     _add_undated(store, head)
     return cast(PointDetail, {**head[0], "offset": offset, "mentions": mentions})
+
+
+# Lineage records followed at most this far (a chain of merges across many analyses).
+_MAX_STEPS = 50
+
+
+def point_history(store: Store, point_id: str) -> PointHistory | None:
+    """Where ``point_id``, a talking point that no point holds now, went: its latest
+    ``point_lineage`` record, and the next one's while the record leads to another id
+    that no point holds (merged into a point that merged later). ``None`` when the id
+    names a point, or nothing recorded it."""
+    if not _has(store, "point_lineage") or _records(
+        store, "SELECT 1 FROM points WHERE point_id = ?", [point_id]
+    ):
+        return None
+    steps: list[LineageStep] = []
+    current: str | None = point_id
+    live: Record | None = None
+    kind: str | None = None
+    while current is not None and len(steps) < _MAX_STEPS:
+        row = _records(
+            store,
+            """SELECT point_id, event, other_id, recorded_at FROM point_lineage
+               WHERE point_id = ? AND event <> 'split'
+               ORDER BY recorded_at DESC LIMIT 1""",
+            [current],
+        )
+        if not row:
+            break
+        steps.append(cast(LineageStep, row[0]))
+        other, event = row[0]["other_id"], row[0]["event"]
+        if other is None or any(s["point_id"] == other for s in steps):
+            break
+        if event == "boilerplate":
+            found = _records(
+                store,
+                "SELECT cluster_id AS id, representative AS label FROM reuse_clusters "
+                "WHERE cluster_id = ?",
+                [other],
+            )
+            live, kind = (found[0], "cluster") if found else (None, None)
+            break
+        found = _records(
+            store, "SELECT point_id AS id, label FROM points WHERE point_id = ?", [other]
+        )
+        if found:
+            live, kind = found[0], "point"
+            break
+        current = other
+    if not steps:
+        return None
+    return PointHistory(
+        point_id=point_id,
+        steps=steps,
+        live_kind=kind,
+        live_id=None if live is None else live["id"],
+        live_label=None if live is None else live["label"],
+    )
 
 
 def _add_context(store: Store, spans: list[Record]) -> None:

@@ -99,6 +99,25 @@ class PointDetail(TypedDict):
     mentions: list[Mention]
 
 
+class LineageStep(TypedDict):
+    point_id: str
+    event: str  # merged, dissolved, boilerplate, gone
+    other_id: str | None
+    recorded_at: str
+
+
+class PointHistory(TypedDict):
+    """Where a talking point id that names no point now went: the lineage records followed
+    from it to what exists (``live_kind``: ``point``, ``cluster`` or None when nothing
+    does)."""
+
+    point_id: str
+    steps: list[LineageStep]
+    live_kind: str | None
+    live_id: str | None
+    live_label: str | None
+
+
 class FirstMention(TypedDict):
     doc_id: str
     source: str

@@ -79,6 +79,7 @@
       return { total: items.length, offset: off, items: items.slice(off, off + lim), partial: d.partial.points };
     }
     if (head === "point") return d.point_detail[p.id] || null;
+    if (head === "lineage") return null;  // the report holds the points of its run only
     if (head === "reuse") return d.reuse[p.kind] || { kind: p.kind, total: 0, items: [] };
     if (head === "cluster") return d.cluster_detail[p.id] || null;
     if (head === "document") return (d.document_detail || {})[p.id] || null;

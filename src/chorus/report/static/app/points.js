@@ -28,10 +28,38 @@
       pager(page.total, page.offset, p.limit, (offset) => go({ offset }))];
   }
 
+  // An id that names no point now: what the lineage recorded, step by step, and where it
+  // leads. "dissolved" names the nearest point, which is not the same claim.
+  const LINEAGE = {
+    merged: "merged into",
+    dissolved: "dissolved: none of its sentences is in a talking point any more; the nearest current point is",
+    boilerplate: "left the talking points: its sentences are now boilerplate, in the copied passages of",
+    gone: "gone: its documents left the store",
+  };
+  function pointHistory(m) {
+    const target = (step) => (!step.other_id ? null
+      : step.event === "boilerplate" ? link("/cluster/" + enc(step.other_id), step.other_id)
+        : link("/point/" + enc(step.other_id), step.other_id));
+    const last = m.steps[m.steps.length - 1].event;
+    const lead = m.live_kind === "cluster" ? "Its sentences are now in the copied passage "
+      : last === "dissolved" ? "The nearest current talking point (near, not the same claim): "
+        : "It is now part of the talking point ";
+    const live = m.live_id === null ? h("p", {}, "Nothing it leads to exists now.")
+      : h("p", {}, lead, link((m.live_kind === "cluster" ? "/cluster/" : "/point/") + enc(m.live_id), m.live_id),
+        h("blockquote", { className: "label" }, m.live_label || ""));
+    return [h("h2", {}, "Talking point no longer in the store"),
+      h("p", {}, `No talking point has the id ${m.point_id} now. Its history (point_lineage):`),
+      h("ol", {}, m.steps.map((s) => h("li", {}, `${day(s.recorded_at)}: ${s.point_id} ${LINEAGE[s.event] || s.event} `, target(s)))),
+      live];
+  }
+
   async function viewPoint(id, params) {
     const offset = Number((params || {}).offset || 0), limit = 100;
     const p = await get("point", { id, offset, limit });
-    if (!p) return notFound("talking point", id);
+    if (!p) {
+      const history = await get("lineage", { id });
+      return history ? pointHistory(history) : notFound("talking point", id);
+    }
     const shown = p.mentions.length;
     return [h("h2", {}, "Talking point"), h("blockquote", { className: "label" }, p.label),
       h("p", {}, `${plural(p.n_docs, "document")}, ${plural(p.n_sources, "source")}; `,
