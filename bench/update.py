@@ -651,12 +651,13 @@ def ids_left(
     }
     exists = {"merged": after, "dissolved": after, "boilerplate": boilerplate}
     left = before - after
-    how = Counter(
-        events[i][0]
-        if i in events and events[i][1] in exists.get(events[i][0], ())
-        else events.get(i, ("not recorded", None))[0] + " (nothing that exists)"
-        for i in left
-    )
+    # Each id that left, by its event, or by what is wrong with its record.
+    recorded: dict[str, str] = {}
+    for i in left:
+        event, other = events.get(i, ("not recorded", None))
+        leads = other in exists.get(event, ())
+        recorded[i] = event if leads else f"{event} (nothing that exists)"
+    how = Counter(recorded.values())
     splits = scalar(
         store.con,
         "SELECT count(*) FROM point_lineage WHERE recorded_at >= ? AND event = 'split'",
@@ -668,10 +669,8 @@ def ids_left(
         + ", ".join(f"{event} {n:,}" for event, n in sorted(how.items()))
         + f"; new points split from one {splits:,}"
     )
-    nowhere = {
-        i for i in left if not (i in events and events[i][1] in exists.get(events[i][0], ()))
-    }
-    not_merged = {i for i in left if i not in nowhere and events[i][0] != "merged"}
+    nowhere = {i for i, event in recorded.items() if event not in exists}
+    not_merged = {i for i, event in recorded.items() if event in exists and event != "merged"}
     return nowhere, not_merged
 
 

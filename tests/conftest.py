@@ -44,6 +44,20 @@ def news_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def point_ids(store: Store) -> set[str]:
+    return {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+
+
+def point_lineage(store: Store) -> dict[str, tuple[str, str | None]]:
+    """Each id ``point_lineage`` records, with its latest event and other id."""
+    return {
+        point_id: (event, other)
+        for point_id, event, other in store.con.execute(
+            "SELECT point_id, event, other_id FROM point_lineage ORDER BY recorded_at"
+        ).fetchall()
+    }
+
+
 def write_jsonl(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

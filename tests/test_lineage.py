@@ -17,7 +17,7 @@ from chorus.points.state import clear_state
 from chorus.reuse import find_reuse
 from chorus.store import open_store
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, point_ids, point_lineage, write_jsonl
 
 
 @pytest.mark.parametrize(
@@ -72,18 +72,13 @@ def test_point_ids_survive_an_update(tmp_path: Path) -> None:
         ingest_paths(store, [first], language_detector=NoLanguageDetector())
         find_reuse(store)
         find_points(store, settings=settings)
-        before = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+        before = point_ids(store)
         assert before
         ingest_paths(store, [second], language_detector=NoLanguageDetector())
         find_reuse(store)
         find_points(store, settings=settings)
-        after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
-        recorded = {
-            r[0]: (r[1], r[2])
-            for r in store.con.execute(
-                "SELECT point_id, event, other_id FROM point_lineage"
-            ).fetchall()
-        }
+        after = point_ids(store)
+        recorded = point_lineage(store)
         for point_id in before - after:  # merged into, or dissolved near, a live point
             assert recorded[point_id][0] in ("merged", "dissolved")
             assert recorded[point_id][1] in after

@@ -17,9 +17,9 @@ from chorus.points import PointsSettings, find_points
 from chorus.points.lineage import settle_gone
 from chorus.points.nearest_live import boilerplate_holding, nearest_live_points, where_gone
 from chorus.reuse import find_reuse
-from chorus.store import open_store
+from chorus.store import Store, open_store
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, point_ids, point_lineage, write_jsonl
 
 Edge = tuple[int, int, float]
 
@@ -209,29 +209,31 @@ def test_settle_gone() -> None:
     ]
 
 
-def ids_left(con: duckdb.DuckDBPyConnection, before: set[str]) -> dict[str, tuple[str, str]]:
-    after = {r[0] for r in con.execute("SELECT point_id FROM points").fetchall()}
-    events = {
-        r[0]: (r[1], r[2])
-        for r in con.execute("SELECT point_id, event, other_id FROM point_lineage").fetchall()
-    }
-    return {i: events[i] for i in before - after}
+def ids_left(store: Store, before: set[str]) -> dict[str, tuple[str, str | None]]:
+    """The ids of ``before`` no point has now, with what the lineage records of each."""
+    events = point_lineage(store)
+    return {i: events[i] for i in before - point_ids(store)}
+
+
+def seeds_analysed(path: Path) -> tuple[Store, set[str]]:
+    """A store of the seeds with talking points, and their ids."""
+    store = open_store(path)
+    ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
+    find_reuse(store)
+    find_points(store, settings=PointsSettings(model="minilm"))
+    return store, point_ids(store)
 
 
 def test_points_that_leave_are_recorded_with_where_they_went(tmp_path: Path) -> None:
     """The seeds analysed, then again with a stricter threshold: a third of the points leave.
     Each is recorded merged into a point that holds its sentences, or dissolved with the live
     point its own walk finds; never gone, as its documents are all still there."""
-    settings = PointsSettings(model="minilm")
-    with open_store(tmp_path / "s.duckdb") as store:
-        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
-        find_reuse(store)
-        find_points(store, settings=settings)
-        before = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+    store, before = seeds_analysed(tmp_path / "s.duckdb")
+    with store:
         old = store.con.sql("SELECT point_id, doc_id, sent_no FROM mentions").to_arrow_table()
         find_points(store, settings=PointsSettings(model="minilm", threshold=0.05))
-        after = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
-        left = ids_left(store.con, before)
+        after = point_ids(store)
+        left = ids_left(store, before)
         assert len(left) >= len(before) // 5
         assert all(other in after for _, other in left.values())
         held = {
@@ -256,12 +258,8 @@ def test_a_point_whose_documents_are_replaced_is_gone(tmp_path: Path) -> None:
     """Replacing every document of a point with other text takes its sentences out of the
     store: nothing continues it, nothing is near it, and the lineage says ``gone``."""
     rows = SEEDS.read_text(encoding="utf-8").splitlines()
-    settings = PointsSettings(model="minilm")
-    with open_store(tmp_path / "s.duckdb") as store:
-        ingest_paths(store, [SEEDS], language_detector=NoLanguageDetector())
-        find_reuse(store)
-        find_points(store, settings=settings)
-        before = {r[0] for r in store.con.execute("SELECT point_id FROM points").fetchall()}
+    store, before = seeds_analysed(tmp_path / "s.duckdb")
+    with store:
         replaced = []
         for line in rows:
             row = json.loads(line)
@@ -274,7 +272,7 @@ def test_a_point_whose_documents_are_replaced_is_gone(tmp_path: Path) -> None:
             replace=True,
         )
         find_reuse(store)
-        find_points(store, settings=settings)
-        left = ids_left(store.con, before)
+        find_points(store, settings=PointsSettings(model="minilm"))
+        left = ids_left(store, before)
         assert set(left) == before
         assert set(left.values()) == {("gone", None)}

@@ -17,7 +17,7 @@ from chorus.points.neighbours import best_of_block
 from chorus.reuse import find_reuse
 from chorus.store import Store, open_store
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, point_ids, point_lineage, write_jsonl
 
 # Updates always (the seeds are too small for a quarter's growth to mean anything).
 ALWAYS = PointsSettings(model="minilm", restart_growth=1e9)
@@ -138,20 +138,15 @@ def test_a_replaced_document_takes_its_old_mentions_with_it(seeded: Store, tmp_p
         "SELECT count(*) FROM mentions WHERE doc_id = ?", [row["id"]]
     ).fetchall()[0][0]
     assert old_mentions
-    before = {r[0] for r in seeded.con.execute("SELECT point_id FROM points").fetchall()}
+    before = point_ids(seeded)
     replaced = {**row, "text": "A short note on the weather in a town nobody has heard of."}
     _analyse(seeded, write_jsonl(tmp_path / "replaced.jsonl", [json.dumps(replaced)]), replace=True)
     summary = find_points(seeded, settings=ALWAYS)
     assert summary.update is not None and summary.update.n_removed_sentences > 0
     # The points that lost their second document: their other sentences are still in the
     # store, so each is recorded dissolved, with the live point nearest them.
-    after = {r[0] for r in seeded.con.execute("SELECT point_id FROM points").fetchall()}
-    lineage = {
-        r[0]: (r[1], r[2])
-        for r in seeded.con.execute(
-            "SELECT point_id, event, other_id FROM point_lineage"
-        ).fetchall()
-    }
+    after = point_ids(seeded)
+    lineage = point_lineage(seeded)
     assert before - after
     for point_id in before - after:
         assert lineage[point_id][0] in ("merged", "dissolved")

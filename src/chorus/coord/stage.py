@@ -3,7 +3,6 @@ and significance → communities → per-source originator and amplifier scores.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from chorus.coord.kernels import (
 )
 from chorus.coord.objects import sharing_events
 from chorus.coord.settings import CoordSettings
+from chorus.points.lineage import record_lineage
 from chorus.progress import ProgressFactory, no_progress
 from chorus.reuse.credits_table import write_credits
 from chorus.store import Store, scalar
@@ -163,12 +163,7 @@ def _write(
         store.insert_arrow("edge_evidence", evidence)
         store.insert_arrow("sources", source_table)
         store.insert_arrow("communities", community_table(sources, community))
-        if carried.lineage:
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            con.executemany(
-                "INSERT INTO community_lineage VALUES (?, ?, ?, ?)",
-                [(now, number, event, other) for number, event, other in carried.lineage],
-            )
+        record_lineage(con, "community_lineage", carried.lineage)
         write_evidence_text(con)
         store.record_run("coord_runs", settings, window_hours=window, n_objects=n_objects)
 

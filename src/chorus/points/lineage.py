@@ -16,9 +16,12 @@ their documents.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import duckdb
 
 LineageRow = tuple[str, str, str | None]
 
@@ -96,3 +99,14 @@ def settle_gone(
         else (point_id, event, other)
         for point_id, event, other in lineage
     ]
+
+
+def record_lineage(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[tuple[object, str, object]]
+) -> None:
+    """Append (id, event, other id) rows to a lineage table (``point_lineage``,
+    ``reuse_lineage``, ``community_lineage``), stamped with this moment in UTC: each analysis
+    appends, inside the caller's transaction."""
+    stamped = [(dt.datetime.now(dt.UTC).replace(tzinfo=None), *row) for row in rows]
+    if stamped:
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", stamped)

@@ -34,6 +34,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chorus.points.lineage import LineageRow, record_lineage, settle_gone
 from chorus.store import scalar
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,16 @@ def gone_sentences(con: duckdb.DuckDBPyConnection, gone: list[str]) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.unregister("_gone_ids")
+
+
+def record_point_lineage(
+    con: duckdb.DuckDBPyConnection, lineage: list[LineageRow], left: pa.Table
+) -> None:
+    """Append ``lineage`` to ``point_lineage`` with each ``gone`` point placed where it went
+    (:func:`where_gone`; ``left``: their sentences, read with :func:`gone_sentences` before
+    the mentions were replaced). Call it once the new points, their mentions and the points
+    state are written: the walk reads them."""
+    record_lineage(con, "point_lineage", settle_gone(lineage, where_gone(con, left)))
 
 
 def where_gone(con: duckdb.DuckDBPyConnection, sentences: pa.Table) -> dict[str, tuple[str, str]]:

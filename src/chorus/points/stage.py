@@ -27,8 +27,8 @@ from chorus.points.cells import reference_cells
 from chorus.points.core import ClaimGroups, group_claims
 from chorus.points.families import family_ids
 from chorus.points.keyphrases import keyphrases_and_totals
-from chorus.points.lineage import LineageRow, carry_ids, gone_ids, settle_gone
-from chorus.points.nearest_live import gone_sentences, where_gone
+from chorus.points.lineage import LineageRow, carry_ids, gone_ids
+from chorus.points.nearest_live import gone_sentences, record_point_lineage
 from chorus.points.pages import write_point_pages
 from chorus.points.score import cohesion, point_score
 from chorus.points.settings import PointsSettings
@@ -548,14 +548,7 @@ def _write(
                 [("point_id", "ascending"), ("doc_id", "ascending"), ("sent_no", "ascending")]
             ),
         )
-        # After the state and the mentions: the walk reads this run's kNN edges and points.
-        lineage = settle_gone(lineage, where_gone(con, left))
-        if lineage:
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            con.executemany(
-                "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
-                [(now, point_id, event, other) for point_id, event, other in lineage],
-            )
+        record_point_lineage(con, lineage, left)  # after the state and the mentions
         write_point_pages(con)
         store.record_run("points_runs", settings, stats=stats)
 

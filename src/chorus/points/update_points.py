@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from typing import NamedTuple
 
@@ -12,8 +11,8 @@ import pyarrow as pa
 
 from chorus.changes.record import record_point_changes, snapshot_points
 from chorus.points.keyphrases import claim_terms, rank_keyphrases
-from chorus.points.lineage import carry_ids, gone_ids, settle_gone
-from chorus.points.nearest_live import gone_sentences, where_gone
+from chorus.points.lineage import carry_ids, gone_ids
+from chorus.points.nearest_live import gone_sentences, record_point_lineage
 from chorus.points.settings import PointsSettings
 from chorus.points.state import PointsState
 from chorus.points.update_graph import Units
@@ -197,13 +196,7 @@ def rebuild_points(
     store.insert_arrow("mentions", mentions)
     record_point_changes(con, points.column("point_id").to_pylist())
     # The state (sentences, kNN edges) is the updated one: written before the points.
-    lineage = settle_gone(carried.lineage, where_gone(con, left))
-    if lineage:
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        con.executemany(
-            "INSERT INTO point_lineage VALUES (?, ?, ?, ?)",
-            [(now, point_id, event, other) for point_id, event, other in lineage],
-        )
+    record_point_lineage(con, carried.lineage, left)
     # The keyphrase counts grow with what the changed points hold.
     con.register(
         "_upd_terms",

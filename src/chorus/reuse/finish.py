@@ -360,6 +360,8 @@ def write_tables(
 ) -> None:
     """Replace the reuse tables in one transaction; passage texts are cut here, by DuckDB. A
     cluster that continues one stored before keeps its id (see :func:`carry_cluster_ids`)."""
+    from chorus.points.lineage import record_lineage
+
     con = store.con
     clusters, passages, lineage = carry_cluster_ids(store, clusters, passages)
     with store.transaction():
@@ -368,12 +370,7 @@ def write_tables(
         con.execute("DELETE FROM reuse_runs")
         store.insert_arrow("reuse_clusters", cluster_table(clusters))
         store.insert_arrow("passages", cut_passages(con, passages))
-        if lineage:
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            con.executemany(
-                "INSERT INTO reuse_lineage VALUES (?, ?, ?, ?)",
-                [(now, cluster_id, event, other) for cluster_id, event, other in lineage],
-            )
+        record_lineage(con, "reuse_lineage", lineage)
         store.record_run("reuse_runs", settings, stats=stats)
 
 
